@@ -1,0 +1,101 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
+
+namespace RegistryPolicy.Cli;
+
+/// <summary>Builds the <c>registry-policy</c> command tree and runs it against a set of streams.</summary>
+internal static class CliApp
+{
+    /// <summary>Runs the tool. Parse errors print the reason and a pointer to <c>--help</c> and return <see cref="ExitCodes.UsageError"/>.</summary>
+    public static int Run(string[] args, CliStreams streams)
+    {
+        var examples = new Dictionary<Command, string>();
+        RootCommand root = Build(streams, examples);
+        foreach (Option option in root.Options)
+        {
+            if (option is HelpOption help && help.Action is HelpAction defaultHelp)
+            {
+                help.Action = new HelpWithExamplesAction(defaultHelp, examples);
+            }
+        }
+
+        ParseResult parsed = root.Parse(args);
+        var invocation = new InvocationConfiguration { Output = streams.Out, Error = streams.Error, EnableDefaultExceptionHandler = false };
+        if (parsed.Errors.Count > 0 && parsed.Action is not HelpWithExamplesAction)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                streams.Error.WriteLine($"error: {error.Message}");
+            }
+
+            string path = string.Join(' ', CommandPath(parsed.CommandResult.Command));
+            streams.Error.WriteLine($"Run '{path} --help' for usage and examples.");
+            return ExitCodes.UsageError;
+        }
+
+        try
+        {
+            return parsed.Invoke(invocation);
+        }
+        catch (UsageException e)
+        {
+            streams.Error.WriteLine($"error: {e.Message}");
+            return ExitCodes.UsageError;
+        }
+        catch (InputException e)
+        {
+            streams.Error.WriteLine($"error: {e.Message}");
+            return ExitCodes.InputError;
+        }
+    }
+
+    private static RootCommand Build(CliStreams streams, Dictionary<Command, string> examples)
+    {
+        var root = new RootCommand(
+            "registry-policy: offline container-registry policy for Kubernetes. Image references, pull credentials, " +
+            "image-swap rewrites and registry resolution, computed from snapshots without touching a cluster.");
+        examples[root] = """
+              registry-policy ref normalize nginx ghcr.io/org/app:1.2
+              registry-policy ref normalize --default-tag < images.txt
+              registry-policy ref parse -o json localhost:5000/app@sha256:<64 hex>
+            """;
+        root.Add(RefCommands.Build(streams, examples));
+        return root;
+    }
+
+    private static Stack<string> CommandPath(Command command)
+    {
+        var names = new Stack<string>();
+        for (Command? c = command; c is not null; c = c.Parents.OfType<Command>().FirstOrDefault())
+        {
+            names.Push(c is RootCommand ? "registry-policy" : c.Name);
+        }
+
+        return names;
+    }
+
+    /// <summary>The default help, followed by an "Examples:" section for the command asked about.</summary>
+    private sealed class HelpWithExamplesAction(HelpAction inner, Dictionary<Command, string> examples) : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            inner.Invoke(parseResult);
+            if (examples.TryGetValue(parseResult.CommandResult.Command, out string? text))
+            {
+                TextWriter output = parseResult.InvocationConfiguration.Output;
+                output.WriteLine("Examples:");
+                output.WriteLine(text.TrimEnd());
+                output.WriteLine();
+            }
+
+            return ExitCodes.Ok;
+        }
+    }
+}
+
+/// <summary>A command-line mistake found after parsing (for example two options that exclude each other). Exit code 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>An input the command cannot use (for example a missing file). Exit code 1.</summary>
+internal sealed class InputException(string message) : Exception(message);
