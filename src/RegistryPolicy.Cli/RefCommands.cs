@@ -80,12 +80,8 @@ internal static class RefCommands
             foreach (string input in inputs)
             {
                 bool ok = normalize
-                    ? ImageReference.TryParseNormalized(input, out ImageReference reference, out ReferenceError error)
+                    ? ImageReference.TryParseNormalized(input, addTag, out ImageReference reference, out ReferenceError error)
                     : ImageReference.TryParse(input, out reference, out error);
-                if (ok && addTag)
-                {
-                    reference = reference.WithDefaultTag();
-                }
 
                 if (json)
                 {

@@ -123,7 +123,14 @@ public readonly struct ImageReference : IEquatable<ImageReference>, ISpanFormatt
     /// <param name="reference">The normalised reference, or <c>default</c> on failure.</param>
     /// <param name="error">Why parsing failed, or <c>default</c> on success.</param>
     /// <returns><see langword="true"/> when <paramref name="input"/> normalises to a valid reference.</returns>
-    public static bool TryParseNormalized([NotNullWhen(true)] string? input, out ImageReference reference, out ReferenceError error)
+    public static bool TryParseNormalized([NotNullWhen(true)] string? input, out ImageReference reference, out ReferenceError error) =>
+        TryParseNormalized(input, addDefaultTag: false, out reference, out error);
+
+    /// <summary>
+    /// <see cref="TryParseNormalized(string?, out ImageReference, out ReferenceError)"/> followed by
+    /// <see cref="WithDefaultTag"/>, building the result string once (for line-per-record jobs).
+    /// </summary>
+    internal static bool TryParseNormalized(string? input, bool addDefaultTag, out ImageReference reference, out ReferenceError error)
     {
         input ??= string.Empty;
         reference = default;
@@ -145,7 +152,10 @@ public readonly struct ImageReference : IEquatable<ImageReference>, ISpanFormatt
             return false;
         }
 
-        string joined = Join(input, split);
+        // Appending ":latest" to a name with neither tag nor digest changes neither validity nor the error, so decide it
+        // up front and build the string once.
+        bool addTag = addDefaultTag && remainder.IndexOf('@') < 0 && remainder[(remainder.LastIndexOf('/') + 1)..].IndexOf(':') < 0;
+        string joined = Join(input, split, addTag);
         error = Analyse(joined, out ReferenceLayout layout);
         if (error.Kind != ReferenceErrorKind.None)
         {
@@ -370,17 +380,24 @@ public readonly struct ImageReference : IEquatable<ImageReference>, ISpanFormatt
         return new DomainSplit(DockerHub: true, 0, 0, AddLibrary: false);
     }
 
-    private static string Join(string input, DomainSplit split)
+    private static string Join(string input, DomainSplit split, bool addTag)
     {
-        if (!split.DockerHub && !split.AddLibrary)
+        const string TagSuffix = ":" + DefaultTag;
+        if (!split.DockerHub && !split.AddLibrary && !addTag)
         {
             // The domain was kept as written, so domain + "/" + remainder is the input itself.
             return input;
         }
 
         int domainLength = split.DockerHub ? DockerHubDomain.Length : split.DomainLength;
-        int length = domainLength + 1 + (split.AddLibrary ? OfficialRepositoryPrefix.Length : 0) + input.Length - split.RemainderStart;
-        return string.Create(length, (input, split), static (span, state) =>
+        if (!split.DockerHub && !split.AddLibrary)
+        {
+            return string.Concat(input, TagSuffix);
+        }
+
+        int length = domainLength + 1 + (split.AddLibrary ? OfficialRepositoryPrefix.Length : 0) + input.Length - split.RemainderStart
+            + (addTag ? TagSuffix.Length : 0);
+        return string.Create(length, (input, split, addTag), static (span, state) =>
         {
             ReadOnlySpan<char> domain = state.split.DockerHub ? DockerHubDomain : state.input.AsSpan(0, state.split.DomainLength);
             domain.CopyTo(span);
@@ -393,20 +410,25 @@ public readonly struct ImageReference : IEquatable<ImageReference>, ISpanFormatt
             }
 
             state.input.AsSpan(state.split.RemainderStart).CopyTo(span[at..]);
+            if (state.addTag)
+            {
+                TagSuffix.CopyTo(span[(at + state.input.Length - state.split.RemainderStart)..]);
+            }
         });
     }
 
     /// <summary>Go's <c>strings.ToLower(s) == s</c>: no character has a different lowercase form.</summary>
     private static bool IsLowercase(ReadOnlySpan<char> s)
     {
+        if (System.Text.Ascii.IsValid(s))
+        {
+            return s.IndexOfAnyInRange('A', 'Z') < 0;
+        }
+
         foreach (char ch in s)
         {
-            if (char.IsAsciiLetterUpper(ch))
-            {
-                return false;
-            }
-
-            if (ch > 0x7F && char.ToLowerInvariant(ch) != ch)
+            // .NET's invariant casing leaves U+0130 alone, but Go lowercases it to 'i'.
+            if (char.IsAsciiLetterUpper(ch) || (ch > 0x7F && (ch == '\u0130' || char.ToLowerInvariant(ch) != ch)))
             {
                 return false;
             }

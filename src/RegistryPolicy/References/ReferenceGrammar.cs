@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace RegistryPolicy.References;
 
 /// <summary>
@@ -14,6 +16,10 @@ internal readonly record struct ReferenceLayout(int DomainLength, int PathEnd, i
 /// </summary>
 internal static class ReferenceGrammar
 {
+    private static readonly SearchValues<char> TagChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+    private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
+    private static readonly SearchValues<char> LowerHexDigits = SearchValues.Create("0123456789abcdef");
+
     public const int MaxPathLength = 255;
     public const int MaxTagLength = 128;
     public const int MinDigestHexLength = 32;
@@ -62,52 +68,27 @@ internal static class ReferenceGrammar
         return true;
     }
 
-    /// <summary>One or more path components joined by single slashes.</summary>
-    public static bool IsPath<TMap>(ReadOnlySpan<char> path)
-        where TMap : struct, ICharMap
-    {
-        if (path.IsEmpty)
-        {
-            return false;
-        }
-
-        int i = 0;
-        while (true)
-        {
-            int end = path[i..].IndexOf('/');
-            ReadOnlySpan<char> component = end < 0 ? path[i..] : path.Slice(i, end);
-            if (!IsPathComponent<TMap>(component))
-            {
-                return false;
-            }
-
-            if (end < 0)
-            {
-                return true;
-            }
-
-            i += end + 1;
-        }
-    }
-
-    /// <summary><c>[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*</c></summary>
-    public static bool IsPathComponent<TMap>(ReadOnlySpan<char> c)
+    /// <summary>
+    /// One or more path components joined by single slashes; a component is <c>[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*</c>.
+    /// One scalar pass: references are short, and a pass beats many vectorised calls of a few characters each.
+    /// </summary>
+    public static bool IsPath<TMap>(ReadOnlySpan<char> c)
         where TMap : struct, ICharMap
     {
         int i = 0;
         int n = c.Length;
         while (true)
         {
-            // A run of lowercase letters and digits.
-            int start = i;
+            // A run of lowercase letters and digits must start here: at the start, after '/', or after a separator.
+            if (i >= n || !IsLowerAlnum(TMap.Map(c[i])))
+            {
+                return false;
+            }
+
+            i++;
             while (i < n && IsLowerAlnum(TMap.Map(c[i])))
             {
                 i++;
-            }
-
-            if (i == start)
-            {
-                return false;
             }
 
             if (i == n)
@@ -115,30 +96,30 @@ internal static class ReferenceGrammar
                 return true;
             }
 
-            // One separator: '.', '_', '__', or one or more '-'.
-            char sep = TMap.Map(c[i]);
-            if (sep == '.')
+            switch (TMap.Map(c[i]))
             {
-                i++;
-            }
-            else if (sep == '_')
-            {
-                i++;
-                if (i < n && TMap.Map(c[i]) == '_')
-                {
+                case '/':
+                case '.':
                     i++;
-                }
-            }
-            else if (sep == '-')
-            {
-                while (i < n && TMap.Map(c[i]) == '-')
-                {
+                    break;
+                case '_':
                     i++;
-                }
-            }
-            else
-            {
-                return false;
+                    if (i < n && TMap.Map(c[i]) == '_')
+                    {
+                        i++;
+                    }
+
+                    break;
+                case '-':
+                    i++;
+                    while (i < n && TMap.Map(c[i]) == '-')
+                    {
+                        i++;
+                    }
+
+                    break;
+                default:
+                    return false;
             }
         }
     }
@@ -245,6 +226,11 @@ internal static class ReferenceGrammar
             return false;
         }
 
+        if (typeof(TMap) == typeof(Identity))
+        {
+            return tag.IndexOfAnyExcept(TagChars) < 0;
+        }
+
         for (int i = 1; i < tag.Length; i++)
         {
             char ch = TMap.Map(tag[i]);
@@ -302,6 +288,11 @@ internal static class ReferenceGrammar
             return false;
         }
 
+        if (typeof(TMap) == typeof(Identity))
+        {
+            return hex.IndexOfAnyExcept(HexDigits) < 0;
+        }
+
         foreach (char ch in hex)
         {
             if (!IsHex(TMap.Map(ch)))
@@ -340,15 +331,7 @@ internal static class ReferenceGrammar
             return ReferenceErrorKind.DigestInvalidLength;
         }
 
-        foreach (char ch in encoded)
-        {
-            if (!char.IsAsciiDigit(ch) && ch is not (>= 'a' and <= 'f'))
-            {
-                return ReferenceErrorKind.DigestInvalidFormat;
-            }
-        }
-
-        return ReferenceErrorKind.None;
+        return encoded.IndexOfAnyExcept(LowerHexDigits) < 0 ? ReferenceErrorKind.None : ReferenceErrorKind.DigestInvalidFormat;
     }
 
     /// <summary>go-digest's <c>DigestRegexpAnchored</c>: <c>[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+</c>.</summary>
@@ -391,23 +374,10 @@ internal static class ReferenceGrammar
     /// <summary>Exactly 64 lowercase hex characters: go's <c>anchoredIdentifierRegexp</c>.</summary>
     public static bool IsHexIdentifier(ReadOnlySpan<char> s)
     {
-        if (s.Length != 64)
-        {
-            return false;
-        }
-
-        foreach (char ch in s)
-        {
-            if (!char.IsAsciiDigit(ch) && ch is not (>= 'a' and <= 'f'))
-            {
-                return false;
-            }
-        }
-
-        return true;
+        return s.Length == 64 && s.IndexOfAnyExcept(LowerHexDigits) < 0;
     }
 
-    public static bool IsLowerAlnum(char ch) => char.IsAsciiDigit(ch) || char.IsAsciiLetterLower(ch);
+    public static bool IsLowerAlnum(char ch) => (uint)(ch - '0') <= 9 || (uint)(ch - 'a') <= 'z' - 'a';
 
     private static bool IsHex(char ch) => char.IsAsciiHexDigit(ch);
 
