@@ -1,0 +1,30 @@
+using System.CommandLine;
+using RegistryPolicy.Tests.Support;
+
+namespace RegistryPolicy.Tests.Cli;
+
+public class HelpTests
+{
+    public static TheoryData<string> Commands()
+    {
+        var data = new TheoryData<string>();
+        foreach (string path in new[] { "", "ref", "ref parse", "ref normalize" })
+        {
+            data.Add(path);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Commands))]
+    public void Every_command_has_help_with_examples(string command)
+    {
+        string[] args = [.. command.Split(' ', StringSplitOptions.RemoveEmptyEntries), "--help"];
+        CliResult result = CliRunner.Run(args);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("Usage:", result.Output, StringComparison.Ordinal);
+        Assert.Contains("Examples:", result.Output, StringComparison.Ordinal);
+        Assert.Contains("registry-policy", result.Output, StringComparison.Ordinal);
+    }
+}
