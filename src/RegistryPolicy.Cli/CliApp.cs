@@ -59,8 +59,12 @@ internal static class CliApp
               registry-policy ref normalize nginx ghcr.io/org/app:1.2
               registry-policy ref normalize --default-tag < images.txt
               registry-policy ref parse -o json localhost:5000/app@sha256:<64 hex>
+              registry-policy encode --server r.io --username ci --password-stdin < token.txt
+              registry-policy creds match --dockerconfig config.json nginx
             """;
         root.Add(RefCommands.Build(streams, examples));
+        root.Add(CredentialCommands.BuildEncode(streams, examples));
+        root.Add(CredentialCommands.BuildCreds(streams, examples));
         return root;
     }
 

@@ -1,0 +1,55 @@
+using RegistryPolicy.Diagnostics;
+
+namespace RegistryPolicy.Cli;
+
+/// <summary>Writes diagnostics as text lines (to stderr) or as a JSON array.</summary>
+internal static class DiagnosticOutput
+{
+    public static void WriteText(TextWriter error, IEnumerable<Diagnostic> diagnostics)
+    {
+        foreach (Diagnostic diagnostic in diagnostics)
+        {
+            error.WriteLine(diagnostic.ToString());
+        }
+    }
+
+    public static void WriteJson(JsonLineWriter json, IEnumerable<Diagnostic> diagnostics)
+    {
+        json.StartArray("diagnostics");
+        foreach (Diagnostic d in diagnostics)
+        {
+            json.StartObject();
+            json.String("severity", d.Severity.ToString().ToLowerInvariant());
+            json.String("code", d.Code);
+            json.String("message", d.Message);
+            json.String("object", d.Subject?.ToString());
+            json.String("field", d.Field);
+            json.String("location", d.Location?.ToString());
+            json.EndObject();
+        }
+
+        json.EndArray();
+    }
+}
+
+/// <summary>Writes rows as space-aligned columns.</summary>
+internal static class Table
+{
+    public static void Write(TextWriter output, List<string[]> rows)
+    {
+        int columns = rows[0].Length;
+        int[] widths = new int[columns];
+        foreach (string[] row in rows)
+        {
+            for (int i = 0; i < columns; i++)
+            {
+                widths[i] = Math.Max(widths[i], row[i].Length);
+            }
+        }
+
+        foreach (string[] row in rows)
+        {
+            output.WriteLine(string.Join("   ", row.Select((cell, i) => i == columns - 1 ? cell : cell.PadRight(widths[i]))).TrimEnd());
+        }
+    }
+}
