@@ -145,7 +145,7 @@ public sealed class CredentialKeyring
     {
         if (!ImageReference.TryParseNormalized(image, out ImageReference reference, out ReferenceError error))
         {
-            return new KeyringLookup(image ?? string.Empty, [], error.ToString());
+            return new KeyringLookup(default, image ?? string.Empty, [], error.ToString());
         }
 
         return Lookup(reference);
@@ -156,9 +156,7 @@ public sealed class CredentialKeyring
     /// <returns>The matches.</returns>
     public KeyringLookup Lookup(ImageReference image)
     {
-        ReadOnlySpan<char> name = image.NameSpan;
-        KeyringMatch[] matches = Match(name);
-        return new KeyringLookup(image.Name, matches, null);
+        return new KeyringLookup(image, null, Match(image.NameSpan), null);
     }
 
     /// <summary>
@@ -172,10 +170,10 @@ public sealed class CredentialKeyring
         ArgumentNullException.ThrowIfNull(target);
         if (!GoUrl.TryParse("https://" + target, out string host, out string path))
         {
-            return new KeyringLookup(target, FallbackFor(target), null);
+            return new KeyringLookup(default, target, FallbackFor(target), null);
         }
 
-        return new KeyringLookup(target, MatchParsed(host, path, target), null);
+        return new KeyringLookup(default, target, MatchParsed(host, path, target), null);
     }
 
     private KeyringMatch[] Match(ReadOnlySpan<char> name)
@@ -194,37 +192,45 @@ public sealed class CredentialKeyring
         ReadOnlySpan<char> port = host[portRange];
         int labels = hostName.Count('.') + 1;
 
-        int count = 0;
-        KeyringMatch[]? single = null;
-        List<KeyringMatch>? many = null;
-        foreach (IndexEntry entry in _index)
+        // Remember which entries match, then allocate the result once (the only allocation of a lookup).
+        int[]? rented = _index.Length > 256 ? System.Buffers.ArrayPool<int>.Shared.Rent(_index.Length) : null;
+        Span<int> matched = rented ?? stackalloc int[_index.Length];
+        int count = 0, total = 0;
+        for (int i = 0; i < _index.Length; i++)
         {
-            if (!entry.Matches(hostName, labels, port, path))
+            if (_index[i].Matches(hostName, labels, port, path))
             {
-                continue;
+                matched[count++] = i;
+                total += _index[i].Credentials.Length;
             }
-
-            if (count == 0)
-            {
-                single = entry.Credentials;
-            }
-            else
-            {
-                many ??= [.. single!];
-                many.AddRange(entry.Credentials);
-            }
-
-            count++;
         }
 
-        if (count == 1)
+        try
         {
-            return single!;
-        }
+            if (count == 1)
+            {
+                return _index[matched[0]].Credentials;
+            }
 
-        if (count > 1)
+            if (count > 1)
+            {
+                var result = new KeyringMatch[total];
+                int at = 0;
+                foreach (int i in matched[..count])
+                {
+                    _index[i].Credentials.CopyTo(result, at);
+                    at += _index[i].Credentials.Length;
+                }
+
+                return result;
+            }
+        }
+        finally
         {
-            return many!.ToArray();
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<int>.Shared.Return(rented);
+            }
         }
 
         return FallbackFor(original);

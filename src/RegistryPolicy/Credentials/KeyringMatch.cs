@@ -1,3 +1,6 @@
+using System.Collections.Immutable;
+using System.Runtime.InteropServices;
+using RegistryPolicy.References;
 using RegistryPolicy.Diagnostics;
 
 namespace RegistryPolicy.Credentials;
@@ -20,14 +23,59 @@ public sealed record KeyringMatch(string IndexKey, string Server, RegistryCreden
 /// The result of <see cref="CredentialKeyring.Lookup(string)"/>: the credentials in the order the kubelet tries them, the string
 /// that was looked up, and an error when the image could not be normalised (then no lookup happened).
 /// </summary>
-/// <param name="Target">What was matched against the keyring (the normalised name without tag or digest).</param>
-/// <param name="Matches">The credentials, in kubelet order.</param>
-/// <param name="Error">Why the image could not be looked up, or <see langword="null"/>.</param>
-public readonly record struct KeyringLookup(string Target, IReadOnlyList<KeyringMatch> Matches, string? Error)
+public readonly struct KeyringLookup : IEquatable<KeyringLookup>
 {
+    private readonly ImageReference _image;
+    private readonly string? _target;
+    private readonly KeyringMatch[]? _matches;
+
+    internal KeyringLookup(ImageReference image, string? target, KeyringMatch[] matches, string? error)
+    {
+        _image = image;
+        _target = target;
+        _matches = matches;
+        Error = error;
+    }
+
+    /// <summary>What was matched against the keyring: the normalised name without tag or digest (computed on first use).</summary>
+    public string Target => _target ?? _image.Name;
+
+    /// <summary>The credentials, in kubelet order. Immutable; reading it does not allocate.</summary>
+    public ImmutableArray<KeyringMatch> Matches => ImmutableCollectionsMarshal.AsImmutableArray(_matches ?? []);
+
+    /// <summary>Why the image could not be looked up, or <see langword="null"/>.</summary>
+    public string? Error { get; }
+
     /// <summary>Whether any credential matched.</summary>
-    public bool Found => Matches.Count > 0;
+    public bool Found => _matches is { Length: > 0 };
 
     /// <summary>Whether the matches came from the Docker Hub fallback.</summary>
-    public bool UsedDockerHubFallback => Matches.Count > 0 && Matches[0].ViaDockerHubFallback;
+    public bool UsedDockerHubFallback => _matches is { Length: > 0 } m && m[0].ViaDockerHubFallback;
+
+    /// <summary>Shows the target and the matched keys; never a password.</summary>
+    /// <returns>One line of text.</returns>
+    public override string ToString() =>
+        Error is not null ? $"{Target}: {Error}" : $"{Target}: [{string.Join(", ", Matches.Select(m => m.IndexKey))}]";
+
+    /// <inheritdoc/>
+    public bool Equals(KeyringLookup other) =>
+        Target == other.Target && Error == other.Error && Matches.AsSpan().SequenceEqual(other.Matches.AsSpan());
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => obj is KeyringLookup other && Equals(other);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Target, Matches.Length);
+
+    /// <summary>Whether two lookups have the same target, error and matches.</summary>
+    /// <param name="left">The first.</param>
+    /// <param name="right">The second.</param>
+    /// <returns>Whether equal.</returns>
+    public static bool operator ==(KeyringLookup left, KeyringLookup right) => left.Equals(right);
+
+    /// <summary>Whether two lookups differ.</summary>
+    /// <param name="left">The first.</param>
+    /// <param name="right">The second.</param>
+    /// <returns>Whether different.</returns>
+    public static bool operator !=(KeyringLookup left, KeyringLookup right) => !left.Equals(right);
 }

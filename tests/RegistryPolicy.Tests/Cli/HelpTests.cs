@@ -8,7 +8,7 @@ public class HelpTests
     public static TheoryData<string> Commands()
     {
         var data = new TheoryData<string>();
-        foreach (string path in new[] { "", "ref", "ref parse", "ref normalize" })
+        foreach (string path in new[] { "", "ref", "ref parse", "ref normalize", "encode", "creds", "creds decode", "creds match" })
         {
             data.Add(path);
         }
