@@ -57,7 +57,8 @@ public class CredentialProperties
             [
                 credential.ToString(), credential.Fingerprint, secret.ToString(), read.Config.Entries[0].ToString(), read.ToString(),
                 lookup.Matches[0].ToString(), lookup.ToString(), string.Join("\n", brokenRead.Diagnostics),
-                System.Text.Json.JsonSerializer.Serialize(new { credential.Username, credential.Fingerprint, credential.Email, credential.HasPassword }),
+                System.Text.Json.JsonSerializer.Serialize(credential),
+                System.Text.Json.JsonSerializer.Serialize(read.Config.Entries[0]),
             ];
             string? leak = outputs.FirstOrDefault(o => o.Contains(password, StringComparison.Ordinal) || o.Contains(password[..10], StringComparison.Ordinal));
             return (leak is null).Label($"leaked in: {leak}");
