@@ -15,30 +15,22 @@ internal static class RealTools
     public static string Require(string tool, string installHint)
     {
         string? path = Find(tool);
-        if (path is not null)
-        {
-            return path;
-        }
-
-        string reason = $"'{tool}' is not installed ({installHint}; .ci/run installs it).";
-        if (InCi)
-        {
-            Assert.Fail($"CI=true and a real-component test cannot run: {reason}");
-        }
-
-        Skip.If(true, reason);
-        return string.Empty;
+        RequireThat(path is not null, $"'{tool}' is not installed ({installHint}; .ci/run installs it).");
+        return path!;
     }
 
     /// <summary>Skips (or fails in CI) unless <paramref name="condition"/> holds.</summary>
-    public static void RequireThat(bool condition, string reason)
+    public static void RequireThat(bool condition, string reason) => RequireThat(condition, reason, InCi);
+
+    /// <summary>The rule itself, with CI given explicitly so it can be tested without changing the environment.</summary>
+    internal static void RequireThat(bool condition, string reason, bool inCi)
     {
         if (condition)
         {
             return;
         }
 
-        if (InCi)
+        if (inCi)
         {
             Assert.Fail($"CI=true and a real-component test cannot run: {reason}");
         }
