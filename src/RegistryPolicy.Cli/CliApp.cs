@@ -56,6 +56,9 @@ internal static class CliApp
             "registry-policy: offline container-registry policy for Kubernetes. Image references, pull credentials, " +
             "image-swap rewrites and registry resolution, computed from snapshots without touching a cluster.");
         examples[root] = """
+              registry-policy resolve -f samples/kyma-cluster.yaml
+              registry-policy explain -f samples/kyma-cluster.yaml -n team-b
+              registry-policy plan -f samples/kyma-cluster.yaml
               registry-policy ref normalize nginx ghcr.io/org/app:1.2
               registry-policy ref normalize --default-tag < images.txt
               registry-policy ref parse -o json localhost:5000/app@sha256:<64 hex>
@@ -65,6 +68,11 @@ internal static class CliApp
         root.Add(RefCommands.Build(streams, examples));
         root.Add(CredentialCommands.BuildEncode(streams, examples));
         root.Add(CredentialCommands.BuildCreds(streams, examples));
+        root.Add(ResolutionCommands.BuildResolve(streams, examples));
+        root.Add(ResolutionCommands.BuildExplain(streams, examples));
+        root.Add(ResolutionCommands.BuildPlan(streams, examples));
+        root.Add(ResolutionCommands.BuildAdmit(streams, examples));
+        root.Add(PolicyCommands.Build(streams, examples));
         return root;
     }
 

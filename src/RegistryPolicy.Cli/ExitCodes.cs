@@ -11,4 +11,7 @@ internal static class ExitCodes
 
     /// <summary>The command line is wrong: unknown command or option, a missing or malformed argument.</summary>
     public const int UsageError = 2;
+
+    /// <summary><c>admit</c>: the webhook refuses the object.</summary>
+    public const int Refused = 3;
 }

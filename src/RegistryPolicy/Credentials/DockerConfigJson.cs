@@ -328,6 +328,21 @@ public static class DockerConfigJson
         return ok;
     }
 
+    /// <summary>
+    /// The single-entry <c>auth</c>-only JSON that Go's <c>json.Marshal</c> gives for Kyma's webhook struct, from raw Secret
+    /// bytes. Unlike <see cref="TryEncode"/>, empty values are allowed (Kyma's webhook only checks that the keys exist).
+    /// </summary>
+    internal static byte[] EncodeAuthOnlyRaw(ReadOnlySpan<byte> server, byte[] user, byte[] pass)
+    {
+        var output = new ArrayBufferWriter<byte>(64 + (2 * (user.Length + pass.Length)) + server.Length);
+        GoJson.Write(output, "{\"auths\":{"u8);
+        GoJson.WriteString(output, server);
+        GoJson.Write(output, ":{\"auth\":\""u8);
+        WriteAuth(output, user, pass);
+        GoJson.Write(output, "\"}}}"u8);
+        return output.WrittenSpan.ToArray();
+    }
+
     private static void WriteAuth(ArrayBufferWriter<byte> output, byte[] user, byte[] pass)
     {
         byte[] joined = new byte[user.Length + 1 + pass.Length];

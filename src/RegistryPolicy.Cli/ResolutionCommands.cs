@@ -1,0 +1,380 @@
+using System.Collections.Immutable;
+using System.CommandLine;
+using System.Text;
+using System.Text.Json.Nodes;
+using RegistryPolicy.Diagnostics;
+using RegistryPolicy.Policies;
+using RegistryPolicy.Resolution;
+using RegistryPolicy.Snapshots;
+
+namespace RegistryPolicy.Cli;
+
+/// <summary><c>resolve</c>, <c>explain</c>, <c>plan</c> and <c>admit</c>.</summary>
+internal static class ResolutionCommands
+{
+    private static readonly string[] PlanHeader = ["OP", "SECRET", "RULE", "REASON"];
+
+    private static readonly string[] ResolveHeader = ["NAMESPACE", "SOURCE", "SECRET", "PUSH", "PULL", "USERNAME", "CREDENTIAL"];
+
+    private const string SecretsHidden = "<hidden: pass --show-secrets>";
+
+    public static Command BuildResolve(CliStreams streams, Dictionary<Command, string> examples)
+    {
+        Option<string[]> files = SnapshotInput.FilesOption();
+        Option<string?> policy = SnapshotInput.PolicyOption();
+        Option<string?> preset = SnapshotInput.PresetOption();
+        Option<string> view = ViewOption();
+        var namespaces = new Option<string[]>("--namespace", "-n")
+        {
+            Description = "Report only these namespaces (repeatable). A namespace the snapshot does not mention is still reported, as an existing namespace without labels.",
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "ns",
+        };
+        Option<string> output = OutputFormat.Create("table", "table", "json", "yaml");
+        var command = new Command("resolve",
+            "Which registry and credentials each namespace uses under a policy (default: Kyma Serverless 2.x), computed offline from a snapshot. " +
+            "Exit 0, or 1 when the snapshot or policy has errors (the rest is still evaluated and printed).")
+        {
+            files, policy, preset, view, namespaces, output,
+        };
+        examples[command] = """
+              kubectl get namespaces,secrets,functions -A -o yaml > cluster.yaml
+              registry-policy resolve -f cluster.yaml
+              registry-policy resolve -f cluster.yaml -n team-a -n team-b -o json
+              registry-policy resolve -f cluster.yaml --view as-is --preset kyma-serverless-module
+              registry-policy resolve -f snapshots/ --policy my-policy.yaml -o yaml
+            """;
+        command.SetAction(result =>
+        {
+            CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
+            ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams);
+            var options = new EvaluationOptions { View = ParseView(result.GetValue(view)!), Namespaces = [.. result.GetValue(namespaces) ?? []] };
+            Evaluation evaluation = PolicyEngine.Evaluate(compiled, snapshot, options);
+            ImmutableArray<Diagnostic> diagnostics = [.. snapshot.Diagnostics, .. evaluation.Diagnostics];
+            string format = result.GetValue(output)!;
+            if (format == "table")
+            {
+                var rows = new List<string[]> { ResolveHeader };
+                rows.AddRange(evaluation.Namespaces.Select(n => new[]
+                {
+                    n.Namespace, PolicyEngine.SourceName(n.Source), n.Secret?.Name ?? "-", Cell(n.PushAddress), Cell(n.PullAddress), Cell(n.Username),
+                    n.CredentialFingerprint ?? "-",
+                }));
+                Table.Write(streams.Out, rows);
+                DiagnosticOutput.WriteText(streams.Error, diagnostics);
+            }
+            else
+            {
+                var root = new JsonObject
+                {
+                    ["policy"] = compiled.Name,
+                    ["view"] = ViewName(options.View),
+                    ["namespaces"] = new JsonArray([.. evaluation.Namespaces.Select(ResolutionJson)]),
+                    ["diagnostics"] = DiagnosticsJson(diagnostics),
+                };
+                StructuredOutput.Write(streams.Out, root, format);
+            }
+
+            return SnapshotInput.HasErrors(snapshot.Diagnostics) ? ExitCodes.InputError : ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    public static Command BuildExplain(CliStreams streams, Dictionary<Command, string> examples)
+    {
+        Option<string[]> files = SnapshotInput.FilesOption();
+        Option<string?> policy = SnapshotInput.PolicyOption();
+        Option<string?> preset = SnapshotInput.PresetOption();
+        Option<string> view = ViewOption();
+        var namespaces = new Option<string[]>("--namespace", "-n")
+        {
+            Description = "The namespace to explain (repeatable; required).",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "ns",
+        };
+        var command = new Command("explain",
+            "Explain, for people, how a namespace's registry is decided: every candidate Secret in order, why it applied or was skipped, " +
+            "what propagation does to the namespace, and which keys gave the addresses. Never prints credentials.")
+        {
+            files, policy, preset, view, namespaces,
+        };
+        examples[command] = """
+              registry-policy explain -f cluster.yaml -n team-a
+              registry-policy explain -f cluster.yaml -n team-a --view as-is
+            """;
+        command.SetAction(result =>
+        {
+            CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
+            ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams);
+            var options = new EvaluationOptions { View = ParseView(result.GetValue(view)!), Namespaces = [.. result.GetValue(namespaces)!] };
+            Evaluation evaluation = PolicyEngine.Evaluate(compiled, snapshot, options);
+            streams.Out.WriteLine($"policy {compiled.Name}, {ViewName(options.View)} view");
+            foreach (NamespaceResolution resolution in evaluation.Namespaces)
+            {
+                streams.Out.Write(PolicyEngine.Explain(resolution));
+                foreach (Diagnostic d in evaluation.Diagnostics.Where(d => d.Subject?.Namespace == resolution.Namespace || d.Subject is { Kind: "Namespace" } s && s.Name == resolution.Namespace))
+                {
+                    streams.Out.WriteLine($"  note: {d}");
+                }
+            }
+
+            DiagnosticOutput.WriteText(streams.Error, snapshot.Diagnostics);
+            return SnapshotInput.HasErrors(snapshot.Diagnostics) ? ExitCodes.InputError : ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    public static Command BuildPlan(CliStreams streams, Dictionary<Command, string> examples)
+    {
+        Option<string[]> files = SnapshotInput.FilesOption();
+        Option<string?> policy = SnapshotInput.PolicyOption();
+        Option<string?> preset = SnapshotInput.PresetOption();
+        Option<string> output = OutputFormat.Create("table", "table", "json", "yaml");
+        var showSecrets = new Option<bool>("--show-secrets") { Description = "With -o yaml, include data and annotations in the manifests (they hold credentials)." };
+        var command = new Command("plan",
+            "The actions (create, update, delete) the propagation controller takes to bring the snapshot to the converged state, with hazards " +
+            "(finalizers that hang a delete, type changes the API server refuses) as warnings. -o yaml prints manifests for 'kubectl apply'. Exit 0, or 1 on input errors.")
+        {
+            files, policy, preset, output, showSecrets,
+        };
+        examples[command] = """
+              registry-policy plan -f cluster.yaml
+              registry-policy plan -f cluster.yaml -o json
+              registry-policy plan -f cluster.yaml -o yaml --show-secrets | kubectl apply -f -
+            """;
+        command.SetAction(result =>
+        {
+            CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
+            ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams);
+            PropagationPlan plan = PolicyEngine.Plan(compiled, snapshot);
+            bool show = result.GetValue(showSecrets);
+            switch (result.GetValue(output))
+            {
+                case "table":
+                    var rows = new List<string[]> { PlanHeader };
+                    rows.AddRange(plan.Actions.Select(a => new[] { Op(a.Operation), a.Secret.ToString(), a.Rule, a.Reason }));
+                    Table.Write(streams.Out, rows);
+                    DiagnosticOutput.WriteText(streams.Error, [.. snapshot.Diagnostics, .. plan.Warnings]);
+                    break;
+                case "json":
+                    StructuredOutput.WriteJson(streams.Out, new JsonObject
+                    {
+                        ["policy"] = compiled.Name,
+                        ["actions"] = new JsonArray([.. plan.Actions.Select(a => (JsonNode)new JsonObject
+                        {
+                            ["op"] = Op(a.Operation),
+                            ["secret"] = a.Secret.ToString(),
+                            ["rule"] = a.Rule,
+                            ["reason"] = a.Reason,
+                        })]),
+                        ["warnings"] = DiagnosticsJson(plan.Warnings),
+                        ["diagnostics"] = DiagnosticsJson(snapshot.Diagnostics),
+                    });
+                    break;
+                default:
+                    WriteManifests(streams.Out, plan, show);
+                    DiagnosticOutput.WriteText(streams.Error, [.. snapshot.Diagnostics, .. plan.Warnings]);
+                    break;
+            }
+
+            return SnapshotInput.HasErrors(snapshot.Diagnostics) ? ExitCodes.InputError : ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    public static Command BuildAdmit(CliStreams streams, Dictionary<Command, string> examples)
+    {
+        Option<string[]> files = SnapshotInput.FilesOption("The Secret manifest sent to the webhook (YAML or JSON; the first Secret in the file). stringData is merged into data first, as the API server does.");
+        Option<string?> policy = SnapshotInput.PolicyOption();
+        Option<string?> preset = SnapshotInput.PresetOption();
+        var operation = new Option<string>("--operation") { Description = "CREATE (default) or UPDATE.", DefaultValueFactory = _ => "CREATE" };
+        operation.AcceptOnlyFromAmong("CREATE", "UPDATE");
+        var namespaceLabels = new Option<string[]>("--namespace-label")
+        {
+            Description = "A label of the Secret's namespace, key=value (repeatable), for the webhook's namespace selector.",
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "key=value",
+        };
+        Option<string> output = OutputFormat.Create("text", "text", "json");
+        var showSecrets = new Option<bool>("--show-secrets") { Description = "Show the patch value and the object's data (they hold credentials)." };
+        var command = new Command("admit",
+            "What the policy's defaulting webhook answers for a Secret: allowed with an RFC 6902 patch and the mutated object, or refused with the reason. " +
+            "Exit 0 allowed, 3 refused, 1 input errors.")
+        {
+            files, policy, preset, operation, namespaceLabels, output, showSecrets,
+        };
+        examples[command] = """
+              registry-policy admit -f my-registry-secret.yaml
+              registry-policy admit -f my-registry-secret.yaml -o json --show-secrets
+              registry-policy admit -f secret.yaml --operation UPDATE --namespace-label gardener.cloud/purpose=kube-system
+            """;
+        command.SetAction(result =>
+        {
+            CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
+            ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams);
+            DiagnosticOutput.WriteText(streams.Error, snapshot.Diagnostics);
+            SecretObject secret = snapshot.Secrets.Length > 0
+                ? snapshot.Secrets.OrderBy(s => snapshot.LocationOf(s.Reference)?.Line ?? 0).First()
+                : throw new InputException("the file holds no readable Secret");
+            var labels = new List<KeyValuePair<string, string>>();
+            foreach (string pair in result.GetValue(namespaceLabels) ?? [])
+            {
+                int eq = pair.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0)
+                {
+                    throw new UsageException($"--namespace-label '{pair}' is not key=value");
+                }
+
+                labels.Add(new(pair[..eq], pair[(eq + 1)..]));
+            }
+
+            var request = new AdmissionRequest(result.GetValue(operation) == "UPDATE" ? AdmissionOperation.Update : AdmissionOperation.Create, secret)
+            {
+                NamespaceLabels = StringMap.Create(labels),
+            };
+            AdmissionResult answer = PolicyEngine.Admit(compiled, request);
+            bool show = result.GetValue(showSecrets);
+            if (result.GetValue(output) == "json")
+            {
+                StructuredOutput.WriteJson(streams.Out, new JsonObject
+                {
+                    ["allowed"] = answer.Allowed,
+                    ["selected"] = answer.Selected,
+                    ["statusCode"] = answer.StatusCode,
+                    ["patch"] = new JsonArray([.. answer.Patch.Select(p => (JsonNode)new JsonObject
+                    {
+                        ["op"] = p.Op,
+                        ["path"] = p.Path,
+                        ["value"] = show ? JsonNode.Parse(p.ValueJson) : SecretsHidden,
+                    })]),
+                    ["object"] = answer.MutatedSecret is { } mutated ? Manifest(mutated, show) : null,
+                    ["reason"] = answer.Reason,
+                });
+            }
+            else
+            {
+                streams.Out.WriteLine($"{(answer.Allowed ? "allowed" : "refused")} ({answer.StatusCode}): {answer.Reason}");
+                foreach (JsonPatchOperation p in answer.Patch)
+                {
+                    streams.Out.WriteLine($"  patch: {p.Op} {p.Path}{(show ? " " + p.ValueJson : string.Empty)}");
+                }
+            }
+
+            if (SnapshotInput.HasErrors(snapshot.Diagnostics))
+            {
+                return ExitCodes.InputError;
+            }
+
+            return answer.Allowed ? ExitCodes.Ok : ExitCodes.Refused;
+        });
+        return command;
+    }
+
+    private static Option<string> ViewOption()
+    {
+        var view = new Option<string>("--view")
+        {
+            Description = "converged (default): once propagation has caught up, where the documented precedence holds; as-is: what the controller reads right now.",
+            DefaultValueFactory = _ => "converged",
+        };
+        view.AcceptOnlyFromAmong("converged", "as-is");
+        return view;
+    }
+
+    private static EvaluationView ParseView(string text) => text == "as-is" ? EvaluationView.AsIs : EvaluationView.Converged;
+
+    private static string ViewName(EvaluationView view) => view == EvaluationView.AsIs ? "as-is" : "converged";
+
+    private static string Op(PlanOperation op) => op switch { PlanOperation.Create => "create", PlanOperation.Update => "update", _ => "delete" };
+
+    private static string Cell(string? value) => value is null ? "-" : value.Length == 0 ? "\"\"" : value;
+
+    internal static JsonNode ResolutionJson(NamespaceResolution n) => new JsonObject
+    {
+        ["namespace"] = n.Namespace,
+        ["source"] = PolicyEngine.SourceName(n.Source),
+        ["secret"] = n.Secret is { } s ? new JsonObject { ["namespace"] = s.Namespace, ["name"] = s.Name } : null,
+        ["pushAddress"] = n.PushAddress,
+        ["pullAddress"] = n.PullAddress,
+        ["registryAddress"] = n.RegistryAddress,
+        ["serverAddress"] = n.ServerAddress,
+        ["username"] = n.Username,
+        ["credentialFingerprint"] = n.CredentialFingerprint,
+        ["reason"] = n.Reason,
+    };
+
+    internal static JsonArray DiagnosticsJson(IEnumerable<Diagnostic> diagnostics) => new([.. diagnostics.Select(d => (JsonNode)new JsonObject
+    {
+        ["severity"] = d.Severity.ToString().ToLowerInvariant(),
+        ["code"] = d.Code,
+        ["message"] = d.Message,
+        ["object"] = d.Subject?.ToString(),
+        ["field"] = d.Field,
+        ["location"] = d.Location?.ToString(),
+    })]);
+
+    private static JsonObject Manifest(SecretObject secret, bool show)
+    {
+        var metadata = new JsonObject { ["name"] = secret.Name, ["namespace"] = secret.Namespace };
+        if (secret.Metadata.Labels.Count > 0)
+        {
+            metadata["labels"] = Map(secret.Metadata.Labels);
+        }
+
+        if (show && secret.Metadata.Annotations.Count > 0)
+        {
+            metadata["annotations"] = Map(secret.Metadata.Annotations);
+        }
+
+        if (secret.Metadata.Finalizers.Count > 0)
+        {
+            metadata["finalizers"] = new JsonArray([.. secret.Metadata.Finalizers.Select(f => (JsonNode)f)]);
+        }
+
+        var data = new JsonObject();
+        foreach (var (key, value) in secret.Data.RevealEntries())
+        {
+            data[key] = show ? Convert.ToBase64String(value.Span) : SecretsHidden;
+        }
+
+        return new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Secret", ["metadata"] = metadata, ["type"] = secret.Type, ["data"] = data };
+
+        static JsonObject Map(StringMap map)
+        {
+            var obj = new JsonObject();
+            foreach (var (k, v) in map)
+            {
+                obj[k] = v;
+            }
+
+            return obj;
+        }
+    }
+
+    private static void WriteManifests(TextWriter output, PropagationPlan plan, bool show)
+    {
+        var text = new StringBuilder();
+        if (!show)
+        {
+            text.AppendLine("# data and annotations are left out because they hold credentials; pass --show-secrets to include them.");
+        }
+
+        foreach (PlanAction action in plan.Actions)
+        {
+            text.Append("# ").Append(Op(action.Operation)).Append(' ').Append(action.Secret.ToString()).Append(": ").AppendLine(action.Reason.ReplaceLineEndings(" "));
+            if (action.Desired is { } desired && action.Operation != PlanOperation.Delete)
+            {
+                var writer = new StringWriter();
+                StructuredOutput.WriteYaml(writer, Manifest(desired, show));
+                text.AppendLine("---").Append(writer.ToString());
+            }
+            else
+            {
+                text.Append("# run: kubectl delete secret -n ").Append(action.Secret.Namespace).Append(' ').AppendLine(action.Secret.Name);
+            }
+        }
+
+        output.Write(text.ToString());
+    }
+}

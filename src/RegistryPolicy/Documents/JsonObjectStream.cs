@@ -1,0 +1,475 @@
+using System.Text;
+using System.Text.Json;
+using RegistryPolicy.Diagnostics;
+
+namespace RegistryPolicy.Documents;
+
+/// <summary>
+/// Reads Kubernetes objects from JSON without a DOM of the whole input: a <c>v1 List</c>'s <c>items</c> are read one at a
+/// time from a sliding buffer, each into its own small <see cref="DocNode"/> tree; memory is bounded by the largest single
+/// object, not by the file. Also reads a single object, a top-level array of objects, and several top-level values one
+/// after another (as <c>kubectl get -o json</c> prints for several resources). Every node carries its line and column.
+/// </summary>
+internal sealed class JsonObjectStream
+{
+    private const int MaxObjectBytes = 256 * 1024 * 1024;
+    private readonly Stream _stream;
+    private readonly string _source;
+    private readonly DocumentLimits _limits;
+    private readonly List<Diagnostic> _diagnostics;
+    private byte[] _buffer = new byte[64 * 1024];
+    private int _length;
+    private int _pos;
+    private bool _eof;
+    private JsonReaderState _state;
+
+    // Line tracking: a cursor that only moves forward through the buffer.
+    private int _cursor;
+    private int _cursorLine = 1;
+    private int _cursorLineStart; // buffer offset of the current line's first byte (may be negative after compaction)
+
+    private JsonObjectStream(Stream stream, string source, DocumentLimits limits, List<Diagnostic> diagnostics)
+    {
+        _stream = stream;
+        _source = source;
+        _limits = limits;
+        _diagnostics = diagnostics;
+        _state = new JsonReaderState(new JsonReaderOptions { MaxDepth = limits.MaxDepth + 4, AllowMultipleValues = true });
+    }
+
+    public static IEnumerable<DocNode> Read(Stream stream, string source, DocumentLimits limits, List<Diagnostic> diagnostics) =>
+        new JsonObjectStream(stream, source, limits, diagnostics).ReadAll();
+
+    private IEnumerable<DocNode> ReadAll()
+    {
+        while (true)
+        {
+            if (!TryNextToken(out JsonTokenType token, out int tokenStart))
+            {
+                yield break;
+            }
+
+            if (token == JsonTokenType.StartArray)
+            {
+                while (TryNextValue(out DocNode? item, out JsonTokenType first, out bool failed))
+                {
+                    if (item is not null)
+                    {
+                        yield return item;
+                    }
+                    else if (failed)
+                    {
+                        yield break;
+                    }
+                    else if (first == JsonTokenType.EndArray)
+                    {
+                        break;
+                    }
+                }
+
+                continue;
+            }
+
+            if (token != JsonTokenType.StartObject)
+            {
+                Report(tokenStart, "json-not-object", "the top-level JSON value is not an object, a list of objects or a v1 List; it was skipped");
+                continue;
+            }
+
+            (int line, int column) = Locate(tokenStart);
+            DocNode top = DocNode.NewMapping(line, column);
+            bool hadItems = false;
+            while (true)
+            {
+                if (!TryNextToken(out JsonTokenType t, out int nameStart))
+                {
+                    yield break;
+                }
+
+                if (t == JsonTokenType.EndObject)
+                {
+                    break;
+                }
+
+                string name = _lastPropertyName!;
+                (int nl, int nc) = Locate(nameStart);
+                DocNode key = DocNode.NewScalar(DocNodeKind.String, name, nl, nc);
+                if (name == "items" && PeekIsArrayStart())
+                {
+                    TryNextToken(out _, out _);
+                    hadItems = true;
+                    while (TryNextValue(out DocNode? item, out JsonTokenType first, out bool failed))
+                    {
+                        if (item is not null)
+                        {
+                            yield return item;
+                        }
+                        else if (failed)
+                        {
+                            yield break;
+                        }
+                        else if (first == JsonTokenType.EndArray)
+                        {
+                            break;
+                        }
+                    }
+
+                    continue;
+                }
+
+                if (!TryNextValue(out DocNode? value, out _, out bool bad))
+                {
+                    yield break;
+                }
+
+                if (value is null)
+                {
+                    if (bad)
+                    {
+                        yield break;
+                    }
+
+                    continue;
+                }
+
+                top.Entries.Add(new(key, value));
+            }
+
+            if (!hadItems)
+            {
+                yield return top;
+            }
+        }
+    }
+
+    private string? _lastPropertyName;
+
+    /// <summary>Reads one token (not a whole value). False at the end of input or on a syntax error (reported).</summary>
+    private bool TryNextToken(out JsonTokenType token, out int tokenStart)
+    {
+        while (true)
+        {
+            var reader = new Utf8JsonReader(_buffer.AsSpan(_pos, _length - _pos), _eof, _state);
+            bool read;
+            try
+            {
+                read = reader.Read();
+            }
+            catch (JsonException e)
+            {
+                ReportSyntax(e);
+                token = JsonTokenType.None;
+                tokenStart = 0;
+                return false;
+            }
+
+            if (!read)
+            {
+                if (_eof)
+                {
+                    if (reader.CurrentDepth > 0)
+                    {
+                        Report(_length, "json-truncated", "the JSON ends in the middle of a value; the file is truncated");
+                    }
+
+                    token = JsonTokenType.None;
+                    tokenStart = 0;
+                    return false;
+                }
+
+                Fill();
+                continue;
+            }
+
+            token = reader.TokenType;
+            tokenStart = _pos + (int)reader.TokenStartIndex;
+            if (token == JsonTokenType.PropertyName)
+            {
+                _lastPropertyName = reader.GetString();
+            }
+
+            _pos += (int)reader.BytesConsumed;
+            _state = reader.CurrentState;
+            return true;
+        }
+    }
+
+    private bool PeekIsArrayStart()
+    {
+        while (true)
+        {
+            int i = _pos;
+            while (i < _length && (_buffer[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
+            {
+                i++;
+            }
+
+            if (i < _length)
+            {
+                return _buffer[i] == (byte)'[';
+            }
+
+            if (_eof)
+            {
+                return false;
+            }
+
+            Fill();
+        }
+    }
+
+    /// <summary>
+    /// Reads one whole value into a node. Returns false at the end of input. <paramref name="node"/> is null when the
+    /// value was an end token (<paramref name="first"/> says which), or when it was refused (<paramref name="failed"/> is
+    /// false when reading can go on, true when the input cannot be read further).
+    /// </summary>
+    private bool TryNextValue(out DocNode? node, out JsonTokenType first, out bool failed)
+    {
+        node = null;
+        failed = false;
+        while (true)
+        {
+            var reader = new Utf8JsonReader(_buffer.AsSpan(_pos, _length - _pos), _eof, _state);
+            int start;
+            try
+            {
+                if (!reader.Read())
+                {
+                    if (_eof)
+                    {
+                        Report(_length, "json-truncated", "the JSON ends in the middle of a value; the file is truncated");
+                        first = JsonTokenType.None;
+                        return false;
+                    }
+
+                    Fill();
+                    continue;
+                }
+
+                first = reader.TokenType;
+                start = (int)reader.TokenStartIndex;
+                if (first is JsonTokenType.EndArray or JsonTokenType.EndObject)
+                {
+                    _pos += (int)reader.BytesConsumed;
+                    _state = reader.CurrentState;
+                    return true;
+                }
+
+                if (first is JsonTokenType.StartObject or JsonTokenType.StartArray && !reader.TrySkip())
+                {
+                    if (_eof)
+                    {
+                        Report(_pos + start, "json-truncated", "the JSON ends in the middle of a value; the file is truncated");
+                        failed = true;
+                        return true;
+                    }
+
+                    Fill();
+                    continue;
+                }
+            }
+            catch (JsonException e)
+            {
+                ReportSyntax(e);
+                first = JsonTokenType.None;
+                failed = true;
+                return true;
+            }
+
+            int end = (int)reader.BytesConsumed;
+            int valueStart = _pos + start;
+            int valueLength = end - start;
+            _state = reader.CurrentState;
+            node = Build(valueStart, valueLength);
+            _pos += end;
+            return true;
+        }
+    }
+
+    private DocNode? Build(int offset, int length)
+    {
+        var reader = new Utf8JsonReader(_buffer.AsSpan(offset, length), new JsonReaderOptions { MaxDepth = _limits.MaxDepth });
+        var stack = new Stack<DocNode>();
+        DocNode? pendingKey = null;
+        var keys = new Stack<HashSet<string>?>();
+        DocNode? root = null;
+        long count = 0;
+        try
+        {
+            while (reader.Read())
+            {
+                (int line, int column) = Locate(offset + (int)reader.TokenStartIndex);
+                DocNode? completed = null;
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartObject:
+                        stack.Push(DocNode.NewMapping(line, column));
+                        keys.Push(null);
+                        break;
+                    case JsonTokenType.StartArray:
+                        stack.Push(DocNode.NewSequence(line, column));
+                        keys.Push(null);
+                        break;
+                    case JsonTokenType.EndObject:
+                    case JsonTokenType.EndArray:
+                        completed = stack.Pop();
+                        keys.Pop();
+                        break;
+                    case JsonTokenType.PropertyName:
+                        string name = reader.GetString()!;
+                        pendingKey = DocNode.NewScalar(DocNodeKind.String, name, line, column);
+                        HashSet<string>? seen = keys.Pop() ?? new HashSet<string>(StringComparer.Ordinal);
+                        keys.Push(seen);
+                        if (!seen.Add(name))
+                        {
+                            Report(offset + (int)reader.TokenStartIndex, "duplicate-key",
+                                $"the key '{name}' appears twice in one object; the first value is used; remove one of them");
+                            pendingKey = null;
+                            reader.Skip();
+                        }
+
+                        continue;
+                    case JsonTokenType.String:
+                        if (reader.ValueSpan.Length > _limits.MaxScalarLength)
+                        {
+                            Report(offset + (int)reader.TokenStartIndex, "document-limit",
+                                $"a string of {reader.ValueSpan.Length} bytes exceeds the limit of {_limits.MaxScalarLength}; the object was skipped");
+                            return null;
+                        }
+
+                        completed = DocNode.NewScalar(DocNodeKind.String, reader.GetString()!, line, column);
+                        break;
+                    case JsonTokenType.Number:
+                        completed = DocNode.NewScalar(DocNodeKind.Number, Encoding.UTF8.GetString(reader.ValueSpan), line, column);
+                        break;
+                    case JsonTokenType.True:
+                        completed = DocNode.NewScalar(DocNodeKind.Bool, "true", line, column);
+                        break;
+                    case JsonTokenType.False:
+                        completed = DocNode.NewScalar(DocNodeKind.Bool, "false", line, column);
+                        break;
+                    case JsonTokenType.Null:
+                        completed = DocNode.NewScalar(DocNodeKind.Null, "null", line, column);
+                        break;
+                    default:
+                        continue;
+                }
+
+                if (++count > _limits.MaxNodesPerObject)
+                {
+                    Report(offset, "document-limit", $"the object has more than {_limits.MaxNodesPerObject} nodes; it was skipped");
+                    return null;
+                }
+
+                if (completed is null)
+                {
+                    continue;
+                }
+
+                if (stack.Count == 0)
+                {
+                    root = completed;
+                }
+                else if (stack.Peek().Kind == DocNodeKind.Sequence)
+                {
+                    stack.Peek().Items.Add(completed);
+                }
+                else if (pendingKey is not null)
+                {
+                    stack.Peek().Entries.Add(new(pendingKey, completed));
+                    pendingKey = null;
+                }
+            }
+        }
+        catch (JsonException e) when (reader.CurrentDepth >= _limits.MaxDepth - 1)
+        {
+            _ = e;
+            Report(offset, "document-limit", $"nesting deeper than the limit of {_limits.MaxDepth} levels; the object was skipped");
+            return null;
+        }
+
+        return root;
+    }
+
+    private void Fill()
+    {
+        if (_pos > 0)
+        {
+            Advance(_pos);
+            Buffer.BlockCopy(_buffer, _pos, _buffer, 0, _length - _pos);
+            _length -= _pos;
+            _cursor -= _pos;
+            _cursorLineStart -= _pos;
+            _pos = 0;
+        }
+
+        if (_length == _buffer.Length)
+        {
+            if (_buffer.Length >= MaxObjectBytes)
+            {
+                throw new InvalidDataException($"{_source}: a single JSON object is larger than {MaxObjectBytes / (1024 * 1024)} MiB.");
+            }
+
+            Array.Resize(ref _buffer, _buffer.Length * 2);
+        }
+
+        int read = _stream.Read(_buffer, _length, _buffer.Length - _length);
+        if (read == 0)
+        {
+            _eof = true;
+        }
+
+        _length += read;
+    }
+
+    private void Advance(int offset)
+    {
+        int from = _cursor;
+        if (offset <= from)
+        {
+            return;
+        }
+
+        ReadOnlySpan<byte> span = _buffer.AsSpan(from, offset - from);
+        int i;
+        while ((i = span.IndexOf((byte)'\n')) >= 0)
+        {
+            _cursorLine++;
+            from += i + 1;
+            _cursorLineStart = from;
+            span = span[(i + 1)..];
+        }
+
+        _cursor = offset;
+    }
+
+    private (int Line, int Column) Locate(int offset)
+    {
+        Advance(offset);
+        return (_cursorLine, offset - _cursorLineStart + 1);
+    }
+
+    private void Report(int offset, string code, string message)
+    {
+        (int line, int column) = Locate(Math.Min(offset, _length));
+        _diagnostics.Add(new Diagnostic(code, DiagnosticSeverity.Error, message) { Location = new SourceLocation(_source, line, column) });
+    }
+
+    private void ReportSyntax(JsonException e)
+    {
+        (int line, int _) = Locate(_pos);
+        int errorLine = line + (int)(e.LineNumber ?? 0);
+        int column = (int)(e.BytePositionInLine ?? 0) + 1;
+        _diagnostics.Add(new Diagnostic("json-syntax", DiagnosticSeverity.Error,
+            $"JSON syntax error: {CleanJsonMessage(e.Message)}. Nothing after this point in the file was read; fix the syntax and run again.")
+        {
+            Location = new SourceLocation(_source, errorLine, column),
+        });
+    }
+
+    private static string CleanJsonMessage(string message)
+    {
+        int at = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        return (at >= 0 ? message[..at] : message).TrimEnd('.', ' ');
+    }
+}

@@ -1,0 +1,373 @@
+using RegistryPolicy.Diagnostics;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+
+namespace RegistryPolicy.Documents;
+
+/// <summary>
+/// Reads a YAML stream, one document at a time, into <see cref="DocNode"/> trees. Plain scalars are typed as Kubernetes'
+/// YAML reader (YAML 1.1 through <c>sigs.k8s.io/yaml</c>) types them, so that <c>enabled: true</c> in <c>labels</c> is
+/// reported as the boolean it is. Aliases are shared, not copied, and count against <see cref="DocumentLimits.MaxNodesPerObject"/>
+/// by their expanded size, so an alias bomb is refused after a bounded amount of work. A syntax error ends the stream: the
+/// documents before it are kept.
+/// </summary>
+internal static class YamlDocumentReader
+{
+    public static IEnumerable<DocNode> Read(TextReader text, string source, DocumentLimits limits, List<Diagnostic> diagnostics)
+    {
+        var parser = new Parser(new Scanner(text, skipComments: true));
+        while (true)
+        {
+            DocNode? root;
+            bool more;
+            try
+            {
+                more = ReadDocument(parser, source, limits, diagnostics, out root);
+            }
+            catch (YamlException e)
+            {
+                diagnostics.Add(new Diagnostic("yaml-syntax", DiagnosticSeverity.Error,
+                    $"YAML syntax error: {Clean(e.Message)}. Nothing after this point in the file was read; fix the syntax and run again.")
+                {
+                    Location = new SourceLocation(source, (int)e.Start.Line, (int)e.Start.Column),
+                });
+                yield break;
+            }
+
+            if (root is not null)
+            {
+                yield return root;
+            }
+
+            if (!more)
+            {
+                yield break;
+            }
+        }
+    }
+
+    private static string Clean(string message)
+    {
+        // YamlDotNet prefixes "(Line: x, Col: y, Idx: z) - (Line: ...): "; the location is reported separately.
+        int at = message.LastIndexOf("): ", StringComparison.Ordinal);
+        string text = at >= 0 ? message[(at + 3)..] : message;
+        return text.TrimEnd('.');
+    }
+
+    /// <summary>Reads the next document. Returns false at the end of the stream.</summary>
+    private static bool ReadDocument(Parser parser, string source, DocumentLimits limits, List<Diagnostic> diagnostics, out DocNode? root)
+    {
+        root = null;
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case StreamStart:
+                case DocumentEnd:
+                    continue;
+                case StreamEnd:
+                    return false;
+                case DocumentStart:
+                    root = BuildDocument(parser, source, limits, diagnostics);
+                    return true;
+                default:
+                    continue;
+            }
+        }
+
+        return false;
+    }
+
+    private sealed class Frame(DocNode node)
+    {
+        public DocNode Node { get; } = node;
+
+        public DocNode? PendingKey { get; set; }
+
+        public HashSet<string>? Keys { get; set; }
+
+        public string? Anchor { get; init; }
+
+        public long Size { get; set; } = 1;
+    }
+
+    private static DocNode? BuildDocument(Parser parser, string source, DocumentLimits limits, List<Diagnostic> diagnostics)
+    {
+        var stack = new Stack<Frame>();
+        var anchors = new Dictionary<string, (DocNode Node, long Size)>(StringComparer.Ordinal);
+        DocNode? root = null;
+        long total = 0;
+        string? failure = null;
+        Mark failureAt = Mark.Empty;
+
+        while (parser.MoveNext())
+        {
+            ParsingEvent current = parser.Current!;
+            if (current is DocumentEnd)
+            {
+                break;
+            }
+
+            if (failure is not null)
+            {
+                // Consume the rest of the document without building anything.
+                continue;
+            }
+
+            DocNode? completed = null;
+            long completedSize = 0;
+            switch (current)
+            {
+                case Scalar scalar:
+                    if (scalar.Value.Length > limits.MaxScalarLength)
+                    {
+                        failure = $"a scalar of {scalar.Value.Length} characters exceeds the limit of {limits.MaxScalarLength}";
+                        failureAt = scalar.Start;
+                        continue;
+                    }
+
+                    completed = DocNode.NewScalar(TypeOf(scalar), scalar.Value, (int)scalar.Start.Line, (int)scalar.Start.Column);
+                    completedSize = 1;
+                    Remember(anchors, scalar.Anchor, completed, 1);
+                    break;
+                case AnchorAlias alias:
+                    if (!anchors.TryGetValue(alias.Value.Value, out var target))
+                    {
+                        failure = $"the alias *{alias.Value.Value} names no anchor defined before it";
+                        failureAt = alias.Start;
+                        continue;
+                    }
+
+                    completed = target.Node;
+                    completedSize = target.Size;
+                    break;
+                case MappingStart map:
+                    if (stack.Count >= limits.MaxDepth)
+                    {
+                        failure = $"nesting deeper than the limit of {limits.MaxDepth} levels";
+                        failureAt = map.Start;
+                        continue;
+                    }
+
+                    stack.Push(new Frame(DocNode.NewMapping((int)map.Start.Line, (int)map.Start.Column)) { Anchor = map.Anchor.IsEmpty ? null : map.Anchor.Value });
+                    continue;
+                case SequenceStart seq:
+                    if (stack.Count >= limits.MaxDepth)
+                    {
+                        failure = $"nesting deeper than the limit of {limits.MaxDepth} levels";
+                        failureAt = seq.Start;
+                        continue;
+                    }
+
+                    stack.Push(new Frame(DocNode.NewSequence((int)seq.Start.Line, (int)seq.Start.Column)) { Anchor = seq.Anchor.IsEmpty ? null : seq.Anchor.Value });
+                    continue;
+                case MappingEnd:
+                case SequenceEnd:
+                    Frame done = stack.Pop();
+                    completed = done.Node;
+                    completedSize = done.Size;
+                    if (done.Anchor is not null)
+                    {
+                        anchors[done.Anchor] = (done.Node, done.Size);
+                    }
+
+                    break;
+                default:
+                    continue;
+            }
+
+            total += completedSize;
+            if (total > limits.MaxNodesPerObject || completedSize > limits.MaxNodesPerObject)
+            {
+                failure = $"the document expands to more than {limits.MaxNodesPerObject} nodes (aliases count once per use)";
+                failureAt = current.Start;
+                stack.Clear();
+                continue;
+            }
+
+            if (stack.Count == 0)
+            {
+                root = completed;
+                continue;
+            }
+
+            Frame parent = stack.Peek();
+            parent.Size += completedSize;
+            if (parent.Node.Kind == DocNodeKind.Sequence)
+            {
+                parent.Node.Items.Add(completed!);
+            }
+            else if (parent.PendingKey is null)
+            {
+                parent.PendingKey = completed;
+            }
+            else
+            {
+                DocNode key = parent.PendingKey;
+                parent.PendingKey = null;
+                if (key.IsScalar && key.Scalar is { } name)
+                {
+                    parent.Keys ??= new HashSet<string>(StringComparer.Ordinal);
+                    if (!parent.Keys.Add(name))
+                    {
+                        diagnostics.Add(new Diagnostic("duplicate-key", DiagnosticSeverity.Error,
+                            $"the key '{name}' appears twice in one mapping; Kubernetes refuses such a manifest. The first value is used; remove one of them.")
+                        {
+                            Location = new SourceLocation(source, key.Line, key.Column),
+                        });
+                        continue;
+                    }
+                }
+
+                parent.Node.Entries.Add(new(key, completed!));
+            }
+        }
+
+        if (failure is not null)
+        {
+            diagnostics.Add(new Diagnostic("document-limit", DiagnosticSeverity.Error,
+                $"YAML document refused: {failure}. The whole document was skipped; the rest of the file was read.")
+            {
+                Location = new SourceLocation(source, (int)failureAt.Line, (int)failureAt.Column),
+            });
+            return null;
+        }
+
+        return root;
+    }
+
+    private static void Remember(Dictionary<string, (DocNode, long)> anchors, AnchorName anchor, DocNode node, long size)
+    {
+        if (!anchor.IsEmpty)
+        {
+            anchors[anchor.Value] = (node, size);
+        }
+    }
+
+    private static DocNodeKind TypeOf(Scalar scalar)
+    {
+        if (scalar.Style != ScalarStyle.Plain)
+        {
+            return DocNodeKind.String;
+        }
+
+        if (!scalar.Tag.IsEmpty)
+        {
+            return scalar.Tag.Value switch
+            {
+                "tag:yaml.org,2002:str" => DocNodeKind.String,
+                "tag:yaml.org,2002:null" => DocNodeKind.Null,
+                "tag:yaml.org,2002:bool" => DocNodeKind.Bool,
+                "tag:yaml.org,2002:int" or "tag:yaml.org,2002:float" => DocNodeKind.Number,
+                _ => DocNodeKind.String,
+            };
+        }
+
+        return PlainScalarKind(scalar.Value);
+    }
+
+    /// <summary>The YAML 1.1 resolution of a plain scalar, as go-yaml v2 (and so kubectl) performs it.</summary>
+    internal static DocNodeKind PlainScalarKind(string value)
+    {
+        switch (value)
+        {
+            case "" or "~" or "null" or "Null" or "NULL":
+                return DocNodeKind.Null;
+            case "y" or "Y" or "yes" or "Yes" or "YES" or "on" or "On" or "ON" or "true" or "True" or "TRUE"
+                or "n" or "N" or "no" or "No" or "NO" or "off" or "Off" or "OFF" or "false" or "False" or "FALSE":
+                return DocNodeKind.Bool;
+            case ".inf" or ".Inf" or ".INF" or "+.inf" or "+.Inf" or "+.INF" or "-.inf" or "-.Inf" or "-.INF" or ".nan" or ".NaN" or ".NAN":
+                return DocNodeKind.Number;
+            default:
+                return LooksNumeric(value) ? DocNodeKind.Number : DocNodeKind.String;
+        }
+    }
+
+    private static bool LooksNumeric(string value)
+    {
+        ReadOnlySpan<char> s = value;
+        if (s.Length > 0 && (s[0] == '+' || s[0] == '-'))
+        {
+            s = s[1..];
+        }
+
+        if (s.Length == 0)
+        {
+            return false;
+        }
+
+        if (s.Length > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        {
+            return AllOf(s[2..], static c => char.IsAsciiHexDigit(c) || c == '_');
+        }
+
+        if (s.Length > 2 && s[0] == '0' && (s[1] == 'b' || s[1] == 'B'))
+        {
+            return AllOf(s[2..], static c => c is '0' or '1' or '_');
+        }
+
+        // Decimal integer or float: digits, at most one '.', optional exponent; '_' allowed between digits (YAML 1.1).
+        int i = 0;
+        bool digits = false;
+        while (i < s.Length && (char.IsAsciiDigit(s[i]) || (s[i] == '_' && digits)))
+        {
+            digits = true;
+            i++;
+        }
+
+        if (i < s.Length && s[i] == '.')
+        {
+            i++;
+            while (i < s.Length && (char.IsAsciiDigit(s[i]) || s[i] == '_'))
+            {
+                digits = true;
+                i++;
+            }
+        }
+
+        if (!digits)
+        {
+            return false;
+        }
+
+        if (i < s.Length && (s[i] == 'e' || s[i] == 'E'))
+        {
+            i++;
+            if (i < s.Length && (s[i] == '+' || s[i] == '-'))
+            {
+                i++;
+            }
+
+            int start = i;
+            while (i < s.Length && char.IsAsciiDigit(s[i]))
+            {
+                i++;
+            }
+
+            if (i == start)
+            {
+                return false;
+            }
+        }
+
+        return i == s.Length;
+    }
+
+    private static bool AllOf(ReadOnlySpan<char> s, Func<char, bool> test)
+    {
+        if (s.IsEmpty)
+        {
+            return false;
+        }
+
+        foreach (char c in s)
+        {
+            if (!test(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

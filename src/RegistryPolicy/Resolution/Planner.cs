@@ -1,0 +1,218 @@
+using System.Collections.Immutable;
+using RegistryPolicy.Diagnostics;
+using RegistryPolicy.Policies;
+using RegistryPolicy.Snapshots;
+
+namespace RegistryPolicy.Resolution;
+
+/// <summary>
+/// Computes what the propagation controller does: for each rule, each base, each target namespace, create or update the copy
+/// unless shielded; for a deleted base, delete unshielded copies and release the finalizer. The base namespace is never a
+/// target, so nothing of a namespace's own is ever written into it.
+/// </summary>
+internal sealed class Planner
+{
+    private readonly CompiledPolicy _policy;
+    private readonly ClusterSnapshot _snapshot;
+    private readonly ImmutableArray<NamespaceObject> _namespaces;
+    private readonly List<PlanAction> _actions = [];
+    private readonly List<Diagnostic> _warnings = [];
+    private readonly Dictionary<(string, string), string> _claimed = [];
+
+    private Planner(CompiledPolicy policy, ClusterSnapshot snapshot, IEnumerable<string> extraNamespaces)
+    {
+        _policy = policy;
+        _snapshot = snapshot;
+        var extra = extraNamespaces.Where(n => snapshot.GetNamespace(n) is null).Distinct(StringComparer.Ordinal).Select(n => NamespaceObject.Named(n));
+        _namespaces = [.. snapshot.Namespaces.Concat(extra).OrderBy(n => n.Name, StringComparer.Ordinal)];
+    }
+
+    public static PropagationPlan Plan(CompiledPolicy policy, ClusterSnapshot snapshot, IEnumerable<string> extraNamespaces)
+    {
+        var planner = new Planner(policy, snapshot, extraNamespaces);
+        foreach (CompiledPropagation rule in policy.Propagation)
+        {
+            planner.PlanRule(rule);
+        }
+
+        return new PropagationPlan([.. planner._actions], [.. planner._warnings]);
+    }
+
+    /// <summary>The namespaces a rule copies into.</summary>
+    internal static bool IsTarget(CompiledPropagation rule, NamespaceObject ns) =>
+        !rule.Excluded.Contains(ns.Name) &&
+        !(rule.Rule.Targets.SkipTerminating && ns.IsTerminating) &&
+        (rule.NamespaceSelector is null || rule.NamespaceSelector.Matches(ns.Metadata.Labels));
+
+    internal static bool IsBase(CompiledPropagation rule, SecretObject secret) =>
+        secret.Namespace == rule.Rule.Base.Namespace &&
+        (rule.BaseNames is null || rule.BaseNames.Contains(secret.Name)) &&
+        rule.BaseSelector.Matches(secret.Metadata.Labels);
+
+    internal static bool IsShielded(CompiledPropagation rule, SecretObject secret) => rule.Shield?.Matches(secret.Metadata.Labels) == true;
+
+    /// <summary>The copy of <paramref name="source"/> for <paramref name="ns"/>, keeping what the rule does not copy from <paramref name="existing"/>.</summary>
+    internal static SecretObject CopyOf(CompiledPropagation rule, SecretObject source, string ns, SecretObject? existing)
+    {
+        var metadata = new ObjectMetadata(source.Name, ns)
+        {
+            Labels = rule.Copies(CopiedField.Labels) ? source.Metadata.Labels : existing?.Metadata.Labels ?? StringMap.Empty,
+            Annotations = rule.Copies(CopiedField.Annotations) ? source.Metadata.Annotations : existing?.Metadata.Annotations ?? StringMap.Empty,
+            Finalizers = existing?.Metadata.Finalizers ?? default,
+            DeletionTimestamp = existing?.Metadata.DeletionTimestamp,
+        };
+        string type = rule.Copies(CopiedField.Type) ? source.Type : existing?.Type ?? SecretObject.OpaqueType;
+        SecretData data = rule.Copies(CopiedField.Data) ? source.Data : existing?.Data ?? SecretData.Empty;
+        return new SecretObject(metadata, type, data);
+    }
+
+    private void PlanRule(CompiledPropagation rule)
+    {
+        string baseNs = rule.Rule.Base.Namespace;
+        string? finalizer = rule.Rule.Finalizer;
+        var targets = _namespaces.Where(n => IsTarget(rule, n)).ToList();
+        foreach (SecretObject secret in _snapshot.GetSecretsIn(baseNs))
+        {
+            bool isBase = IsBase(rule, secret);
+            bool hasFinalizer = finalizer is not null && secret.Metadata.Finalizers.Contains(finalizer);
+            if (!isBase)
+            {
+                if (hasFinalizer)
+                {
+                    FormerBase(rule, secret, targets);
+                }
+
+                continue;
+            }
+
+            if (secret.Metadata.IsDeleting)
+            {
+                if (hasFinalizer)
+                {
+                    if (rule.Rule.OnBaseDeleted == CopyFate.DeleteUnshieldedCopies)
+                    {
+                        DeleteCopies(rule, secret, targets, $"the base {secret.Reference} is being deleted");
+                    }
+
+                    ReleaseFinalizer(rule, secret, "the base is being deleted: its copies are handled, so the controller removes its finalizer");
+                }
+
+                continue;
+            }
+
+            if (finalizer is not null && !hasFinalizer)
+            {
+                Add(rule, PlanOperation.Update, secret, secret with { Metadata = secret.Metadata with { Finalizers = new ValueArray<string>(secret.Metadata.Finalizers.Append(finalizer)) } },
+                    $"add the finalizer {finalizer}, so that the controller sees the base's deletion");
+            }
+
+            foreach (NamespaceObject ns in targets)
+            {
+                SecretObject? existing = _snapshot.GetSecret(ns.Name, secret.Name);
+                if (existing is not null && IsShielded(rule, existing))
+                {
+                    continue;
+                }
+
+                SecretObject desired = CopyOf(rule, secret, ns.Name, existing);
+                if (existing is null)
+                {
+                    Add(rule, PlanOperation.Create, desired, desired, $"copy of the base {secret.Reference}");
+                }
+                else if (!existing.Equals(desired))
+                {
+                    if (existing.Type != desired.Type)
+                    {
+                        Warn("type-immutable", desired,
+                            $"the copy must change type from '{existing.Type}' to '{desired.Type}', which the API server refuses; the controller's update fails " +
+                            "(Kyma stops its namespace loop there, so later namespaces are not updated either). Delete the Secret so that it is recreated");
+                    }
+
+                    Add(rule, PlanOperation.Update, desired, desired,
+                        $"differs from the base {secret.Reference} ({Differences(existing, desired)}) and is not shielded: propagation overwrites it");
+                }
+            }
+        }
+    }
+
+    private void FormerBase(CompiledPropagation rule, SecretObject secret, List<NamespaceObject> targets)
+    {
+        if (rule.Rule.OnBaseUnlabeled == CopyFate.DeleteUnshieldedCopies)
+        {
+            DeleteCopies(rule, secret, targets, $"{secret.Reference} stopped being a base");
+            ReleaseFinalizer(rule, secret, "it stopped being a base: its copies are deleted, so the controller removes its finalizer");
+            return;
+        }
+
+        Warn("finalizer-orphaned", secret,
+            $"carries the finalizer {rule.Rule.Finalizer} but no longer matches the base selector of rule '{rule.Rule.Name}', so the controller ignores it: " +
+            "its copies are no longer kept in sync and are still used, and 'kubectl delete' will leave it Terminating until the finalizer is removed by hand " +
+            $"(kubectl patch secret -n {secret.Namespace} {secret.Name} --type=json -p '[{{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}}]')");
+    }
+
+    private void DeleteCopies(CompiledPropagation rule, SecretObject source, List<NamespaceObject> targets, string why)
+    {
+        foreach (NamespaceObject ns in targets)
+        {
+            SecretObject? existing = _snapshot.GetSecret(ns.Name, source.Name);
+            if (existing is not null && !IsShielded(rule, existing))
+            {
+                Add(rule, PlanOperation.Delete, existing, null, $"{why}; copies that are not shielded are deleted, whatever their content");
+            }
+        }
+    }
+
+    private void ReleaseFinalizer(CompiledPropagation rule, SecretObject secret, string reason)
+    {
+        var finalizers = new ValueArray<string>(secret.Metadata.Finalizers.Where(f => f != rule.Rule.Finalizer));
+        SecretObject released = secret with { Metadata = secret.Metadata with { Finalizers = finalizers } };
+        bool gone = released.Metadata.IsDeleting && finalizers.Count == 0;
+        Add(rule, PlanOperation.Update, secret, released, gone ? reason + "; with no finalizer left, the API server removes it" : reason);
+    }
+
+    private static string Differences(SecretObject existing, SecretObject desired)
+    {
+        var parts = new List<string>();
+        if (!existing.Data.Equals(desired.Data))
+        {
+            parts.Add("data");
+        }
+
+        if (existing.Type != desired.Type)
+        {
+            parts.Add("type");
+        }
+
+        if (!existing.Metadata.Labels.Equals(desired.Metadata.Labels))
+        {
+            parts.Add("labels");
+        }
+
+        if (!existing.Metadata.Annotations.Equals(desired.Metadata.Annotations))
+        {
+            parts.Add("annotations");
+        }
+
+        return string.Join(", ", parts);
+    }
+
+    private void Add(CompiledPropagation rule, PlanOperation operation, SecretObject target, SecretObject? desired, string reason)
+    {
+        var key = (target.Namespace!, target.Name);
+        if (_claimed.TryGetValue(key, out string? other) && other != rule.Rule.Name)
+        {
+            Warn("rule-conflict", target, $"both rule '{other}' and rule '{rule.Rule.Name}' write this Secret; the first rule's action is kept. Give the bases different names");
+            return;
+        }
+
+        _claimed[key] = rule.Rule.Name;
+        _actions.Add(new PlanAction(operation, new SecretReference(target.Namespace!, target.Name), rule.Rule.Name, reason) { Desired = desired });
+    }
+
+    private void Warn(string code, SecretObject subject, string message) =>
+        _warnings.Add(new Diagnostic(code, DiagnosticSeverity.Warning, message)
+        {
+            Subject = subject.Reference,
+            Location = _snapshot.LocationOf(subject.Reference),
+        });
+}

@@ -1,0 +1,235 @@
+using System.Collections.Immutable;
+using RegistryPolicy.Diagnostics;
+
+namespace RegistryPolicy.Snapshots;
+
+/// <summary>
+/// An immutable, indexed set of Kubernetes objects: Secrets, Namespaces, ServiceAccounts, ConfigMaps, Kyma Functions, Pods
+/// and workloads. Every list is sorted (namespace, then name, ordinal), so that everything computed from a snapshot is
+/// independent of the order the objects were read in. Namespaces come from Namespace objects and, for namespaces that
+/// objects live in but no Namespace object declares, are inferred (<see cref="NamespaceObject.IsDeclared"/> is false).
+/// </summary>
+public sealed class ClusterSnapshot
+{
+    private readonly Dictionary<(string Namespace, string Name), SecretObject> _secrets;
+    private readonly Dictionary<string, ImmutableArray<SecretObject>> _secretsByName;
+    private readonly Dictionary<string, ImmutableArray<SecretObject>> _secretsByNamespace;
+    private readonly Dictionary<string, NamespaceObject> _namespaces;
+    private readonly Dictionary<(string Namespace, string Name), ServiceAccountObject> _serviceAccounts;
+    private readonly Dictionary<ObjectReference, SourceLocation> _locations;
+
+    private ClusterSnapshot(List<KubeObject> objects, Dictionary<ObjectReference, SourceLocation> locations, ImmutableArray<Diagnostic> diagnostics)
+    {
+        _locations = locations;
+        Diagnostics = diagnostics;
+        var secrets = new List<SecretObject>();
+        var namespaces = new List<NamespaceObject>();
+        var accounts = new List<ServiceAccountObject>();
+        var configMaps = new List<ConfigMapObject>();
+        var functions = new List<FunctionObject>();
+        var workloads = new List<WorkloadObject>();
+        foreach (KubeObject o in objects)
+        {
+            switch (o)
+            {
+                case SecretObject s: secrets.Add(s); break;
+                case NamespaceObject n: namespaces.Add(n); break;
+                case ServiceAccountObject a: accounts.Add(a); break;
+                case ConfigMapObject c: configMaps.Add(c); break;
+                case FunctionObject f: functions.Add(f); break;
+                case WorkloadObject w: workloads.Add(w); break;
+            }
+        }
+
+        Secrets = Sorted(secrets);
+        ServiceAccounts = Sorted(accounts);
+        ConfigMaps = Sorted(configMaps);
+        Functions = Sorted(functions);
+        Workloads = [.. workloads.OrderBy(w => w.Namespace, StringComparer.Ordinal).ThenBy(w => w.Kind, StringComparer.Ordinal).ThenBy(w => w.Name, StringComparer.Ordinal)];
+
+        _secrets = new(Secrets.Length);
+        foreach (SecretObject s in Secrets)
+        {
+            _secrets[(s.Namespace!, s.Name)] = s;
+        }
+
+        _secretsByName = Secrets.GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToImmutableArray(), StringComparer.Ordinal);
+        _secretsByNamespace = Secrets.GroupBy(s => s.Namespace!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToImmutableArray(), StringComparer.Ordinal);
+        _serviceAccounts = ServiceAccounts.ToDictionary(a => (a.Namespace!, a.Name));
+
+        _namespaces = new(StringComparer.Ordinal);
+        foreach (NamespaceObject n in namespaces)
+        {
+            _namespaces[n.Name] = n;
+        }
+
+        foreach (KubeObject o in objects)
+        {
+            if (o.Namespace is { } ns && !_namespaces.ContainsKey(ns))
+            {
+                _namespaces[ns] = NamespaceObject.Named(ns) with { IsDeclared = false };
+            }
+        }
+
+        Namespaces = [.. _namespaces.Values.OrderBy(n => n.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>A snapshot with nothing in it.</summary>
+    public static ClusterSnapshot Empty { get; } = new([], [], []);
+
+    /// <summary>Every Secret, sorted by namespace and name.</summary>
+    public ImmutableArray<SecretObject> Secrets { get; }
+
+    /// <summary>Every Namespace, declared or inferred, sorted by name.</summary>
+    public ImmutableArray<NamespaceObject> Namespaces { get; }
+
+    /// <summary>Every ServiceAccount, sorted.</summary>
+    public ImmutableArray<ServiceAccountObject> ServiceAccounts { get; }
+
+    /// <summary>Every ConfigMap, sorted.</summary>
+    public ImmutableArray<ConfigMapObject> ConfigMaps { get; }
+
+    /// <summary>Every Kyma Function, sorted.</summary>
+    public ImmutableArray<FunctionObject> Functions { get; }
+
+    /// <summary>Every Pod and workload, sorted by namespace, kind and name.</summary>
+    public ImmutableArray<WorkloadObject> Workloads { get; }
+
+    /// <summary>What was found while reading the sources and building the snapshot (duplicates, for example).</summary>
+    public ImmutableArray<Diagnostic> Diagnostics { get; }
+
+    /// <summary>Every object, in a stable order.</summary>
+    public IEnumerable<KubeObject> Objects =>
+        Namespaces.Where(n => n.IsDeclared).Cast<KubeObject>().Concat(Secrets).Concat(ServiceAccounts).Concat(ConfigMaps).Concat(Functions).Concat(Workloads);
+
+    /// <summary>Builds a snapshot from what was read. A later object with the same kind, namespace and name replaces an earlier one, with a warning naming both places.</summary>
+    /// <param name="sources">The sources, in order.</param>
+    /// <returns>The snapshot.</returns>
+    public static ClusterSnapshot Create(params IEnumerable<SnapshotSource> sources)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        var diagnostics = new List<Diagnostic>();
+        var located = new List<LocatedObject>();
+        foreach (SnapshotSource source in sources)
+        {
+            diagnostics.AddRange(source.Diagnostics);
+            located.AddRange(source.Objects);
+        }
+
+        return Build(located, diagnostics);
+    }
+
+    /// <summary>Builds a snapshot from objects (for example from KubernetesClient models, or in tests).</summary>
+    /// <param name="objects">The objects; a later duplicate replaces an earlier one, with a warning.</param>
+    /// <returns>The snapshot.</returns>
+    public static ClusterSnapshot Create(params IEnumerable<KubeObject> objects)
+    {
+        ArgumentNullException.ThrowIfNull(objects);
+        return Build([.. objects.Select(o => new LocatedObject(o, default))], []);
+    }
+
+    private static ClusterSnapshot Build(List<LocatedObject> located, List<Diagnostic> diagnostics)
+    {
+        var byReference = new Dictionary<ObjectReference, int>();
+        var objects = new List<KubeObject>(located.Count);
+        var locations = new Dictionary<ObjectReference, SourceLocation>();
+        foreach (LocatedObject item in located)
+        {
+            ObjectReference reference = item.Item.Reference;
+            if (byReference.TryGetValue(reference, out int index))
+            {
+                SourceLocation? first = locations.TryGetValue(reference, out var l) ? l : null;
+                diagnostics.Add(new Diagnostic("duplicate-object", DiagnosticSeverity.Warning,
+                    $"the snapshot holds this object twice (first at {(first is { } f && f.Source is not null ? f.ToString() : "an earlier object")}); the later one is used, as 'kubectl apply' of both files in order would leave it")
+                {
+                    Subject = reference,
+                    Location = item.Location.Source is null ? null : item.Location,
+                });
+                objects[index] = item.Item;
+            }
+            else
+            {
+                byReference[reference] = objects.Count;
+                objects.Add(item.Item);
+            }
+
+            if (item.Location.Source is not null)
+            {
+                locations[reference] = item.Location;
+            }
+        }
+
+        return new ClusterSnapshot(objects, locations, [.. diagnostics]);
+    }
+
+    /// <summary>Returns a snapshot with <paramref name="upserts"/> added or replacing same-named objects, and <paramref name="deletes"/> removed.</summary>
+    /// <param name="upserts">Objects to add or replace.</param>
+    /// <param name="deletes">Objects to remove.</param>
+    /// <returns>The new snapshot; this one is unchanged.</returns>
+    public ClusterSnapshot With(IEnumerable<KubeObject> upserts, IEnumerable<ObjectReference>? deletes = null)
+    {
+        ArgumentNullException.ThrowIfNull(upserts);
+        var map = new Dictionary<ObjectReference, KubeObject>();
+        var order = new List<ObjectReference>();
+        foreach (KubeObject o in Objects)
+        {
+            map[o.Reference] = o;
+            order.Add(o.Reference);
+        }
+
+        foreach (KubeObject o in upserts)
+        {
+            if (!map.ContainsKey(o.Reference))
+            {
+                order.Add(o.Reference);
+            }
+
+            map[o.Reference] = o;
+        }
+
+        foreach (ObjectReference d in deletes ?? [])
+        {
+            map.Remove(d);
+        }
+
+        var objects = order.Where(map.ContainsKey).Select(r => map[r]).ToList();
+        var locations = _locations.Where(l => map.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value);
+        return new ClusterSnapshot(objects, locations, Diagnostics);
+    }
+
+    /// <summary>Finds a Secret.</summary>
+    /// <param name="namespace">Its namespace.</param>
+    /// <param name="name">Its name.</param>
+    /// <returns>The Secret, or <see langword="null"/>.</returns>
+    public SecretObject? GetSecret(string @namespace, string name) => _secrets.GetValueOrDefault((@namespace, name));
+
+    /// <summary>Every Secret with this name, in any namespace, sorted by namespace.</summary>
+    /// <param name="name">The name.</param>
+    /// <returns>The Secrets.</returns>
+    public ImmutableArray<SecretObject> GetSecretsNamed(string name) => _secretsByName.GetValueOrDefault(name, []);
+
+    /// <summary>Every Secret in a namespace, sorted by name.</summary>
+    /// <param name="namespace">The namespace.</param>
+    /// <returns>The Secrets.</returns>
+    public ImmutableArray<SecretObject> GetSecretsIn(string @namespace) => _secretsByNamespace.GetValueOrDefault(@namespace, []);
+
+    /// <summary>Finds a Namespace (declared or inferred).</summary>
+    /// <param name="name">Its name.</param>
+    /// <returns>The Namespace, or <see langword="null"/>.</returns>
+    public NamespaceObject? GetNamespace(string name) => _namespaces.GetValueOrDefault(name);
+
+    /// <summary>Finds a ServiceAccount.</summary>
+    /// <param name="namespace">Its namespace.</param>
+    /// <param name="name">Its name.</param>
+    /// <returns>The ServiceAccount, or <see langword="null"/>.</returns>
+    public ServiceAccountObject? GetServiceAccount(string @namespace, string name) => _serviceAccounts.GetValueOrDefault((@namespace, name));
+
+    /// <summary>Where an object was read from, when it was read from a source.</summary>
+    /// <param name="reference">The object.</param>
+    /// <returns>Its location, or <see langword="null"/>.</returns>
+    public SourceLocation? LocationOf(ObjectReference reference) => _locations.TryGetValue(reference, out var l) ? l : null;
+
+    private static ImmutableArray<T> Sorted<T>(List<T> items)
+        where T : KubeObject =>
+        [.. items.OrderBy(o => o.Namespace, StringComparer.Ordinal).ThenBy(o => o.Name, StringComparer.Ordinal)];
+}

@@ -1,0 +1,382 @@
+using RegistryPolicy.Credentials;
+using RegistryPolicy.Diagnostics;
+using RegistryPolicy.Documents;
+
+namespace RegistryPolicy.Snapshots;
+
+/// <summary>
+/// Turns a <see cref="DocNode"/> into snapshot objects. Strict about types (a label value must be a string, as the API
+/// server requires) but never gives up on an object for one bad field: the field is reported and skipped, the rest of the
+/// object is kept. Objects of other kinds are counted, not kept.
+/// </summary>
+internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
+{
+    private static readonly HashSet<string> WorkloadKinds = new(StringComparer.Ordinal)
+    {
+        "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
+    };
+
+    public SortedDictionary<string, int> Ignored { get; } = new(StringComparer.Ordinal);
+
+    public void Decode(DocNode node, List<(KubeObject Object, SourceLocation Location)> output, bool nested = false)
+    {
+        if (node.Kind == DocNodeKind.Null)
+        {
+            return; // an empty YAML document
+        }
+
+        if (node.Kind != DocNodeKind.Mapping)
+        {
+            Error(node, null, null, "object-not-mapping", $"expected a Kubernetes object (a mapping) but found {node.Describe()}; it was skipped");
+            return;
+        }
+
+        string? kind = node.Get("kind") is { Kind: DocNodeKind.String } k ? k.Scalar : null;
+        DocNode? items = node.Get("items");
+        if (!nested && items is { Kind: DocNodeKind.Sequence } && (kind is null || kind.EndsWith("List", StringComparison.Ordinal)))
+        {
+            foreach (DocNode item in items.Items)
+            {
+                Decode(item, output, nested: true);
+            }
+
+            return;
+        }
+
+        if (kind is null)
+        {
+            Error(node, null, "kind", "kind-missing", "the object has no 'kind' (or it is not a string); it was skipped. Add for example 'kind: Secret'");
+            return;
+        }
+
+        string apiVersion = node.Get("apiVersion") is { Kind: DocNodeKind.String } a ? a.Scalar! : string.Empty;
+        bool known = kind is "Secret" or "Namespace" or "ServiceAccount" or "ConfigMap" || WorkloadKinds.Contains(kind) ||
+            (kind == "Function" && apiVersion.StartsWith("serverless.kyma-project.io/", StringComparison.Ordinal));
+        if (!known)
+        {
+            string key = apiVersion.Length > 0 ? $"{kind} ({apiVersion})" : kind;
+            Ignored[key] = Ignored.GetValueOrDefault(key) + 1;
+            return;
+        }
+
+        ObjectMetadata? metadata = ReadMetadata(node, kind);
+        if (metadata is null)
+        {
+            return;
+        }
+
+        var subject = new ObjectReference(kind, metadata.Namespace, metadata.Name);
+        KubeObject? obj = kind switch
+        {
+            "Secret" => ReadSecret(node, metadata, subject),
+            "Namespace" => new NamespaceObject(metadata, ReadString(node.Get("status")?.Get("phase"), subject, "status.phase")),
+            "ServiceAccount" => new ServiceAccountObject(metadata, ReadNameList(node.Get("imagePullSecrets"), subject, "imagePullSecrets")),
+            "ConfigMap" => new ConfigMapObject(metadata, ReadStringMap(node.Get("data"), subject, "data")),
+            "Function" => new FunctionObject(metadata, ReadString(node.Get("spec")?.Get("runtime"), subject, "spec.runtime")),
+            _ => ReadWorkload(node, kind, metadata, subject),
+        };
+        if (obj is not null)
+        {
+            output.Add((obj, new SourceLocation(source, node.Line, node.Column)));
+        }
+    }
+
+    private ObjectMetadata? ReadMetadata(DocNode node, string kind)
+    {
+        DocNode? meta = node.Get("metadata");
+        if (meta is null || meta.Kind != DocNodeKind.Mapping)
+        {
+            Error(meta ?? node, new ObjectReference(kind, null, "?"), "metadata", "metadata-missing",
+                meta is null ? "the object has no 'metadata'; it was skipped. Add metadata.name" : $"'metadata' must be a mapping, not {meta.Describe()}; the object was skipped");
+            return null;
+        }
+
+        DocNode? nameNode = meta.Get("name");
+        if (nameNode is not { Kind: DocNodeKind.String } || string.IsNullOrEmpty(nameNode.Scalar))
+        {
+            string? generate = meta.Get("generateName")?.Scalar;
+            Error(nameNode ?? meta, new ObjectReference(kind, meta.Get("namespace")?.Scalar, generate ?? "?"), "metadata.name", "name-missing",
+                generate is not null
+                    ? "the object has only 'generateName'; a snapshot needs the name the API server gave it. Export it with kubectl get -o yaml"
+                    : "the object has no 'metadata.name' (or it is not a string); it was skipped");
+            return null;
+        }
+
+        string name = nameNode.Scalar!;
+        string? ns = null;
+        if (kind != "Namespace")
+        {
+            DocNode? nsNode = meta.Get("namespace");
+            ns = nsNode is { Kind: DocNodeKind.String } && nsNode.Scalar!.Length > 0 ? nsNode.Scalar : "default";
+            if (nsNode is not null && nsNode.Kind is not (DocNodeKind.String or DocNodeKind.Null))
+            {
+                Error(nsNode, new ObjectReference(kind, null, name), "metadata.namespace", "wrong-type",
+                    $"'metadata.namespace' must be a string, not {nsNode.Describe()}; 'default' was assumed");
+            }
+        }
+
+        var subject = new ObjectReference(kind, ns, name);
+        return new ObjectMetadata(name, ns)
+        {
+            Labels = ReadStringMap(meta.Get("labels"), subject, "metadata.labels"),
+            Annotations = ReadStringMap(meta.Get("annotations"), subject, "metadata.annotations"),
+            Finalizers = ReadStringList(meta.Get("finalizers"), subject, "metadata.finalizers"),
+            DeletionTimestamp = ReadString(meta.Get("deletionTimestamp"), subject, "metadata.deletionTimestamp"),
+        };
+    }
+
+    private SecretObject ReadSecret(DocNode node, ObjectMetadata metadata, ObjectReference subject)
+    {
+        string type = ReadString(node.Get("type"), subject, "type") is { Length: > 0 } t ? t : SecretObject.OpaqueType;
+        var data = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        DocNode? dataNode = node.Get("data");
+        if (dataNode is { Kind: DocNodeKind.Mapping })
+        {
+            foreach (var (keyNode, value) in dataNode.Entries)
+            {
+                string key = keyNode.Scalar ?? string.Empty;
+                string field = $"data[{key}]";
+                if (value.Kind == DocNodeKind.Null)
+                {
+                    data[key] = [];
+                    continue;
+                }
+
+                if (value.Kind != DocNodeKind.String)
+                {
+                    Error(value, subject, field, "wrong-type", $"a data value must be a base64 string, not {value.Describe()}; the key was skipped");
+                    continue;
+                }
+
+                if (!GoBase64.TryDecode(value.Scalar!, padded: true, out byte[] bytes))
+                {
+                    Error(value, subject, field, "data-not-base64",
+                        "the value is not valid base64 (standard alphabet, padded), so the API server would refuse the Secret; the key was skipped. " +
+                        "Put plain text under 'stringData' instead, or encode it with 'base64 -w0'");
+                    continue;
+                }
+
+                data[key] = bytes;
+            }
+        }
+        else if (dataNode is not null && dataNode.Kind != DocNodeKind.Null)
+        {
+            Error(dataNode, subject, "data", "wrong-type", $"'data' must be a mapping, not {dataNode.Describe()}; it was skipped");
+        }
+
+        DocNode? stringData = node.Get("stringData");
+        if (stringData is { Kind: DocNodeKind.Mapping })
+        {
+            foreach (var (keyNode, value) in stringData.Entries)
+            {
+                string key = keyNode.Scalar ?? string.Empty;
+                if (value.Kind is DocNodeKind.Mapping or DocNodeKind.Sequence)
+                {
+                    Error(value, subject, $"stringData[{key}]", "wrong-type", $"a stringData value must be a string, not {value.Describe()}; the key was skipped");
+                    continue;
+                }
+
+                if (value.Kind != DocNodeKind.String && value.Kind != DocNodeKind.Null)
+                {
+                    Warn(value, subject, $"stringData[{key}]", "unquoted-scalar",
+                        $"the value is {value.Describe()} in YAML, which the API server refuses for a string field; quote it. It was read as the text '{value.Scalar}'");
+                }
+
+                data[key] = System.Text.Encoding.UTF8.GetBytes(value.Scalar ?? string.Empty); // stringData wins over data, as in the API server
+            }
+        }
+        else if (stringData is not null && stringData.Kind != DocNodeKind.Null)
+        {
+            Error(stringData, subject, "stringData", "wrong-type", $"'stringData' must be a mapping, not {stringData.Describe()}; it was skipped");
+        }
+
+        return new SecretObject(metadata, type, SecretData.Owning(data));
+    }
+
+    private WorkloadObject? ReadWorkload(DocNode node, string kind, ObjectMetadata metadata, ObjectReference subject)
+    {
+        (string path, DocNode? spec) = kind switch
+        {
+            "Pod" => ("/spec", node.Get("spec")),
+            "CronJob" => ("/spec/jobTemplate/spec/template/spec", node.Get("spec")?.Get("jobTemplate")?.Get("spec")?.Get("template")?.Get("spec")),
+            _ => ("/spec/template/spec", node.Get("spec")?.Get("template")?.Get("spec")),
+        };
+        string field = path.TrimStart('/').Replace('/', '.');
+        if (spec is not { Kind: DocNodeKind.Mapping })
+        {
+            Error(spec ?? node, subject, field, "podspec-missing", $"the {kind} has no Pod spec at '{field}'; it was skipped");
+            return null;
+        }
+
+        var containers = new List<ContainerSpec>();
+        ReadContainers(spec.Get("initContainers"), ContainerRole.InitContainer, "initContainers");
+        ReadContainers(spec.Get("containers"), ContainerRole.Container, "containers");
+        ReadContainers(spec.Get("ephemeralContainers"), ContainerRole.EphemeralContainer, "ephemeralContainers");
+        return new WorkloadObject(kind, metadata, new PodTemplate(
+            path,
+            ReadString(spec.Get("serviceAccountName"), subject, field + ".serviceAccountName"),
+            ReadNameList(spec.Get("imagePullSecrets"), subject, field + ".imagePullSecrets"),
+            new ValueArray<ContainerSpec>(containers)));
+
+        void ReadContainers(DocNode? list, ContainerRole role, string name)
+        {
+            if (list is null || list.Kind == DocNodeKind.Null)
+            {
+                return;
+            }
+
+            if (list.Kind != DocNodeKind.Sequence)
+            {
+                Error(list, subject, $"{field}.{name}", "wrong-type", $"'{name}' must be a list, not {list.Describe()}; it was skipped");
+                return;
+            }
+
+            for (int i = 0; i < list.Items.Count; i++)
+            {
+                DocNode c = list.Items[i];
+                string at = $"{field}.{name}[{i}]";
+                if (c.Kind != DocNodeKind.Mapping)
+                {
+                    Error(c, subject, at, "wrong-type", $"a container must be a mapping, not {c.Describe()}; it was skipped");
+                    continue;
+                }
+
+                string? image = ReadString(c.Get("image"), subject, at + ".image");
+                if (image is null)
+                {
+                    Error(c, subject, at + ".image", "image-missing", "the container has no image; it was skipped");
+                    continue;
+                }
+
+                containers.Add(new ContainerSpec(role, i, ReadString(c.Get("name"), subject, at + ".name") ?? string.Empty, image,
+                    ReadString(c.Get("imagePullPolicy"), subject, at + ".imagePullPolicy")));
+            }
+        }
+    }
+
+    private string? ReadString(DocNode? node, ObjectReference subject, string field)
+    {
+        if (node is null || node.Kind == DocNodeKind.Null)
+        {
+            return null;
+        }
+
+        if (node.Kind != DocNodeKind.String)
+        {
+            Error(node, subject, field, "wrong-type", $"'{field}' must be a string, not {node.Describe()}; it was ignored");
+            return null;
+        }
+
+        return node.Scalar;
+    }
+
+    private StringMap ReadStringMap(DocNode? node, ObjectReference subject, string field)
+    {
+        if (node is null || node.Kind == DocNodeKind.Null)
+        {
+            return StringMap.Empty;
+        }
+
+        if (node.Kind != DocNodeKind.Mapping)
+        {
+            Error(node, subject, field, "wrong-type", $"'{field}' must be a mapping of strings, not {node.Describe()}; it was ignored");
+            return StringMap.Empty;
+        }
+
+        var map = new Dictionary<string, string>(node.Entries.Count, StringComparer.Ordinal);
+        foreach (var (key, value) in node.Entries)
+        {
+            string name = key.Scalar ?? string.Empty;
+            if (value.Kind == DocNodeKind.String)
+            {
+                map[name] = value.Scalar!;
+            }
+            else if (value.Kind == DocNodeKind.Null && value.Scalar is "" or "null")
+            {
+                map[name] = string.Empty;
+            }
+            else
+            {
+                Error(value, subject, $"{field}[{name}]", "wrong-type",
+                    $"the value must be a string, not {value.Describe()}; the API server refuses this. Quote it (\"{value.Scalar}\"); the entry was ignored");
+            }
+        }
+
+        return StringMap.FromDictionary(map);
+    }
+
+    private ValueArray<string> ReadStringList(DocNode? node, ObjectReference subject, string field)
+    {
+        if (node is null || node.Kind == DocNodeKind.Null)
+        {
+            return default;
+        }
+
+        if (node.Kind != DocNodeKind.Sequence)
+        {
+            Error(node, subject, field, "wrong-type", $"'{field}' must be a list of strings, not {node.Describe()}; it was ignored");
+            return default;
+        }
+
+        var list = new List<string>(node.Items.Count);
+        foreach (DocNode item in node.Items)
+        {
+            if (item.Kind == DocNodeKind.String)
+            {
+                list.Add(item.Scalar!);
+            }
+            else
+            {
+                Error(item, subject, field, "wrong-type", $"a list item must be a string, not {item.Describe()}; it was ignored");
+            }
+        }
+
+        return new ValueArray<string>(list);
+    }
+
+    private ValueArray<string> ReadNameList(DocNode? node, ObjectReference subject, string field)
+    {
+        if (node is null || node.Kind == DocNodeKind.Null)
+        {
+            return default;
+        }
+
+        if (node.Kind != DocNodeKind.Sequence)
+        {
+            Error(node, subject, field, "wrong-type", $"'{field}' must be a list of {{name: ...}}, not {node.Describe()}; it was ignored");
+            return default;
+        }
+
+        var list = new List<string>(node.Items.Count);
+        for (int i = 0; i < node.Items.Count; i++)
+        {
+            DocNode item = node.Items[i];
+            if (item.Kind == DocNodeKind.Mapping && item.Get("name") is { Kind: DocNodeKind.String } name)
+            {
+                list.Add(name.Scalar!);
+            }
+            else
+            {
+                Error(item, subject, $"{field}[{i}]", "wrong-type", "each entry must be a mapping with a string 'name'; it was ignored");
+            }
+        }
+
+        return new ValueArray<string>(list);
+    }
+
+    private void Error(DocNode at, ObjectReference? subject, string? field, string code, string message) =>
+        diagnostics.Add(new Diagnostic(code, DiagnosticSeverity.Error, message)
+        {
+            Subject = subject,
+            Field = field,
+            Location = new SourceLocation(source, at.Line, at.Column),
+        });
+
+    private void Warn(DocNode at, ObjectReference? subject, string? field, string code, string message) =>
+        diagnostics.Add(new Diagnostic(code, DiagnosticSeverity.Warning, message)
+        {
+            Subject = subject,
+            Field = field,
+            Location = new SourceLocation(source, at.Line, at.Column),
+        });
+}

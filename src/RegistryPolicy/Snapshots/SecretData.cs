@@ -1,0 +1,182 @@
+using System.Collections.Immutable;
+using System.Text;
+
+namespace RegistryPolicy.Snapshots;
+
+/// <summary>
+/// The decoded <c>data</c> of a Secret: keys in ordinal order, each with its bytes. Immutable, with value equality. Its
+/// <see cref="ToString"/> shows only the keys: values are credentials.
+/// </summary>
+public sealed class SecretData : IEquatable<SecretData>
+{
+    private readonly KeyValuePair<string, byte[]>[] _entries;
+
+    private SecretData(KeyValuePair<string, byte[]>[] sorted) => _entries = sorted;
+
+    /// <summary>No data.</summary>
+    public static SecretData Empty { get; } = new([]);
+
+    /// <summary>Creates data from decoded values (the bytes are copied); a later duplicate key replaces an earlier one.</summary>
+    /// <param name="entries">Keys and decoded values.</param>
+    /// <returns>The data.</returns>
+    public static SecretData Create(IEnumerable<KeyValuePair<string, byte[]>> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        var dictionary = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var (key, value) in entries)
+        {
+            dictionary[key] = value.ToArray();
+        }
+
+        return Owning(dictionary);
+    }
+
+    /// <summary>Creates data from text values (encoded as UTF-8), as <c>stringData</c> gives them.</summary>
+    /// <param name="pairs">Alternating keys and values.</param>
+    /// <returns>The data.</returns>
+    public static SecretData FromStrings(params string[] pairs)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        var dictionary = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        for (int i = 0; i + 1 < pairs.Length; i += 2)
+        {
+            dictionary[pairs[i]] = Encoding.UTF8.GetBytes(pairs[i + 1]);
+        }
+
+        return Owning(dictionary);
+    }
+
+    /// <summary>Takes ownership of the arrays (no copy).</summary>
+    internal static SecretData Owning(Dictionary<string, byte[]> dictionary)
+    {
+        if (dictionary.Count == 0)
+        {
+            return Empty;
+        }
+
+        var array = dictionary.ToArray();
+        Array.Sort(array, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return new SecretData(array);
+    }
+
+    /// <summary>The number of keys.</summary>
+    public int Count => _entries.Length;
+
+    /// <summary>The keys, in ordinal order.</summary>
+    public ImmutableArray<string> Keys => [.. _entries.Select(e => e.Key)];
+
+    /// <summary>Whether <paramref name="key"/> is present (its value may be empty).</summary>
+    /// <param name="key">The data key.</param>
+    /// <returns>Whether it is present.</returns>
+    public bool ContainsKey(string key) => IndexOf(key) >= 0;
+
+    /// <summary>Gets the bytes of <paramref name="key"/>.</summary>
+    /// <param name="key">The data key.</param>
+    /// <param name="value">The bytes (read-only).</param>
+    /// <returns>Whether the key is present.</returns>
+    public bool TryGetBytes(string key, out ReadOnlyMemory<byte> value)
+    {
+        int index = IndexOf(key);
+        value = index >= 0 ? _entries[index].Value : default;
+        return index >= 0;
+    }
+
+    /// <summary>Gets the value of <paramref name="key"/> as text (UTF-8; invalid bytes become U+FFFD, as in Go).</summary>
+    /// <param name="key">The data key.</param>
+    /// <param name="value">The text.</param>
+    /// <returns>Whether the key is present.</returns>
+    public bool TryGetString(string key, out string value)
+    {
+        int index = IndexOf(key);
+        value = index >= 0 ? Encoding.UTF8.GetString(_entries[index].Value) : string.Empty;
+        return index >= 0;
+    }
+
+    /// <summary>Returns a copy with <paramref name="key"/> set.</summary>
+    /// <param name="key">The data key.</param>
+    /// <param name="value">The bytes (copied).</param>
+    /// <returns>The new data.</returns>
+    public SecretData With(string key, ReadOnlySpan<byte> value)
+    {
+        var dictionary = _entries.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        dictionary[key] = value.ToArray();
+        return Owning(dictionary);
+    }
+
+    /// <summary>Returns a copy without <paramref name="key"/>.</summary>
+    /// <param name="key">The data key.</param>
+    /// <returns>The new data.</returns>
+    public SecretData Without(string key)
+    {
+        if (!ContainsKey(key))
+        {
+            return this;
+        }
+
+        var dictionary = _entries.Where(e => e.Key != key).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        return Owning(dictionary);
+    }
+
+    /// <summary>Every key with its bytes, in key order. The caller must not print the values.</summary>
+    /// <returns>The entries.</returns>
+    public IEnumerable<KeyValuePair<string, ReadOnlyMemory<byte>>> RevealEntries() =>
+        _entries.Select(e => new KeyValuePair<string, ReadOnlyMemory<byte>>(e.Key, e.Value));
+
+    private int IndexOf(string key)
+    {
+        for (int i = 0; i < _entries.Length; i++)
+        {
+            if (string.Equals(_entries[i].Key, key, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <inheritdoc/>
+    public bool Equals(SecretData? other)
+    {
+        if (ReferenceEquals(this, other))
+        {
+            return true;
+        }
+
+        if (other is null || other._entries.Length != _entries.Length)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < _entries.Length; i++)
+        {
+            if (!string.Equals(_entries[i].Key, other._entries[i].Key, StringComparison.Ordinal) ||
+                !_entries[i].Value.AsSpan().SequenceEqual(other._entries[i].Value))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => Equals(obj as SecretData);
+
+    /// <inheritdoc/>
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        foreach (var (k, v) in _entries)
+        {
+            hash.Add(k, StringComparer.Ordinal);
+            hash.AddBytes(v);
+        }
+
+        return hash.ToHashCode();
+    }
+
+    /// <summary>Shows the keys only, never the values.</summary>
+    /// <returns>For example <c>SecretData { keys: password, username }</c>.</returns>
+    public override string ToString() => $"SecretData {{ keys: {string.Join(", ", _entries.Select(e => e.Key))} }}";
+}

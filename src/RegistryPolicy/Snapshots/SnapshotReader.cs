@@ -1,0 +1,162 @@
+using System.Collections.Immutable;
+using System.Text;
+using RegistryPolicy.Diagnostics;
+using RegistryPolicy.Documents;
+
+namespace RegistryPolicy.Snapshots;
+
+/// <summary>The objects and diagnostics read from one source (a file, or text given by the caller).</summary>
+/// <param name="Source">The source's name, as used in locations.</param>
+/// <param name="Objects">The objects read, in document order, each with where it starts.</param>
+/// <param name="Diagnostics">Every problem found; the objects around a bad one are still read.</param>
+public sealed record SnapshotSource(string Source, ImmutableArray<LocatedObject> Objects, ImmutableArray<Diagnostic> Diagnostics);
+
+/// <summary>An object and where in its source it starts.</summary>
+/// <param name="Item">The object.</param>
+/// <param name="Location">Its location.</param>
+public readonly record struct LocatedObject(KubeObject Item, SourceLocation Location);
+
+/// <summary>
+/// Reads snapshots as users have them: <c>kubectl get ... -o json|yaml</c> output (a <c>v1 List</c>), single objects,
+/// several YAML documents, several JSON values. JSON is read object by object (a 100,000-Secret list never becomes one
+/// DOM); YAML is read document by document. Never throws for bad content: every problem is a diagnostic naming the source,
+/// line, column, object and field, and the rest is read. <see cref="DocumentLimits"/> bound what hostile input can cost.
+/// </summary>
+public static class SnapshotReader
+{
+    /// <summary>Reads objects from a stream; the format (JSON or YAML) is detected from the first non-blank character.</summary>
+    /// <param name="stream">The input; read to its end, not closed.</param>
+    /// <param name="source">The name used in diagnostics (a file path, say).</param>
+    /// <param name="limits">Limits against hostile input; <see cref="DocumentLimits.Default"/> when null.</param>
+    /// <returns>The objects and diagnostics.</returns>
+    public static SnapshotSource Read(Stream stream, string source, DocumentLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(source);
+        limits ??= DocumentLimits.Default;
+        var diagnostics = new List<Diagnostic>();
+        var decoder = new ObjectDecoder(source, diagnostics);
+        var objects = new List<(KubeObject, SourceLocation)>();
+
+        var head = new byte[4096];
+        int length = 0;
+        int read;
+        while (length < head.Length && (read = stream.Read(head, length, head.Length - length)) > 0)
+        {
+            length += read;
+        }
+
+        var whole = new PrefixedStream(head.AsMemory(0, length), stream);
+        bool json = IsJson(head.AsSpan(0, length));
+        IEnumerable<DocNode> nodes;
+        if (json)
+        {
+            nodes = JsonObjectStream.Read(whole, source, limits, diagnostics);
+        }
+        else
+        {
+            var text = new StreamReader(whole, new UTF8Encoding(false, false), detectEncodingFromByteOrderMarks: true, bufferSize: 65536, leaveOpen: true);
+            nodes = YamlDocumentReader.Read(text, source, limits, diagnostics);
+        }
+
+        try
+        {
+            foreach (DocNode node in nodes)
+            {
+                decoder.Decode(node, objects);
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            diagnostics.Add(new Diagnostic("document-limit", DiagnosticSeverity.Error, e.Message + " Nothing after it was read.")
+            {
+                Location = new SourceLocation(source, 0, 0),
+            });
+        }
+
+        if (decoder.Ignored.Count > 0)
+        {
+            diagnostics.Add(new Diagnostic("kinds-ignored", DiagnosticSeverity.Info,
+                "objects of kinds registry policy does not use were skipped: " +
+                string.Join(", ", decoder.Ignored.Select(p => $"{p.Value} {p.Key}")))
+            {
+                Location = new SourceLocation(source, 0, 0),
+            });
+        }
+
+        return new SnapshotSource(source, [.. objects.Select(o => new LocatedObject(o.Item1, o.Item2))], [.. diagnostics]);
+    }
+
+    /// <summary>Reads objects from text.</summary>
+    /// <param name="text">YAML or JSON.</param>
+    /// <param name="source">The name used in diagnostics.</param>
+    /// <param name="limits">Limits against hostile input.</param>
+    /// <returns>The objects and diagnostics.</returns>
+    public static SnapshotSource Read(string text, string source, DocumentLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        using var stream = new MemoryStream(Encoding.UTF8.GetBytes(text), writable: false);
+        return Read(stream, source, limits);
+    }
+
+    private static bool IsJson(ReadOnlySpan<byte> head)
+    {
+        if (head.StartsWith("\uFEFF"u8))
+        {
+            head = head[3..];
+        }
+
+        foreach (byte b in head)
+        {
+            if (b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+            {
+                continue;
+            }
+
+            return b is (byte)'{' or (byte)'[';
+        }
+
+        return false;
+    }
+
+    /// <summary>A read-only stream of some bytes already read, then the rest of another stream.</summary>
+    private sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream rest) : Stream
+    {
+        private ReadOnlyMemory<byte> _prefix = prefix;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (!_prefix.IsEmpty)
+            {
+                int n = Math.Min(buffer.Length, _prefix.Length);
+                _prefix.Span[..n].CopyTo(buffer);
+                _prefix = _prefix[n..];
+                return n;
+            }
+
+            return rest.Read(buffer);
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
