@@ -290,6 +290,7 @@ internal sealed class JsonObjectStream
     {
         var reader = new Utf8JsonReader(_buffer.AsSpan(offset, length), new JsonReaderOptions { MaxDepth = _limits.MaxDepth });
         var stack = new Stack<DocNode>();
+        var pendingKeys = new Stack<DocNode?>();
         DocNode? pendingKey = null;
         var keys = new Stack<HashSet<string>?>();
         DocNode? root = null;
@@ -305,15 +306,20 @@ internal sealed class JsonObjectStream
                     case JsonTokenType.StartObject:
                         stack.Push(DocNode.NewMapping(line, column));
                         keys.Push(null);
+                        pendingKeys.Push(pendingKey);
+                        pendingKey = null;
                         break;
                     case JsonTokenType.StartArray:
                         stack.Push(DocNode.NewSequence(line, column));
                         keys.Push(null);
+                        pendingKeys.Push(pendingKey);
+                        pendingKey = null;
                         break;
                     case JsonTokenType.EndObject:
                     case JsonTokenType.EndArray:
                         completed = stack.Pop();
                         keys.Pop();
+                        pendingKey = pendingKeys.Pop();
                         break;
                     case JsonTokenType.PropertyName:
                         string name = reader.GetString()!;
@@ -457,8 +463,8 @@ internal sealed class JsonObjectStream
 
     private void ReportSyntax(JsonException e)
     {
-        (int line, int _) = Locate(_pos);
-        int errorLine = line + (int)(e.LineNumber ?? 0);
+        // The reader state carries the line count from the start of the input (0-based).
+        int errorLine = (int)(e.LineNumber ?? 0) + 1;
         int column = (int)(e.BytePositionInLine ?? 0) + 1;
         _diagnostics.Add(new Diagnostic("json-syntax", DiagnosticSeverity.Error,
             $"JSON syntax error: {CleanJsonMessage(e.Message)}. Nothing after this point in the file was read; fix the syntax and run again.")

@@ -39,9 +39,9 @@ public abstract record KubeObject(ObjectMetadata Metadata)
     /// <summary>A reference naming kind, namespace and name.</summary>
     public ObjectReference Reference => new(Kind, Metadata.Namespace, Metadata.Name);
 
-    /// <summary>Formats as <c>Kind namespace/name</c>.</summary>
-    /// <returns>The reference as text; never any content.</returns>
-    public override string ToString() => Reference.ToString();
+    /// <summary>Formats as <c>Kind namespace/name</c>, for every kind of object.</summary>
+    /// <returns>The reference as text; never any content (a Secret's data and annotations hold credentials).</returns>
+    public sealed override string ToString() => Reference.ToString();
 }
 
 /// <summary>A Secret. <see cref="ToString"/> never shows data or annotations.</summary>
@@ -55,10 +55,6 @@ public sealed record SecretObject(ObjectMetadata Metadata, string Type, SecretDa
 
     /// <inheritdoc/>
     public override string Kind => "Secret";
-
-    /// <summary>Formats as <c>Secret namespace/name (type)</c>.</summary>
-    /// <returns>The Secret's identity; never its content.</returns>
-    public override string ToString() => $"{Reference} ({Type})";
 }
 
 /// <summary>A Namespace.</summary>

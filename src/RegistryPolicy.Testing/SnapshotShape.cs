@@ -1,0 +1,148 @@
+using System.Collections.Immutable;
+using RegistryPolicy.Policies;
+
+namespace RegistryPolicy.Testing;
+
+/// <summary>
+/// The vocabulary generated snapshots are drawn from: namespace names, Secret names, labels, data keys and values. Small
+/// pools make collisions (the same name in two namespaces, a shield label on an override) frequent, which is where policies
+/// differ. <see cref="ForPolicy"/> draws the vocabulary from what a policy mentions.
+/// </summary>
+public sealed record SnapshotShape
+{
+    /// <summary>Namespace names.</summary>
+    public ImmutableArray<string> Namespaces { get; init; } = ["kyma-system", "default", "team-a", "team-b", "kube-system"];
+
+    /// <summary>Secret names.</summary>
+    public ImmutableArray<string> SecretNames { get; init; } = ["serverless-registry-config", "serverless-registry-config-default", "my-registry"];
+
+    /// <summary>Labels a Secret may carry (each independently).</summary>
+    public ImmutableArray<KeyValuePair<string, string>> SecretLabels { get; init; } =
+    [
+        new("serverless.kyma-project.io/config", "credentials"),
+        new("serverless.kyma-project.io/managed-by", "user"),
+        new("serverless.kyma-project.io/remote-registry", "config"),
+    ];
+
+    /// <summary>Labels a Namespace may carry (each independently).</summary>
+    public ImmutableArray<KeyValuePair<string, string>> NamespaceLabels { get; init; } = [new("team", "platform")];
+
+    /// <summary>Data keys a Secret may hold (each independently).</summary>
+    public ImmutableArray<string> DataKeys { get; init; } = ["registryAddress", "isInternal", "pushRegAddr", "pullRegAddr", "serverAddress", "username", "password"];
+
+    /// <summary>Data values.</summary>
+    public ImmutableArray<string> DataValues { get; init; } = ["true", "false", "True", "r1.example.com", "r2.example.com:5000", "localhost:32137", ""];
+
+    /// <summary>Secret types.</summary>
+    public ImmutableArray<string> SecretTypes { get; init; } = ["kubernetes.io/dockerconfigjson", "Opaque"];
+
+    /// <summary>Finalizers a Secret may carry.</summary>
+    public ImmutableArray<string> Finalizers { get; init; } = ["serverless.kyma-project.io/finalizer-registry-config"];
+
+    /// <summary>The most Secrets in one snapshot.</summary>
+    public int MaxSecrets { get; init; } = 12;
+
+    /// <summary>Whether Namespaces may be terminating and Secrets being deleted.</summary>
+    public bool IncludeDeletion { get; init; } = true;
+
+    /// <summary>The Kyma Serverless vocabulary (the default).</summary>
+    public static SnapshotShape KymaServerless { get; } = new();
+
+    /// <summary>
+    /// A vocabulary from what <paramref name="policy"/> mentions (base and excluded namespaces, Secret names, selector labels,
+    /// data keys and condition values), plus one name, label and value it does not mention.
+    /// </summary>
+    /// <param name="policy">The policy.</param>
+    /// <returns>The shape.</returns>
+    public static SnapshotShape ForPolicy(CompiledPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        RegistryPolicySpec spec = policy.Document.Spec;
+        var namespaces = new SortedSet<string>(StringComparer.Ordinal) { "team-a", "team-b" };
+        var names = new SortedSet<string>(StringComparer.Ordinal) { "unrelated" };
+        var labels = new SortedSet<string>(StringComparer.Ordinal) { "other=x" };
+        var keys = new SortedSet<string>(StringComparer.Ordinal);
+        var values = new SortedSet<string>(StringComparer.Ordinal) { "r1.example.com", "" };
+        var finalizers = new SortedSet<string>(StringComparer.Ordinal);
+        void Selector(LabelSelector? s)
+        {
+            if (s is null)
+            {
+                return;
+            }
+
+            foreach (var (k, v) in s.MatchLabels)
+            {
+                labels.Add($"{k}={v}");
+            }
+
+            foreach (LabelSelectorRequirement e in s.MatchExpressions)
+            {
+                foreach (string v in e.Values.IsEmpty ? ["x"] : e.Values)
+                {
+                    labels.Add($"{e.Key}={v}");
+                }
+            }
+        }
+
+        foreach (PropagationRule rule in spec.Propagation)
+        {
+            namespaces.Add(rule.Base.Namespace);
+            namespaces.UnionWith(rule.Targets.ExcludeNamespaces.Take(2));
+            names.UnionWith(rule.Base.Names);
+            Selector(rule.Base.Selector);
+            Selector(rule.Shield);
+            if (rule.Finalizer is { } f)
+            {
+                finalizers.Add(f);
+            }
+        }
+
+        if (spec.Resolution is { } resolution)
+        {
+            foreach (ResolutionCandidate c in resolution.Candidates)
+            {
+                if (c.Name is { } n)
+                {
+                    names.Add(n);
+                }
+
+                Selector(c.Selector);
+                foreach (AddressRule a in c.Addresses)
+                {
+                    keys.Add(a.Push);
+                    keys.Add(a.Pull);
+                    if (a.When is { } w)
+                    {
+                        keys.Add(w.Key);
+                        if (w.EqualsValue is { } e)
+                        {
+                            values.Add(e);
+                            values.Add(e.ToUpperInvariant());
+                        }
+                    }
+                }
+            }
+
+            keys.Add(resolution.Keys.Username);
+            keys.Add(resolution.Keys.Password);
+            keys.Add(resolution.Keys.ServerAddress);
+        }
+
+        if (spec.Admission is { } admission)
+        {
+            Selector(admission.Selector);
+            keys.UnionWith(admission.RequiredKeys);
+        }
+
+        return new SnapshotShape
+        {
+            Namespaces = [.. namespaces],
+            SecretNames = [.. names],
+            SecretLabels = [.. labels.Select(l => new KeyValuePair<string, string>(l[..l.IndexOf('=', StringComparison.Ordinal)], l[(l.IndexOf('=', StringComparison.Ordinal) + 1)..]))],
+            DataKeys = [.. keys],
+            DataValues = [.. values],
+            Finalizers = [.. finalizers],
+        };
+    }
+}
