@@ -142,6 +142,13 @@ internal static class Lints
         {
             foreach (SecretObject secret in snapshot.GetSecretsIn(rule.Rule.Base.Namespace))
             {
+                if (Planner.IsBase(rule, secret) && Planner.IsShielded(rule, secret))
+                {
+                    found.Add(Make("base-carries-shield", DiagnosticSeverity.Warning,
+                        $"this base carries the shield label ({rule.Shield!.Text}) of rule '{rule.Rule.Name}', and labels are copied: every copy is shielded " +
+                        "from the moment it is created, so later changes of the base never reach it. Remove the shield label from the base", secret.Reference));
+                }
+
                 if (Planner.IsBase(rule, secret) && !secret.Metadata.IsDeleting && !candidateNames.Contains(secret.Name) && !selectorCandidates &&
                     policy.Document.Spec.Resolution is not null)
                 {
