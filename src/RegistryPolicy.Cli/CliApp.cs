@@ -50,6 +50,25 @@ internal static class CliApp
         }
     }
 
+    /// <summary>Every command path of the tool (for tests that check each one).</summary>
+    internal static IEnumerable<string> CommandPaths()
+    {
+        RootCommand root = Build(new CliStreams(TextReader.Null, TextWriter.Null, TextWriter.Null), []);
+        var paths = new List<string> { string.Empty };
+        void Walk(Command command, string prefix)
+        {
+            foreach (Command sub in command.Subcommands)
+            {
+                string path = prefix.Length == 0 ? sub.Name : $"{prefix} {sub.Name}";
+                paths.Add(path);
+                Walk(sub, path);
+            }
+        }
+
+        Walk(root, string.Empty);
+        return paths;
+    }
+
     private static RootCommand Build(CliStreams streams, Dictionary<Command, string> examples)
     {
         var root = new RootCommand(

@@ -8,7 +8,7 @@ public class HelpTests
     public static TheoryData<string> Commands()
     {
         var data = new TheoryData<string>();
-        foreach (string path in new[] { "", "ref", "ref parse", "ref normalize", "encode", "creds", "creds decode", "creds match" })
+        foreach (string path in RegistryPolicy.Cli.CliApp.CommandPaths())
         {
             data.Add(path);
         }
@@ -27,4 +27,10 @@ public class HelpTests
         Assert.Contains("Examples:", result.Output, StringComparison.Ordinal);
         Assert.Contains("registry-policy", result.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_command_list_holds_every_command_of_the_tool() =>
+        Assert.Superset(
+            new HashSet<string> { "ref parse", "encode", "creds match", "resolve", "explain", "plan", "admit", "policy list", "policy show", "policy validate", "policy schema" },
+            RegistryPolicy.Cli.CliApp.CommandPaths().ToHashSet());
 }
