@@ -10,14 +10,28 @@ namespace RegistryPolicy.Documents;
 /// object, not by the file. Also reads a single object, a top-level array of objects, and several top-level values one
 /// after another (as <c>kubectl get -o json</c> prints for several resources). Every node carries its line and column.
 /// </summary>
+/// <summary>What the fast path did with an object.</summary>
+internal enum JsonFastResult
+{
+    Decoded,
+    Declined,
+    NeedMoreData,
+}
+
 internal sealed class JsonObjectStream
 {
+    /// <summary>
+    /// Decodes one object straight from the reader, which has just read its <c>{</c> (the input may end before the object
+    /// does); declines to have it built as a <see cref="DocNode"/> and read by the general (diagnosing) path instead.
+    /// </summary>
+    public delegate JsonFastResult FastPath(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, int line, int column);
+
     private const int MaxObjectBytes = 256 * 1024 * 1024;
     private readonly Stream _stream;
     private readonly string _source;
     private readonly DocumentLimits _limits;
     private readonly List<Diagnostic> _diagnostics;
-    private byte[] _buffer = new byte[64 * 1024];
+    private byte[] _buffer = new byte[1024 * 1024];
     private int _length;
     private int _pos;
     private bool _eof;
@@ -28,8 +42,11 @@ internal sealed class JsonObjectStream
     private int _cursorLine = 1;
     private int _cursorLineStart; // buffer offset of the current line's first byte (may be negative after compaction)
 
-    private JsonObjectStream(Stream stream, string source, DocumentLimits limits, List<Diagnostic> diagnostics)
+    private readonly FastPath? _fast;
+
+    private JsonObjectStream(Stream stream, string source, DocumentLimits limits, List<Diagnostic> diagnostics, FastPath? fast)
     {
+        _fast = fast;
         _stream = stream;
         _source = source;
         _limits = limits;
@@ -37,8 +54,8 @@ internal sealed class JsonObjectStream
         _state = new JsonReaderState(new JsonReaderOptions { MaxDepth = limits.MaxDepth + 4, AllowMultipleValues = true });
     }
 
-    public static IEnumerable<DocNode> Read(Stream stream, string source, DocumentLimits limits, List<Diagnostic> diagnostics) =>
-        new JsonObjectStream(stream, source, limits, diagnostics).ReadAll();
+    public static IEnumerable<DocNode> Read(Stream stream, string source, DocumentLimits limits, List<Diagnostic> diagnostics, FastPath? fast = null) =>
+        new JsonObjectStream(stream, source, limits, diagnostics, fast).ReadAll();
 
     private IEnumerable<DocNode> ReadAll()
     {
@@ -51,7 +68,7 @@ internal sealed class JsonObjectStream
 
             if (token == JsonTokenType.StartArray)
             {
-                while (TryNextValue(out DocNode? item, out JsonTokenType first, out bool failed))
+                while (TryNextValue(out DocNode? item, out JsonTokenType first, out bool failed, allowFast: true))
                 {
                     if (item is not null)
                     {
@@ -98,7 +115,7 @@ internal sealed class JsonObjectStream
                 {
                     TryNextToken(out _, out _);
                     hadItems = true;
-                    while (TryNextValue(out DocNode? item, out JsonTokenType first, out bool failed))
+                    while (TryNextValue(out DocNode? item, out JsonTokenType first, out bool failed, allowFast: true))
                     {
                         if (item is not null)
                         {
@@ -223,7 +240,7 @@ internal sealed class JsonObjectStream
     /// value was an end token (<paramref name="first"/> says which), or when it was refused (<paramref name="failed"/> is
     /// false when reading can go on, true when the input cannot be read further).
     /// </summary>
-    private bool TryNextValue(out DocNode? node, out JsonTokenType first, out bool failed)
+    private bool TryNextValue(out DocNode? node, out JsonTokenType first, out bool failed, bool allowFast = false)
     {
         node = null;
         failed = false;
@@ -253,6 +270,25 @@ internal sealed class JsonObjectStream
                     _pos += (int)reader.BytesConsumed;
                     _state = reader.CurrentState;
                     return true;
+                }
+
+                if (allowFast && _fast is not null && first == JsonTokenType.StartObject)
+                {
+                    Utf8JsonReader attempt = reader; // a copy: on decline, the original skips the object as usual
+                    (int line, int column) = Locate(_pos + start);
+                    JsonFastResult outcome = _fast(ref attempt, _buffer.AsSpan(_pos, _length - _pos), line, column);
+                    if (outcome == JsonFastResult.Decoded)
+                    {
+                        _pos += (int)attempt.BytesConsumed;
+                        _state = attempt.CurrentState;
+                        return true; // handled: node stays null, 'first' is StartObject
+                    }
+
+                    if (outcome == JsonFastResult.NeedMoreData && !_eof)
+                    {
+                        Fill();
+                        continue;
+                    }
                 }
 
                 if (first is JsonTokenType.StartObject or JsonTokenType.StartArray && !reader.TrySkip())

@@ -66,6 +66,14 @@ internal sealed class Planner
         return new SecretObject(metadata, type, data);
     }
 
+    /// <summary>Whether <paramref name="existing"/> already is what <see cref="CopyOf"/> would make of <paramref name="source"/> (without allocating).</summary>
+    internal static bool IsCopyOf(CompiledPropagation rule, SecretObject source, SecretObject existing) =>
+        existing.Name == source.Name &&
+        (!rule.Copies(CopiedField.Labels) || existing.Metadata.Labels.Equals(source.Metadata.Labels)) &&
+        (!rule.Copies(CopiedField.Annotations) || existing.Metadata.Annotations.Equals(source.Metadata.Annotations)) &&
+        (!rule.Copies(CopiedField.Type) || existing.Type == source.Type) &&
+        (!rule.Copies(CopiedField.Data) || existing.Data.Equals(source.Data));
+
     private void PlanRule(CompiledPropagation rule)
     {
         string baseNs = rule.Rule.Base.Namespace;
@@ -114,12 +122,17 @@ internal sealed class Planner
                     continue;
                 }
 
+                if (existing is not null && IsCopyOf(rule, secret, existing))
+                {
+                    continue;
+                }
+
                 SecretObject desired = CopyOf(rule, secret, ns.Name, existing);
                 if (existing is null)
                 {
                     Add(rule, PlanOperation.Create, desired, desired, $"copy of the base {secret.Reference}");
                 }
-                else if (!existing.Equals(desired))
+                else
                 {
                     if (existing.Type != desired.Type)
                     {

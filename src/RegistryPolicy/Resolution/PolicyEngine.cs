@@ -175,7 +175,11 @@ internal static class Lints
 
         if (policy.Document.Spec.Admission is { } admission)
         {
-            foreach (SecretObject secret in snapshot.Secrets)
+            // Only Secrets carrying a label the selector requires can match: use the snapshot's label index when there is one.
+            string? requiredKey = admission.Selector.MatchLabels.Keys.FirstOrDefault() ??
+                admission.Selector.MatchExpressions.FirstOrDefault(e => e.Operator is SelectorOperator.In or SelectorOperator.Exists)?.Key;
+            IEnumerable<SecretObject> candidates = requiredKey is null ? snapshot.Secrets : snapshot.GetSecretsWithLabel(requiredKey);
+            foreach (SecretObject secret in candidates)
             {
                 if (!policy.AdmissionSelector!.Matches(secret.Metadata.Labels))
                 {

@@ -47,44 +47,66 @@ internal sealed class SecretView
     }
 }
 
-/// <summary>Resolves one namespace: the first candidate found wins; the trace records every step.</summary>
+/// <summary>
+/// Resolves one namespace: the first candidate found wins. Runs without text by default; the trace (and the reason) are
+/// produced by running the same decision again with tracing on, when someone reads them.
+/// </summary>
 internal sealed class Resolver(CompiledPolicy policy, SecretView view, EvaluationView mode, ILookup<string, PlanAction> actionsByNamespace)
 {
     private readonly ResolutionRule? _rule = policy.Document.Spec.Resolution;
 
-    public NamespaceResolution Resolve(NamespaceObject ns)
+    private Func<NamespaceObjectKey, (string? Reason, ImmutableArray<TraceStep> Trace)>? _explain;
+    private readonly TextCache _text = new();
+
+    public NamespaceResolution Resolve(NamespaceObject ns) => Resolve(ns, null);
+
+    private (string? Reason, ImmutableArray<TraceStep> Trace) Explain(NamespaceObjectKey key)
     {
         var trace = ImmutableArray.CreateBuilder<TraceStep>();
-        foreach (PlanAction action in actionsByNamespace[ns.Name])
+        NamespaceResolution traced = Resolve(key.Namespace, trace);
+        return (traced.Reason, trace.ToImmutable());
+    }
+
+    private (Func<NamespaceObjectKey, (string? Reason, ImmutableArray<TraceStep> Trace)>, NamespaceObjectKey) Deferred(NamespaceObject ns, ImmutableArray<TraceStep>.Builder? trace) =>
+        trace is null ? (_explain ??= Explain, new NamespaceObjectKey(ns)) : default;
+
+    private NamespaceResolution Resolve(NamespaceObject ns, ImmutableArray<TraceStep>.Builder? trace)
+    {
+        if (trace is not null)
         {
-            trace.Add(new TraceStep($"propagation '{action.Rule}'", TraceOutcome.Note,
-                (mode == EvaluationView.Converged ? "applied in this view: " : "pending, not applied in this view: ") + action));
+            foreach (PlanAction action in actionsByNamespace[ns.Name])
+            {
+                trace.Add(new TraceStep($"propagation '{action.Rule}'", TraceOutcome.Note,
+                    (mode == EvaluationView.Converged ? "applied in this view: " : "pending, not applied in this view: ") + action));
+            }
         }
 
         if (_rule is null)
         {
-            return new NamespaceResolution { Namespace = ns.Name, Source = ResolutionSource.None, Reason = "the policy has no resolution rule", Trace = trace.ToImmutable() };
+            return new NamespaceResolution { Namespace = ns.Name, Source = ResolutionSource.None, Reason = "the policy has no resolution rule", Explanation = Deferred(ns, trace) };
         }
 
         for (int i = 0; i < policy.Candidates.Length; i++)
         {
             CompiledCandidate candidate = policy.Candidates[i];
-            string step = $"candidate {i + 1}: {candidate.Describe()}";
-            SecretObject? secret = Find(ns.Name, candidate, out string? miss);
+            SecretObject? secret = Find(ns.Name, candidate, trace is not null, out string? miss);
             if (secret is null)
             {
-                trace.Add(new TraceStep(step, TraceOutcome.Skipped, miss!));
+                trace?.Add(new TraceStep($"candidate {i + 1}: {candidate.Describe()}", TraceOutcome.Skipped, miss!));
                 continue;
             }
 
-            (ResolutionSource source, string why) = Classify(candidate.Candidate, secret);
-            trace.Add(new TraceStep(step, TraceOutcome.Applied, $"found {secret.Reference}; {why}"));
-            for (int j = i + 1; j < policy.Candidates.Length; j++)
+            (ResolutionSource source, string? why) = Classify(candidate.Candidate, secret, trace is not null);
+            if (trace is not null)
             {
-                trace.Add(new TraceStep($"candidate {j + 1}: {policy.Candidates[j].Describe()}", TraceOutcome.Skipped, "not looked at: an earlier candidate applied"));
+                trace.Add(new TraceStep($"candidate {i + 1}: {candidate.Describe()}", TraceOutcome.Applied, $"found {secret.Reference}; {why}"));
+                for (int j = i + 1; j < policy.Candidates.Length; j++)
+                {
+                    trace.Add(new TraceStep($"candidate {j + 1}: {policy.Candidates[j].Describe()}", TraceOutcome.Skipped, "not looked at: an earlier candidate applied"));
+                }
             }
 
-            return Read(ns.Name, candidate.Candidate, secret, source, why, trace);
+            return Read(ns, candidate.Candidate, secret, source, why, trace);
         }
 
         return new NamespaceResolution
@@ -92,24 +114,24 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
             Namespace = ns.Name,
             Source = ResolutionSource.None,
             Reason = _rule.NotFoundReason,
-            Trace = trace.ToImmutable(),
+            Explanation = Deferred(ns, trace),
         };
     }
 
-    private SecretObject? Find(string ns, CompiledCandidate candidate, out string? miss)
+    private SecretObject? Find(string ns, CompiledCandidate candidate, bool explain, out string? miss)
     {
         if (candidate.Candidate.Name is { } name)
         {
             SecretObject? secret = view.Get(ns, name);
             if (secret is null)
             {
-                miss = $"{ns}/{name} does not exist{(mode == EvaluationView.Converged ? " (after propagation)" : "")}";
+                miss = explain ? $"{ns}/{name} does not exist{(mode == EvaluationView.Converged ? " (after propagation)" : "")}" : null;
                 return null;
             }
 
             if (candidate.Selector is { } selector && !selector.Matches(secret.Metadata.Labels))
             {
-                miss = $"{ns}/{name} exists but its labels do not match {selector.Text}";
+                miss = explain ? $"{ns}/{name} exists but its labels do not match {selector.Text}" : null;
                 return null;
             }
 
@@ -118,17 +140,17 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
         }
 
         SecretObject? match = view.In(ns).FirstOrDefault(s => candidate.Selector!.Matches(s.Metadata.Labels));
-        miss = match is null ? $"no Secret in {ns} has labels {candidate.Selector!.Text}" : null;
+        miss = match is null && explain ? $"no Secret in {ns} has labels {candidate.Selector!.Text}" : null;
         return match;
     }
 
-    private (ResolutionSource Source, string Why) Classify(ResolutionCandidate candidate, SecretObject secret)
+    private (ResolutionSource Source, string? Why) Classify(ResolutionCandidate candidate, SecretObject secret, bool explain)
     {
         foreach (CompiledPropagation rule in policy.Propagation)
         {
             if (candidate.SourceWhenShielded is { } shieldedSource && Planner.IsShielded(rule, secret))
             {
-                return (shieldedSource, $"it is shielded from propagation ({rule.Shield!.Text}), so it counts as {Name(shieldedSource)}");
+                return (shieldedSource, explain ? $"it is shielded from propagation ({rule.Shield!.Text}), so it counts as {Name(shieldedSource)}" : null);
             }
         }
 
@@ -138,18 +160,18 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
             {
                 if (secret.Namespace == rule.Rule.Base.Namespace && Planner.IsBase(rule, secret))
                 {
-                    return (propagatedSource, $"it is itself a base of rule '{rule.Rule.Name}', so it counts as {Name(propagatedSource)}");
+                    return (propagatedSource, explain ? $"it is itself a base of rule '{rule.Rule.Name}', so it counts as {Name(propagatedSource)}" : null);
                 }
 
                 if (view.Get(rule.Rule.Base.Namespace, secret.Name) is { } baseSecret && Planner.IsBase(rule, baseSecret) && !baseSecret.Metadata.IsDeleting &&
-                    Planner.CopyOf(rule, baseSecret, secret.Namespace!, secret).Equals(secret))
+                    Planner.IsCopyOf(rule, baseSecret, secret))
                 {
-                    return (propagatedSource, $"it is a copy of the base {baseSecret.Reference} (rule '{rule.Rule.Name}'), so it counts as {Name(propagatedSource)}");
+                    return (propagatedSource, explain ? $"it is a copy of the base {baseSecret.Reference} (rule '{rule.Rule.Name}'), so it counts as {Name(propagatedSource)}" : null);
                 }
             }
         }
 
-        return (candidate.Source, $"it counts as {Name(candidate.Source)}");
+        return (candidate.Source, explain ? $"it counts as {Name(candidate.Source)}" : null);
     }
 
     private static string Name(ResolutionSource source) => source switch
@@ -161,32 +183,34 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
         _ => "none",
     };
 
-    private NamespaceResolution Read(string ns, ResolutionCandidate candidate, SecretObject secret, ResolutionSource source, string why,
-        ImmutableArray<TraceStep>.Builder trace)
+    private NamespaceResolution Read(NamespaceObject nsObject, ResolutionCandidate candidate, SecretObject secret, ResolutionSource source, string? why,
+        ImmutableArray<TraceStep>.Builder? trace)
     {
+        string ns = nsObject.Name;
         ResolutionKeys keys = _rule!.Keys;
         SecretData data = secret.Data;
         string? push = null, pull = null;
         for (int k = 0; k < candidate.Addresses.Length; k++)
         {
             AddressRule rule = candidate.Addresses[k];
-            if (rule.When is { } when && !Holds(when, data, out string test))
+            if (rule.When is { } when && !Holds(when, data))
             {
-                trace.Add(new TraceStep($"address rule {k + 1}", TraceOutcome.Skipped, test));
+                trace?.Add(new TraceStep($"address rule {k + 1}", TraceOutcome.Skipped, Describe(when, data, holds: false)));
                 continue;
             }
 
-            string condition = rule.When is null ? "no condition" : Describe(rule.When, data);
-            push = Value(data, rule.Push, "push", trace);
-            pull = Value(data, rule.Pull, "pull", trace);
-            trace.Add(new TraceStep($"address rule {k + 1}", TraceOutcome.Applied, $"{condition}: push address from '{rule.Push}', pull address from '{rule.Pull}'"));
+            push = Value(data, rule.Push, "push", trace, _text);
+            pull = Value(data, rule.Pull, "pull", trace, _text);
+            trace?.Add(new TraceStep($"address rule {k + 1}", TraceOutcome.Applied,
+                $"{(rule.When is null ? "no condition" : Describe(rule.When, data, holds: true))}: push address from '{rule.Push}', pull address from '{rule.Pull}'"));
             break;
         }
 
-        string? username = data.TryGetString(keys.Username, out string u) ? u : null;
-        string? fingerprint = data.TryGetString(keys.Password, out string password) ? RegistryCredential.FingerprintOf(password) : null;
-        string? server = data.TryGetString(keys.ServerAddress, out string s) ? s : null;
-        if (fingerprint is null && data.TryGetBytes(keys.DockerConfigJson, out ReadOnlyMemory<byte> json))
+        string? username = _text.Get(data, keys.Username);
+        string? fingerprint = null;
+        bool hasPassword = data.TryGetBytes(keys.Password, out ReadOnlyMemory<byte> password);
+        string? server = _text.Get(data, keys.ServerAddress);
+        if (!hasPassword && data.TryGetBytes(keys.DockerConfigJson, out ReadOnlyMemory<byte> json))
         {
             var config = DockerConfigJson.Decode(json.Span, DockerConfigFormat.DockerConfigJson, secret.Reference, keys.DockerConfigJson).Config;
             DockerConfigEntry? entry = config.Entries.FirstOrDefault(e => e.Server == server) ?? (config.Entries.Count > 0 ? config.Entries[0] : null);
@@ -194,7 +218,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
             {
                 fingerprint = entry.Credential.Fingerprint;
                 username ??= entry.Credential.Username;
-                trace.Add(new TraceStep("credential", TraceOutcome.Note, $"no '{keys.Password}' key: the credential is the {keys.DockerConfigJson} entry for '{entry.Server}'"));
+                trace?.Add(new TraceStep("credential", TraceOutcome.Note, $"no '{keys.Password}' key: the credential is the {keys.DockerConfigJson} entry for '{entry.Server}'"));
             }
         }
 
@@ -205,36 +229,92 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
             Secret = new SecretReference(secret.Namespace!, secret.Name),
             PushAddress = push ?? string.Empty,
             PullAddress = pull ?? string.Empty,
-            RegistryAddress = data.TryGetString(keys.RegistryAddress, out string r) ? r : null,
+            RegistryAddress = _text.Get(data, keys.RegistryAddress),
             ServerAddress = server,
             Username = username,
             CredentialFingerprint = fingerprint,
-            Reason = $"{secret.Reference}: {why}",
-            Trace = trace.ToImmutable(),
+            PasswordForFingerprint = hasPassword ? password : null,
+            Reason = why is null ? null : $"{secret.Reference}: {why}",
+            Explanation = Deferred(nsObject, trace),
         };
     }
 
-    private static string? Value(SecretData data, string key, string what, ImmutableArray<TraceStep>.Builder trace)
+    private static string? Value(SecretData data, string key, string what, ImmutableArray<TraceStep>.Builder? trace, TextCache text)
     {
-        if (data.TryGetString(key, out string value))
+        if (text.Get(data, key) is { } value)
         {
             return value;
         }
 
-        trace.Add(new TraceStep($"{what} address", TraceOutcome.Note, $"the key '{key}' is missing, so the {what} address is empty (nothing validates this; Kyma then builds the image name '/<namespace>-<function>:<tag>')"));
+        trace?.Add(new TraceStep($"{what} address", TraceOutcome.Note, $"the key '{key}' is missing, so the {what} address is empty (nothing validates this; Kyma then builds the image name '/<namespace>-<function>:<tag>')"));
         return string.Empty;
     }
 
-    internal static bool Holds(KeyCondition when, SecretData data, out string description)
+    internal static bool Holds(KeyCondition when, SecretData data)
     {
-        bool present = data.TryGetString(when.Key, out string value);
-        bool holds = when.EqualsValue is { } expected ? present && value == expected : present == (when.Exists ?? true);
-        description = holds ? Describe(when, data) : when.EqualsValue is not null
-            ? $"'{when.Key}' is {(present ? "not exactly" : "absent, not")} \"{when.EqualsValue}\""
-            : $"'{when.Key}' is {(present ? "present" : "absent")}";
-        return holds;
+        if (when.EqualsValue is { } expected)
+        {
+            return data.TryGetBytes(when.Key, out ReadOnlyMemory<byte> value) && Equal(value.Span, expected);
+        }
+
+        return data.ContainsKey(when.Key) == (when.Exists ?? true);
     }
 
-    private static string Describe(KeyCondition when, SecretData data) =>
-        when.EqualsValue is not null ? $"'{when.Key}' is exactly \"{when.EqualsValue}\"" : $"'{when.Key}' is {(data.ContainsKey(when.Key) ? "present" : "absent")}";
+    /// <summary>Byte-wise, as Go compares <c>string(data[key]) == "true"</c>.</summary>
+    private static bool Equal(ReadOnlySpan<byte> utf8, string text)
+    {
+        int max = System.Text.Encoding.UTF8.GetMaxByteCount(text.Length);
+        Span<byte> expected = max <= 256 ? stackalloc byte[max] : new byte[max];
+        int length = System.Text.Encoding.UTF8.GetBytes(text, expected);
+        return utf8.SequenceEqual(expected[..length]);
+    }
+
+    private static string Describe(KeyCondition when, SecretData data, bool holds)
+    {
+        bool present = data.ContainsKey(when.Key);
+        if (when.EqualsValue is not null)
+        {
+            return holds ? $"'{when.Key}' is exactly \"{when.EqualsValue}\"" : $"'{when.Key}' is {(present ? "not exactly" : "absent, not")} \"{when.EqualsValue}\"";
+        }
+
+        return $"'{when.Key}' is {(present ? "present" : "absent")}";
+    }
+}
+
+/// <summary>Decodes short Secret values once per distinct value per evaluation (copies of one Secret share every address).</summary>
+internal sealed class TextCache
+{
+    private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
+
+    public TextCache() => _bySpan = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    public string? Get(SecretData data, string key)
+    {
+        if (!data.TryGetBytes(key, out ReadOnlyMemory<byte> bytes))
+        {
+            return null;
+        }
+
+        ReadOnlySpan<byte> raw = bytes.Span;
+        if (raw.Length > 256 || !System.Text.Ascii.IsValid(raw))
+        {
+            return System.Text.Encoding.UTF8.GetString(raw);
+        }
+
+        Span<char> chars = stackalloc char[raw.Length];
+        System.Text.Ascii.ToUtf16(raw, chars, out _);
+        if (_bySpan.TryGetValue(chars, out string? known))
+        {
+            return known;
+        }
+
+        string value = new(chars);
+        if (_strings.Count < 65_536)
+        {
+            _strings[value] = value;
+        }
+
+        return value;
+    }
 }

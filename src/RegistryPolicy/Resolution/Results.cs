@@ -82,14 +82,82 @@ public sealed record NamespaceResolution
     /// <summary>The username, if the Secret has one.</summary>
     public string? Username { get; init; }
 
-    /// <summary>The password's fingerprint (<c>sha256:</c> and 12 hex characters), if the Secret has a password.</summary>
-    public string? CredentialFingerprint { get; init; }
+    private string? _fingerprint;
+    private ReadOnlyMemory<byte>? _password;
+
+    /// <summary>
+    /// The password's fingerprint (<c>sha256:</c> and 12 hex characters), if the Secret has a password. Hashed when first
+    /// read, so that evaluations that never show it do not pay for it.
+    /// </summary>
+    public string? CredentialFingerprint
+    {
+        get
+        {
+            if (_fingerprint is null && _password is { } password)
+            {
+                _fingerprint = Credentials.RegistryCredential.FingerprintOf(System.Text.Encoding.UTF8.GetString(password.Span));
+            }
+
+            return _fingerprint;
+        }
+
+        init => _fingerprint = value;
+    }
+
+    /// <summary>The password bytes the fingerprint is computed from, on first use.</summary>
+    internal ReadOnlyMemory<byte>? PasswordForFingerprint
+    {
+        init => _password = value;
+    }
+
+    private string? _reason;
+    private ImmutableArray<TraceStep>? _trace;
+    private Func<NamespaceObjectKey, (string? Reason, ImmutableArray<TraceStep> Trace)>? _explain;
+    private NamespaceObjectKey _key;
+    private (string? Reason, ImmutableArray<TraceStep> Trace)? _explained;
 
     /// <summary>Why the result is what it is, in one sentence (for <see cref="ResolutionSource.None"/>, the controller's error).</summary>
-    public string? Reason { get; init; }
+    public string? Reason
+    {
+        get => _reason ?? Explained()?.Reason;
+        init => _reason = value;
+    }
 
-    /// <summary>Every step of the decision, in order.</summary>
-    public ImmutableArray<TraceStep> Trace { get; init; } = [];
+    /// <summary>
+    /// Every step of the decision, in order. The engine writes the trace only when it is read (evaluation re-runs the decision
+    /// for this namespace with tracing on: inputs are immutable, so the result is the same), so evaluating many namespaces
+    /// does not pay for text nobody reads.
+    /// </summary>
+    public ImmutableArray<TraceStep> Trace
+    {
+        get => _trace ?? Explained()?.Trace ?? [];
+        init => _trace = value;
+    }
+
+    /// <summary>Computes <see cref="Reason"/> and <see cref="Trace"/> on first use (the decision re-run with tracing on).</summary>
+    internal (Func<NamespaceObjectKey, (string? Reason, ImmutableArray<TraceStep> Trace)> Explain, NamespaceObjectKey Key) Explanation
+    {
+        init => (_explain, _key) = value;
+    }
+
+    private (string? Reason, ImmutableArray<TraceStep> Trace)? Explained()
+    {
+        if (_explained is null && _explain is not null)
+        {
+            _explained = _explain(_key); // idempotent: a race computes the same value twice
+        }
+
+        return _explained;
+    }
+
+    /// <summary>Compares outcome, reason and trace.</summary>
+    /// <param name="other">The other resolution.</param>
+    /// <returns>Whether they are equal.</returns>
+    public bool Equals(NamespaceResolution? other) =>
+        other is not null && SameOutcome(other) && Reason == other.Reason && Trace.SequenceEqual(other.Trace);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Namespace, Source, Secret, PushAddress, PullAddress, CredentialFingerprint);
 
     /// <summary>Formats as one line without credentials.</summary>
     /// <returns>The resolution as text.</returns>
@@ -107,6 +175,10 @@ public sealed record NamespaceResolution
             Username == other.Username && CredentialFingerprint == other.CredentialFingerprint;
     }
 }
+
+/// <summary>The namespace a deferred explanation is about.</summary>
+/// <param name="Namespace">The namespace object.</param>
+internal readonly record struct NamespaceObjectKey(NamespaceObject Namespace);
 
 /// <summary>What a propagation action does.</summary>
 public enum PlanOperation

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using RegistryPolicy.Diagnostics;
 
 namespace RegistryPolicy.Snapshots;
@@ -12,8 +13,9 @@ namespace RegistryPolicy.Snapshots;
 public sealed class ClusterSnapshot
 {
     private readonly Dictionary<(string Namespace, string Name), SecretObject> _secrets;
-    private readonly Dictionary<string, ImmutableArray<SecretObject>> _secretsByName;
-    private readonly Dictionary<string, ImmutableArray<SecretObject>> _secretsByNamespace;
+    private readonly Lazy<Dictionary<string, ImmutableArray<SecretObject>>> _secretsByName;
+    private readonly Dictionary<string, (int Start, int Count)> _secretsByNamespace;
+    private readonly Dictionary<string, List<SecretObject>> _secretsByLabel = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NamespaceObject> _namespaces;
     private readonly Dictionary<(string Namespace, string Name), ServiceAccountObject> _serviceAccounts;
     private readonly Dictionary<ObjectReference, SourceLocation> _locations;
@@ -45,16 +47,32 @@ public sealed class ClusterSnapshot
         ServiceAccounts = Sorted(accounts);
         ConfigMaps = Sorted(configMaps);
         Functions = Sorted(functions);
-        Workloads = [.. workloads.OrderBy(w => w.Namespace, StringComparer.Ordinal).ThenBy(w => w.Kind, StringComparer.Ordinal).ThenBy(w => w.Name, StringComparer.Ordinal)];
+        WorkloadObject[] sortedWorkloads = [.. workloads];
+        Array.Sort(sortedWorkloads, static (a, b) =>
+        {
+            int c = string.CompareOrdinal(a.Namespace, b.Namespace);
+            c = c != 0 ? c : string.CompareOrdinal(a.Kind, b.Kind);
+            return c != 0 ? c : string.CompareOrdinal(a.Name, b.Name);
+        });
+        Workloads = ImmutableCollectionsMarshal.AsImmutableArray(sortedWorkloads);
 
         _secrets = new(Secrets.Length);
-        foreach (SecretObject s in Secrets)
+        _secretsByNamespace = new(StringComparer.Ordinal);
+        for (int i = 0; i < Secrets.Length; i++)
         {
+            SecretObject s = Secrets[i];
             _secrets[(s.Namespace!, s.Name)] = s;
+            ref (int Start, int Count) range = ref CollectionsMarshal.GetValueRefOrAddDefault(_secretsByNamespace, s.Namespace!, out bool exists);
+            range = exists ? (range.Start, range.Count + 1) : (i, 1);
+            foreach (var (key, _) in s.Metadata.Labels)
+            {
+                ref List<SecretObject>? list = ref CollectionsMarshal.GetValueRefOrAddDefault(_secretsByLabel, key, out _);
+                (list ??= []).Add(s);
+            }
         }
 
-        _secretsByName = Secrets.GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToImmutableArray(), StringComparer.Ordinal);
-        _secretsByNamespace = Secrets.GroupBy(s => s.Namespace!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToImmutableArray(), StringComparer.Ordinal);
+        ImmutableArray<SecretObject> all = Secrets;
+        _secretsByName = new(() => all.GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToImmutableArray(), StringComparer.Ordinal));
         _serviceAccounts = ServiceAccounts.ToDictionary(a => (a.Namespace!, a.Name));
 
         _namespaces = new(StringComparer.Ordinal);
@@ -206,12 +224,19 @@ public sealed class ClusterSnapshot
     /// <summary>Every Secret with this name, in any namespace, sorted by namespace.</summary>
     /// <param name="name">The name.</param>
     /// <returns>The Secrets.</returns>
-    public ImmutableArray<SecretObject> GetSecretsNamed(string name) => _secretsByName.GetValueOrDefault(name, []);
+    public ImmutableArray<SecretObject> GetSecretsNamed(string name) => _secretsByName.Value.GetValueOrDefault(name, []);
 
     /// <summary>Every Secret in a namespace, sorted by name.</summary>
     /// <param name="namespace">The namespace.</param>
     /// <returns>The Secrets.</returns>
-    public ImmutableArray<SecretObject> GetSecretsIn(string @namespace) => _secretsByNamespace.GetValueOrDefault(@namespace, []);
+    public ImmutableArray<SecretObject> GetSecretsIn(string @namespace) =>
+        _secretsByNamespace.TryGetValue(@namespace, out var range) ? Secrets.Slice(range.Start, range.Count) : [];
+
+    /// <summary>Every Secret that carries a label with this key (any value), sorted by namespace and name.</summary>
+    /// <param name="labelKey">The label key.</param>
+    /// <returns>The Secrets.</returns>
+    public IReadOnlyList<SecretObject> GetSecretsWithLabel(string labelKey) =>
+        _secretsByLabel.TryGetValue(labelKey, out List<SecretObject>? list) ? list : [];
 
     /// <summary>Finds a Namespace (declared or inferred).</summary>
     /// <param name="name">Its name.</param>
@@ -230,6 +255,14 @@ public sealed class ClusterSnapshot
     public SourceLocation? LocationOf(ObjectReference reference) => _locations.TryGetValue(reference, out var l) ? l : null;
 
     private static ImmutableArray<T> Sorted<T>(List<T> items)
-        where T : KubeObject =>
-        [.. items.OrderBy(o => o.Namespace, StringComparer.Ordinal).ThenBy(o => o.Name, StringComparer.Ordinal)];
+        where T : KubeObject
+    {
+        T[] array = [.. items];
+        Array.Sort(array, static (a, b) =>
+        {
+            int c = string.CompareOrdinal(a.Metadata.Namespace, b.Metadata.Namespace);
+            return c != 0 ? c : string.CompareOrdinal(a.Metadata.Name, b.Metadata.Name);
+        });
+        return ImmutableCollectionsMarshal.AsImmutableArray(array);
+    }
 }

@@ -9,12 +9,18 @@ namespace RegistryPolicy.Snapshots;
 /// </summary>
 public sealed class SecretData : IEquatable<SecretData>
 {
-    private readonly KeyValuePair<string, byte[]>[] _entries;
+    // One buffer for all values: three objects per Secret however many keys it has (large snapshots hold 100,000s).
+    private readonly (string Key, int Start, int Length)[] _entries;
+    private readonly byte[] _buffer;
 
-    private SecretData(KeyValuePair<string, byte[]>[] sorted) => _entries = sorted;
+    private SecretData((string Key, int Start, int Length)[] sortedEntries, byte[] buffer)
+    {
+        _entries = sortedEntries;
+        _buffer = buffer;
+    }
 
     /// <summary>No data.</summary>
-    public static SecretData Empty { get; } = new([]);
+    public static SecretData Empty { get; } = new([], []);
 
     /// <summary>Creates data from decoded values (the bytes are copied); a later duplicate key replaces an earlier one.</summary>
     /// <param name="entries">Keys and decoded values.</param>
@@ -25,7 +31,7 @@ public sealed class SecretData : IEquatable<SecretData>
         var dictionary = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var (key, value) in entries)
         {
-            dictionary[key] = value.ToArray();
+            dictionary[key] = value;
         }
 
         return Owning(dictionary);
@@ -46,7 +52,7 @@ public sealed class SecretData : IEquatable<SecretData>
         return Owning(dictionary);
     }
 
-    /// <summary>Takes ownership of the arrays (no copy).</summary>
+    /// <summary>Builds from distinct keys (copies the values into one buffer).</summary>
     internal static SecretData Owning(Dictionary<string, byte[]> dictionary)
     {
         if (dictionary.Count == 0)
@@ -54,9 +60,39 @@ public sealed class SecretData : IEquatable<SecretData>
             return Empty;
         }
 
-        var array = dictionary.ToArray();
-        Array.Sort(array, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
-        return new SecretData(array);
+        var keys = new string[dictionary.Count];
+        dictionary.Keys.CopyTo(keys, 0);
+        Array.Sort(keys, StringComparer.Ordinal);
+        int total = 0;
+        foreach (byte[] value in dictionary.Values)
+        {
+            total += value.Length;
+        }
+
+        var buffer = new byte[total];
+        var entries = new (string, int, int)[keys.Length];
+        int at = 0;
+        for (int i = 0; i < keys.Length; i++)
+        {
+            byte[] value = dictionary[keys[i]];
+            value.CopyTo(buffer, at);
+            entries[i] = (keys[i], at, value.Length);
+            at += value.Length;
+        }
+
+        return new SecretData(entries, buffer);
+    }
+
+    /// <summary>Builds from distinct keys whose values are ranges of <paramref name="buffer"/> (taken, not copied).</summary>
+    internal static SecretData FromBuffer((string Key, int Start, int Length)[] entries, byte[] buffer)
+    {
+        if (entries.Length == 0)
+        {
+            return Empty;
+        }
+
+        Array.Sort(entries, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return new SecretData(entries, buffer);
     }
 
     /// <summary>The number of keys.</summary>
@@ -77,7 +113,7 @@ public sealed class SecretData : IEquatable<SecretData>
     public bool TryGetBytes(string key, out ReadOnlyMemory<byte> value)
     {
         int index = IndexOf(key);
-        value = index >= 0 ? _entries[index].Value : default;
+        value = index >= 0 ? Value(index) : default;
         return index >= 0;
     }
 
@@ -88,7 +124,7 @@ public sealed class SecretData : IEquatable<SecretData>
     public bool TryGetString(string key, out string value)
     {
         int index = IndexOf(key);
-        value = index >= 0 ? Encoding.UTF8.GetString(_entries[index].Value) : string.Empty;
+        value = index >= 0 ? Encoding.UTF8.GetString(Value(index).Span) : string.Empty;
         return index >= 0;
     }
 
@@ -98,7 +134,7 @@ public sealed class SecretData : IEquatable<SecretData>
     /// <returns>The new data.</returns>
     public SecretData With(string key, ReadOnlySpan<byte> value)
     {
-        var dictionary = _entries.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        Dictionary<string, byte[]> dictionary = ToDictionary();
         dictionary[key] = value.ToArray();
         return Owning(dictionary);
     }
@@ -113,14 +149,33 @@ public sealed class SecretData : IEquatable<SecretData>
             return this;
         }
 
-        var dictionary = _entries.Where(e => e.Key != key).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        Dictionary<string, byte[]> dictionary = ToDictionary();
+        dictionary.Remove(key);
         return Owning(dictionary);
     }
 
     /// <summary>Every key with its bytes, in key order. The caller must not print the values.</summary>
     /// <returns>The entries.</returns>
-    public IEnumerable<KeyValuePair<string, ReadOnlyMemory<byte>>> RevealEntries() =>
-        _entries.Select(e => new KeyValuePair<string, ReadOnlyMemory<byte>>(e.Key, e.Value));
+    public IEnumerable<KeyValuePair<string, ReadOnlyMemory<byte>>> RevealEntries()
+    {
+        for (int i = 0; i < _entries.Length; i++)
+        {
+            yield return new KeyValuePair<string, ReadOnlyMemory<byte>>(_entries[i].Key, Value(i));
+        }
+    }
+
+    private ReadOnlyMemory<byte> Value(int index) => new(_buffer, _entries[index].Start, _entries[index].Length);
+
+    private Dictionary<string, byte[]> ToDictionary()
+    {
+        var dictionary = new Dictionary<string, byte[]>(_entries.Length + 1, StringComparer.Ordinal);
+        for (int i = 0; i < _entries.Length; i++)
+        {
+            dictionary[_entries[i].Key] = Value(i).ToArray();
+        }
+
+        return dictionary;
+    }
 
     private int IndexOf(string key)
     {
@@ -151,7 +206,7 @@ public sealed class SecretData : IEquatable<SecretData>
         for (int i = 0; i < _entries.Length; i++)
         {
             if (!string.Equals(_entries[i].Key, other._entries[i].Key, StringComparison.Ordinal) ||
-                !_entries[i].Value.AsSpan().SequenceEqual(other._entries[i].Value))
+                !Value(i).Span.SequenceEqual(other.Value(i).Span))
             {
                 return false;
             }
@@ -167,10 +222,10 @@ public sealed class SecretData : IEquatable<SecretData>
     public override int GetHashCode()
     {
         var hash = new HashCode();
-        foreach (var (k, v) in _entries)
+        for (int i = 0; i < _entries.Length; i++)
         {
-            hash.Add(k, StringComparer.Ordinal);
-            hash.AddBytes(v);
+            hash.Add(_entries[i].Key, StringComparer.Ordinal);
+            hash.AddBytes(Value(i).Span);
         }
 
         return hash.ToHashCode();

@@ -51,7 +51,8 @@ public static class SnapshotReader
         IEnumerable<DocNode> nodes;
         if (json)
         {
-            nodes = JsonObjectStream.Read(whole, source, limits, diagnostics);
+            var fast = new FastJsonDecoder(source, objects);
+            nodes = JsonObjectStream.Read(whole, source, limits, diagnostics, fast.TryDecode);
         }
         else
         {

@@ -51,6 +51,24 @@ public sealed class StringMap : IReadOnlyDictionary<string, string>, IEquatable<
         return Create(list);
     }
 
+    /// <summary>From pairs whose keys are known to be distinct (they are sorted here).</summary>
+    internal static StringMap FromSortedUnique(List<(string Key, string Value)> pairs)
+    {
+        if (pairs.Count == 0)
+        {
+            return Empty;
+        }
+
+        var array = new KeyValuePair<string, string>[pairs.Count];
+        for (int i = 0; i < array.Length; i++)
+        {
+            array[i] = new(pairs[i].Key, pairs[i].Value);
+        }
+
+        Array.Sort(array, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return new StringMap(array);
+    }
+
     internal static StringMap FromDictionary(Dictionary<string, string> dictionary)
     {
         if (dictionary.Count == 0)

@@ -1,0 +1,570 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
+using System.Text.Json;
+using RegistryPolicy.Credentials;
+using RegistryPolicy.Diagnostics;
+using RegistryPolicy.Documents;
+
+namespace RegistryPolicy.Snapshots;
+
+/// <summary>
+/// The fast path for the objects that dominate large snapshots (Secrets and Namespaces): decoded straight from their JSON
+/// bytes, without a tree, allocating only the strings and bytes kept. It accepts only well-formed objects: anything it does
+/// not expect (another kind, a wrong type, a duplicate key, base64 it cannot vouch for) makes it decline, and the object is
+/// read by the general path, which gives the exact diagnostics. So both paths give the same objects (tested).
+/// </summary>
+internal sealed class FastJsonDecoder
+{
+    private static readonly SearchValues<byte> Base64Alphabet = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="u8);
+    private static readonly NeedMoreData More = new();
+    private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _stringsBySpan;
+    private readonly string _source;
+    private readonly List<(KubeObject, SourceLocation)> _output;
+    private readonly List<(int, int)> _names = new(16);
+    private readonly List<(string Key, int Start, int Length)> _data = new(16);
+    private byte[] _scratch = new byte[4096];
+    private int _scratchLength;
+
+    public FastJsonDecoder(string source, List<(KubeObject, SourceLocation)> output)
+    {
+        _source = source;
+        _output = output;
+        _stringsBySpan = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    /// <summary>Thrown (one shared instance) when the object runs past the bytes read so far.</summary>
+    private sealed class NeedMoreData : Exception;
+
+    /// <summary>
+    /// Decodes the object whose <c>{</c> the reader has just read. The reader may run out of input: then the result is
+    /// <see cref="JsonFastResult.NeedMoreData"/> and nothing was added.
+    /// </summary>
+    public JsonFastResult TryDecode(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, int line, int column)
+    {
+        try
+        {
+            KubeObject? obj = Decode(ref reader, json);
+            if (obj is null)
+            {
+                return JsonFastResult.Declined;
+            }
+
+            _output.Add((obj, new SourceLocation(_source, line, column)));
+            return JsonFastResult.Decoded;
+        }
+        catch (NeedMoreData)
+        {
+            return JsonFastResult.NeedMoreData;
+        }
+        catch (JsonException)
+        {
+            return JsonFastResult.Declined;
+        }
+        catch (InvalidOperationException)
+        {
+            return JsonFastResult.Declined;
+        }
+    }
+
+    private static void Read(ref Utf8JsonReader reader)
+    {
+        if (!reader.Read())
+        {
+            throw More;
+        }
+    }
+
+    private static void Skip(ref Utf8JsonReader reader)
+    {
+        if (!reader.TrySkip())
+        {
+            throw More;
+        }
+    }
+
+    private static bool NextProperty(ref Utf8JsonReader reader)
+    {
+        Read(ref reader);
+        return reader.TokenType == JsonTokenType.PropertyName;
+    }
+
+    /// <summary>Whether the current property name was already seen at this level (raw bytes; an escaped name declines).</summary>
+    private static bool Repeated(ref Utf8JsonReader reader, List<(int Start, int Length)> names, ReadOnlySpan<byte> json)
+    {
+        if (reader.ValueIsEscaped)
+        {
+            return true;
+        }
+
+        ReadOnlySpan<byte> name = reader.ValueSpan;
+        foreach (var (start, length) in names)
+        {
+            if (json.Slice(start, length).SequenceEqual(name))
+            {
+                return true;
+            }
+        }
+
+        names.Add(((int)reader.TokenStartIndex + 1, name.Length));
+        return false;
+    }
+
+    private KubeObject? Decode(ref Utf8JsonReader reader, ReadOnlySpan<byte> json)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            return null;
+        }
+
+        string? kind = null, type = null, phase = null;
+        Meta? meta = null;
+        SecretData? data = null;
+        List<(string Key, string Value)>? stringData = null;
+        int seen = 0;
+        List<(int, int)> names = _names;
+        names.Clear();
+        while (NextProperty(ref reader))
+        {
+            if (Repeated(ref reader, names, json))
+            {
+                return null;
+            }
+
+            int bit;
+            if (reader.ValueTextEquals("kind"u8))
+            {
+                bit = 1;
+                Read(ref reader);
+                if (reader.TokenType != JsonTokenType.String)
+                {
+                    return null;
+                }
+
+                kind = reader.ValueTextEquals("Secret"u8) ? "Secret" : reader.ValueTextEquals("Namespace"u8) ? "Namespace" : null;
+                if (kind is null)
+                {
+                    return null;
+                }
+            }
+            else if (reader.ValueTextEquals("metadata"u8))
+            {
+                bit = 2;
+                Read(ref reader);
+                meta = ReadMeta(ref reader, json);
+                if (meta is null)
+                {
+                    return null;
+                }
+            }
+            else if (reader.ValueTextEquals("data"u8))
+            {
+                bit = 4;
+                Read(ref reader);
+                data = ReadData(ref reader);
+                if (data is null)
+                {
+                    return null;
+                }
+            }
+            else if (reader.ValueTextEquals("stringData"u8))
+            {
+                bit = 8;
+                Read(ref reader);
+                stringData = ReadStringPairs(ref reader, allowNull: true);
+                if (stringData is null)
+                {
+                    return null;
+                }
+            }
+            else if (reader.ValueTextEquals("type"u8))
+            {
+                bit = 16;
+                Read(ref reader);
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    type = Intern(ref reader);
+                }
+                else if (reader.TokenType != JsonTokenType.Null)
+                {
+                    return null;
+                }
+            }
+            else if (reader.ValueTextEquals("status"u8))
+            {
+                bit = 32;
+                Read(ref reader);
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return null;
+                }
+
+                while (NextProperty(ref reader))
+                {
+                    if (reader.ValueTextEquals("phase"u8))
+                    {
+                        Read(ref reader);
+                        if (reader.TokenType != JsonTokenType.String || phase is not null)
+                        {
+                            return null;
+                        }
+
+                        phase = Intern(ref reader);
+                    }
+                    else
+                    {
+                        Read(ref reader);
+                        Skip(ref reader);
+                    }
+                }
+            }
+            else if (reader.ValueTextEquals("items"u8))
+            {
+                return null; // a nested list: the general path handles it
+            }
+            else
+            {
+                bit = 0;
+                Read(ref reader);
+                Skip(ref reader);
+            }
+
+            if (bit != 0)
+            {
+                if ((seen & bit) != 0)
+                {
+                    return null; // duplicate key: let the general path report it
+                }
+
+                seen |= bit;
+            }
+        }
+
+        if (kind is null || meta is null || meta.Name is null)
+        {
+            return null;
+        }
+
+        var metadata = new ObjectMetadata(meta.Name, kind == "Namespace" ? null : meta.Namespace ?? "default")
+        {
+            Labels = meta.Labels,
+            Annotations = meta.Annotations,
+            Finalizers = meta.Finalizers,
+            DeletionTimestamp = meta.DeletionTimestamp,
+        };
+        if (kind == "Namespace")
+        {
+            return new NamespaceObject(metadata, phase);
+        }
+
+        if (stringData is not null)
+        {
+            data ??= SecretData.Empty;
+            foreach (var (key, value) in stringData)
+            {
+                data = data.With(key, Encoding.UTF8.GetBytes(value));
+            }
+        }
+
+        return new SecretObject(metadata, string.IsNullOrEmpty(type) ? SecretObject.OpaqueType : type, data ?? SecretData.Empty);
+    }
+
+    private sealed class Meta
+    {
+        public string? Name { get; set; }
+
+        public string? Namespace { get; set; }
+
+        public StringMap Labels { get; set; } = StringMap.Empty;
+
+        public StringMap Annotations { get; set; } = StringMap.Empty;
+
+        public ValueArray<string> Finalizers { get; set; }
+
+        public string? DeletionTimestamp { get; set; }
+    }
+
+    private Meta? ReadMeta(ref Utf8JsonReader reader, ReadOnlySpan<byte> json)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            return null;
+        }
+
+        var meta = new Meta();
+        int seen = 0;
+        var names = new List<(int, int)>(8);
+        while (NextProperty(ref reader))
+        {
+            if (Repeated(ref reader, names, json))
+            {
+                return null;
+            }
+
+            int bit;
+            if (reader.ValueTextEquals("name"u8))
+            {
+                bit = 1;
+                Read(ref reader);
+                if (reader.TokenType != JsonTokenType.String || reader.ValueSpan.Length == 0)
+                {
+                    return null;
+                }
+
+                meta.Name = reader.GetString();
+            }
+            else if (reader.ValueTextEquals("namespace"u8))
+            {
+                bit = 2;
+                Read(ref reader);
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    meta.Namespace = reader.ValueSpan.Length == 0 ? null : Intern(ref reader);
+                }
+                else if (reader.TokenType != JsonTokenType.Null)
+                {
+                    return null;
+                }
+            }
+            else if (reader.ValueTextEquals("labels"u8) || reader.ValueTextEquals("annotations"u8))
+            {
+                bool labels = reader.ValueTextEquals("labels"u8);
+                bit = labels ? 4 : 8;
+                Read(ref reader);
+                if (reader.TokenType == JsonTokenType.Null)
+                {
+                    continue;
+                }
+
+                List<(string, string)>? pairs = ReadStringPairs(ref reader, allowNull: true);
+                if (pairs is null)
+                {
+                    return null;
+                }
+
+                StringMap map = StringMap.FromSortedUnique(pairs);
+                if (labels)
+                {
+                    meta.Labels = map;
+                }
+                else
+                {
+                    meta.Annotations = map;
+                }
+            }
+            else if (reader.ValueTextEquals("finalizers"u8))
+            {
+                bit = 16;
+                Read(ref reader);
+                if (reader.TokenType == JsonTokenType.Null)
+                {
+                    continue;
+                }
+
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    return null;
+                }
+
+                var list = new List<string>();
+                while (true)
+                {
+                    Read(ref reader);
+                    if (reader.TokenType == JsonTokenType.EndArray)
+                    {
+                        break;
+                    }
+
+                    if (reader.TokenType != JsonTokenType.String)
+                    {
+                        return null;
+                    }
+
+                    list.Add(Intern(ref reader));
+                }
+
+                meta.Finalizers = new ValueArray<string>(list);
+            }
+            else if (reader.ValueTextEquals("deletionTimestamp"u8))
+            {
+                bit = 32;
+                Read(ref reader);
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    meta.DeletionTimestamp = reader.GetString();
+                }
+                else if (reader.TokenType != JsonTokenType.Null)
+                {
+                    return null;
+                }
+            }
+            else
+            {
+                bit = 0;
+                Read(ref reader);
+                Skip(ref reader);
+            }
+
+            if (bit != 0)
+            {
+                if ((seen & bit) != 0)
+                {
+                    return null;
+                }
+
+                seen |= bit;
+            }
+        }
+
+        return meta;
+    }
+
+    /// <summary>A JSON object of strings (null values become empty strings), or null when anything else is found or a key repeats.</summary>
+    private List<(string Key, string Value)>? ReadStringPairs(ref Utf8JsonReader reader, bool allowNull)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            return null;
+        }
+
+        var pairs = new List<(string, string)>();
+        while (NextProperty(ref reader))
+        {
+            string key = Intern(ref reader);
+            Read(ref reader);
+            string value;
+            if (reader.TokenType == JsonTokenType.String)
+            {
+                value = Intern(ref reader);
+            }
+            else if (reader.TokenType == JsonTokenType.Null && allowNull)
+            {
+                value = string.Empty;
+            }
+            else
+            {
+                return null;
+            }
+
+            foreach (var (k, _) in pairs)
+            {
+                if (k == key)
+                {
+                    return null;
+                }
+            }
+
+            pairs.Add((key, value));
+        }
+
+        return pairs;
+    }
+
+    private SecretData? ReadData(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return SecretData.Empty;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            return null;
+        }
+
+        _data.Clear();
+        _scratchLength = 0;
+        while (NextProperty(ref reader))
+        {
+            string key = Intern(ref reader);
+            foreach (var (k, _, _) in _data)
+            {
+                if (k == key)
+                {
+                    return null;
+                }
+            }
+
+            Read(ref reader);
+            int start = _scratchLength;
+            if (reader.TokenType == JsonTokenType.Null)
+            {
+                _data.Add((key, start, 0));
+                continue;
+            }
+
+            if (reader.TokenType != JsonTokenType.String)
+            {
+                return null;
+            }
+
+            ReadOnlySpan<byte> text = reader.ValueSpan;
+            if (!reader.ValueIsEscaped && text.Length % 4 == 0 && text.IndexOfAnyExcept(Base64Alphabet) < 0)
+            {
+                Reserve(Base64.GetMaxDecodedFromUtf8Length(text.Length));
+                if (Base64.DecodeFromUtf8(text, _scratch.AsSpan(start), out _, out int written) != OperationStatus.Done)
+                {
+                    return null;
+                }
+
+                _scratchLength += written;
+            }
+            else if (GoBase64.TryDecode(reader.GetString()!, padded: true, out byte[] bytes))
+            {
+                Reserve(bytes.Length);
+                bytes.CopyTo(_scratch, start);
+                _scratchLength += bytes.Length;
+            }
+            else
+            {
+                return null;
+            }
+
+            _data.Add((key, start, _scratchLength - start));
+        }
+
+        return SecretData.FromBuffer([.. _data], _scratch.AsSpan(0, _scratchLength).ToArray());
+    }
+
+    private void Reserve(int more)
+    {
+        if (_scratchLength + more > _scratch.Length)
+        {
+            Array.Resize(ref _scratch, Math.Max(_scratch.Length * 2, _scratchLength + more));
+        }
+    }
+
+    /// <summary>Reads the current string token, sharing one instance per distinct short value (label keys, namespaces, types).</summary>
+    private string Intern(ref Utf8JsonReader reader)
+    {
+        ReadOnlySpan<byte> raw = reader.HasValueSequence ? default : reader.ValueSpan;
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence && raw.Length <= 64 && System.Text.Ascii.IsValid(raw))
+        {
+            Span<char> chars = stackalloc char[raw.Length];
+            System.Text.Ascii.ToUtf16(raw, chars, out _);
+            if (_stringsBySpan.TryGetValue(chars, out string? known))
+            {
+                return known;
+            }
+        }
+
+        string value = reader.GetString()!;
+        if (value.Length > 64)
+        {
+            return value;
+        }
+
+        if (_strings.TryGetValue(value, out string? shared))
+        {
+            return shared;
+        }
+
+        if (_strings.Count < 100_000)
+        {
+            _strings[value] = value;
+        }
+
+        return value;
+    }
+}
