@@ -95,6 +95,7 @@ internal sealed class JsonObjectStream
 
             (int line, int column) = Locate(tokenStart);
             DocNode top = DocNode.NewMapping(line, column);
+            var topNames = new HashSet<string>(StringComparer.Ordinal);
             bool hadItems = false;
             while (true)
             {
@@ -146,6 +147,12 @@ internal sealed class JsonObjectStream
                         yield break;
                     }
 
+                    continue;
+                }
+
+                if (!topNames.Add(name))
+                {
+                    Report(nameStart, "duplicate-key", $"the key '{name}' appears twice in one object; the first value is used; remove one of them");
                     continue;
                 }
 
