@@ -47,7 +47,8 @@ internal static class ResolutionCommands
         command.SetAction(result =>
         {
             CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
-            ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams);
+            // Only the Secrets the policy can match are decoded: resolution and its lints are the same, memory is proportional.
+            ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams, compiled.SecretFilter);
             var options = new EvaluationOptions { View = ParseView(result.GetValue(view)!), Namespaces = [.. result.GetValue(namespaces) ?? []] };
             Evaluation evaluation = PolicyEngine.Evaluate(compiled, snapshot, options);
             ImmutableArray<Diagnostic> diagnostics = [.. snapshot.Diagnostics, .. evaluation.Diagnostics];
@@ -106,7 +107,7 @@ internal static class ResolutionCommands
         command.SetAction(result =>
         {
             CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
-            ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams);
+            ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams, compiled.SecretFilter);
             var options = new EvaluationOptions { View = ParseView(result.GetValue(view)!), Namespaces = [.. result.GetValue(namespaces)!] };
             Evaluation evaluation = PolicyEngine.Evaluate(compiled, snapshot, options);
             streams.Out.WriteLine($"policy {compiled.Name}, {ViewName(options.View)} view");

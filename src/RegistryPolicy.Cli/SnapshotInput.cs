@@ -20,14 +20,14 @@ internal static class SnapshotInput
     };
 
     /// <summary>Loads every file; diagnostics are in the snapshot. Unreadable files are usage-level input errors.</summary>
-    public static ClusterSnapshot Load(IEnumerable<string> paths, CliStreams streams)
+    public static ClusterSnapshot Load(IEnumerable<string> paths, CliStreams streams, SecretFilter? keep = null)
     {
         var sources = new List<SnapshotSource>();
         foreach (string path in paths)
         {
             if (path == "-")
             {
-                sources.Add(SnapshotReader.Read(streams.InStream(), "<stdin>"));
+                sources.Add(SnapshotReader.Read(streams.InStream(), "<stdin>", keep: keep));
                 continue;
             }
 
@@ -37,24 +37,24 @@ internal static class SnapshotInput
                              .Where(f => f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".yml", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal))
                              .Order(StringComparer.Ordinal))
                 {
-                    sources.Add(ReadFile(file));
+                    sources.Add(ReadFile(file, keep));
                 }
 
                 continue;
             }
 
-            sources.Add(ReadFile(path));
+            sources.Add(ReadFile(path, keep));
         }
 
         return ClusterSnapshot.Create(sources);
     }
 
-    private static SnapshotSource ReadFile(string path)
+    private static SnapshotSource ReadFile(string path, SecretFilter? keep)
     {
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-            return SnapshotReader.Read(stream, path);
+            return SnapshotReader.Read(stream, path, keep: keep);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -23,6 +23,84 @@ public sealed class CompiledPolicy
             AdmissionSelector = SelectorMatcher.Compile(admission.Selector);
             AdmissionNamespaceSelector = SelectorMatcher.Compile(admission.NamespaceSelector);
         }
+
+        SecretFilter = CreateFilter(document);
+    }
+
+    /// <summary>
+    /// Keeps every Secret this policy can read, propagate or lint: candidate names, everything in a base namespace, base
+    /// names, and Secrets carrying a label key any of its selectors mentions (all Secrets, when a selector matches Secrets
+    /// without labels). Pass it to <see cref="Snapshots.SnapshotReader"/> to load only those, so that memory is proportional
+    /// to what the policy can match. Resolution and lints are unchanged by it; the plan omits updates to same-named Secrets
+    /// of bases that carry none of those labels (use an unfiltered snapshot for <c>plan</c>).
+    /// </summary>
+    public Snapshots.SecretFilter SecretFilter { get; }
+
+    private static Snapshots.SecretFilter CreateFilter(RegistryPolicyDocument document)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var namespaces = new HashSet<string>(StringComparer.Ordinal);
+        var labelKeys = new HashSet<string>(StringComparer.Ordinal);
+        bool everything = false;
+        void Selector(LabelSelector? selector)
+        {
+            if (selector is null)
+            {
+                return;
+            }
+
+            if (SelectorMatcher.Compile(selector).Matches(Snapshots.StringMap.Empty))
+            {
+                everything = true;
+            }
+
+            labelKeys.UnionWith(selector.MatchLabels.Keys);
+            labelKeys.UnionWith(selector.MatchExpressions.Select(e => e.Key));
+        }
+
+        foreach (PropagationRule rule in document.Spec.Propagation)
+        {
+            namespaces.Add(rule.Base.Namespace);
+            names.UnionWith(rule.Base.Names);
+            Selector(rule.Base.Selector);
+            Selector(rule.Shield);
+        }
+
+        foreach (ResolutionCandidate candidate in document.Spec.Resolution?.Candidates ?? [])
+        {
+            if (candidate.Name is { } name)
+            {
+                names.Add(name);
+            }
+            else
+            {
+                Selector(candidate.Selector ?? new LabelSelector());
+            }
+        }
+
+        Selector(document.Spec.Admission?.Selector);
+        if (everything)
+        {
+            return static (_, _, _) => true;
+        }
+
+        return (ns, name, labels) =>
+        {
+            if (names.Contains(name) || namespaces.Contains(ns))
+            {
+                return true;
+            }
+
+            foreach (var (key, _) in labels)
+            {
+                if (labelKeys.Contains(key))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        };
     }
 
     /// <summary>The policy's name.</summary>

@@ -24,7 +24,16 @@ public static class PolicyLoader
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(source);
         var found = new List<Diagnostic>();
-        var documents = YamlDocumentReader.Read(new StringReader(text), source, DocumentLimits.Default, found).ToList();
+        List<DocNode> documents;
+        if (text.AsSpan().TrimStart().StartsWith("{", StringComparison.Ordinal))
+        {
+            using var stream = new MemoryStream(Encoding.UTF8.GetBytes(text), writable: false);
+            documents = JsonObjectStream.Read(stream, source, DocumentLimits.Default, found).ToList();
+        }
+        else
+        {
+            documents = YamlDocumentReader.Read(new StringReader(text), source, DocumentLimits.Default, found).ToList();
+        }
         policy = null;
         if (documents.Count != 1 || documents[0].Kind == DocNodeKind.Null)
         {

@@ -57,6 +57,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
 
     private Func<NamespaceObjectKey, (string? Reason, ImmutableArray<TraceStep> Trace)>? _explain;
     private readonly TextCache _text = new();
+    private readonly FingerprintCache _fingerprints = new();
 
     public NamespaceResolution Resolve(NamespaceObject ns) => Resolve(ns, null);
 
@@ -96,7 +97,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
                 continue;
             }
 
-            (ResolutionSource source, string? why) = Classify(candidate.Candidate, secret, trace is not null);
+            (ResolutionSource source, string? why) = Classify(candidate.Candidate, secret, explain: true);
             if (trace is not null)
             {
                 trace.Add(new TraceStep($"candidate {i + 1}: {candidate.Describe()}", TraceOutcome.Applied, $"found {secret.Reference}; {why}"));
@@ -233,7 +234,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
             ServerAddress = server,
             Username = username,
             CredentialFingerprint = fingerprint,
-            PasswordForFingerprint = hasPassword ? password : null,
+            PasswordForFingerprint = hasPassword ? (password, _fingerprints) : null,
             Reason = why is null ? null : $"{secret.Reference}: {why}",
             Explanation = Deferred(nsObject, trace),
         };
@@ -316,5 +317,17 @@ internal sealed class TextCache
         }
 
         return value;
+    }
+}
+
+/// <summary>Fingerprints computed once per distinct password per evaluation (copies of one Secret share it); thread-safe.</summary>
+internal sealed class FingerprintCache
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _byPassword = new(StringComparer.Ordinal);
+
+    public string Get(ReadOnlySpan<byte> password)
+    {
+        string text = System.Text.Encoding.UTF8.GetString(password);
+        return _byPassword.GetOrAdd(text, static p => RegistryCredential.FingerprintOf(p));
     }
 }

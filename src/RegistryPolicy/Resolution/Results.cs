@@ -83,7 +83,7 @@ public sealed record NamespaceResolution
     public string? Username { get; init; }
 
     private string? _fingerprint;
-    private ReadOnlyMemory<byte>? _password;
+    private (ReadOnlyMemory<byte> Password, FingerprintCache Cache)? _password;
 
     /// <summary>
     /// The password's fingerprint (<c>sha256:</c> and 12 hex characters), if the Secret has a password. Hashed when first
@@ -95,7 +95,7 @@ public sealed record NamespaceResolution
         {
             if (_fingerprint is null && _password is { } password)
             {
-                _fingerprint = Credentials.RegistryCredential.FingerprintOf(System.Text.Encoding.UTF8.GetString(password.Span));
+                _fingerprint = password.Cache.Get(password.Password.Span);
             }
 
             return _fingerprint;
@@ -105,7 +105,7 @@ public sealed record NamespaceResolution
     }
 
     /// <summary>The password bytes the fingerprint is computed from, on first use.</summary>
-    internal ReadOnlyMemory<byte>? PasswordForFingerprint
+    internal (ReadOnlyMemory<byte> Password, FingerprintCache Cache)? PasswordForFingerprint
     {
         init => _password = value;
     }

@@ -18,11 +18,12 @@ public sealed class ClusterSnapshot
     private readonly Dictionary<string, List<SecretObject>> _secretsByLabel = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NamespaceObject> _namespaces;
     private readonly Dictionary<(string Namespace, string Name), ServiceAccountObject> _serviceAccounts;
-    private readonly Dictionary<ObjectReference, SourceLocation> _locations;
+    private readonly Lazy<Dictionary<ObjectReference, SourceLocation>> _locations;
 
-    private ClusterSnapshot(List<KubeObject> objects, Dictionary<ObjectReference, SourceLocation> locations, ImmutableArray<Diagnostic> diagnostics)
+    private ClusterSnapshot(List<KubeObject> objects, Func<Dictionary<ObjectReference, SourceLocation>> locations, ImmutableArray<Diagnostic> diagnostics,
+        IEnumerable<string>? otherNamespaces = null)
     {
-        _locations = locations;
+        _locations = new(locations);
         Diagnostics = diagnostics;
         var secrets = new List<SecretObject>();
         var namespaces = new List<NamespaceObject>();
@@ -81,9 +82,9 @@ public sealed class ClusterSnapshot
             _namespaces[n.Name] = n;
         }
 
-        foreach (KubeObject o in objects)
+        foreach (string ns in objects.Select(o => o.Namespace).OfType<string>().Concat(otherNamespaces ?? []))
         {
-            if (o.Namespace is { } ns && !_namespaces.ContainsKey(ns))
+            if (!_namespaces.ContainsKey(ns))
             {
                 _namespaces[ns] = NamespaceObject.Named(ns) with { IsDeclared = false };
             }
@@ -93,7 +94,7 @@ public sealed class ClusterSnapshot
     }
 
     /// <summary>A snapshot with nothing in it.</summary>
-    public static ClusterSnapshot Empty { get; } = new([], [], []);
+    public static ClusterSnapshot Empty { get; } = new([], static () => [], []);
 
     /// <summary>Every Secret, sorted by namespace and name.</summary>
     public ImmutableArray<SecretObject> Secrets { get; }
@@ -128,13 +129,15 @@ public sealed class ClusterSnapshot
         ArgumentNullException.ThrowIfNull(sources);
         var diagnostics = new List<Diagnostic>();
         var located = new List<LocatedObject>();
+        var other = new List<string>();
         foreach (SnapshotSource source in sources)
         {
             diagnostics.AddRange(source.Diagnostics);
             located.AddRange(source.Objects);
+            other.AddRange(source.OtherNamespaces);
         }
 
-        return Build(located, diagnostics);
+        return Build(located, diagnostics, other);
     }
 
     /// <summary>Builds a snapshot from objects (for example from KubernetesClient models, or in tests).</summary>
@@ -143,20 +146,19 @@ public sealed class ClusterSnapshot
     public static ClusterSnapshot Create(params IEnumerable<KubeObject> objects)
     {
         ArgumentNullException.ThrowIfNull(objects);
-        return Build([.. objects.Select(o => new LocatedObject(o, default))], []);
+        return Build([.. objects.Select(o => new LocatedObject(o, default))], [], []);
     }
 
-    private static ClusterSnapshot Build(List<LocatedObject> located, List<Diagnostic> diagnostics)
+    private static ClusterSnapshot Build(List<LocatedObject> located, List<Diagnostic> diagnostics, List<string> otherNamespaces)
     {
-        var byReference = new Dictionary<ObjectReference, int>();
+        var byReference = new Dictionary<ObjectReference, int>(located.Count);
         var objects = new List<KubeObject>(located.Count);
-        var locations = new Dictionary<ObjectReference, SourceLocation>();
         foreach (LocatedObject item in located)
         {
             ObjectReference reference = item.Item.Reference;
             if (byReference.TryGetValue(reference, out int index))
             {
-                SourceLocation? first = locations.TryGetValue(reference, out var l) ? l : null;
+                SourceLocation? first = located.FirstOrDefault(l => l.Item.Reference == reference).Location is { Source: not null } l ? l : null;
                 diagnostics.Add(new Diagnostic("duplicate-object", DiagnosticSeverity.Warning,
                     $"the snapshot holds this object twice (first at {(first is { } f && f.Source is not null ? f.ToString() : "an earlier object")}); the later one is used, as 'kubectl apply' of both files in order would leave it")
                 {
@@ -170,14 +172,22 @@ public sealed class ClusterSnapshot
                 byReference[reference] = objects.Count;
                 objects.Add(item.Item);
             }
-
-            if (item.Location.Source is not null)
-            {
-                locations[reference] = item.Location;
-            }
         }
 
-        return new ClusterSnapshot(objects, locations, [.. diagnostics]);
+        // Where each object was read is needed only for diagnostics: indexed on first use.
+        return new ClusterSnapshot(objects, () =>
+        {
+            var locations = new Dictionary<ObjectReference, SourceLocation>(located.Count);
+            foreach (LocatedObject item in located)
+            {
+                if (item.Location.Source is not null)
+                {
+                    locations[item.Item.Reference] = item.Location;
+                }
+            }
+
+            return locations;
+        }, [.. diagnostics], otherNamespaces);
     }
 
     /// <summary>Returns a snapshot with <paramref name="upserts"/> added or replacing same-named objects, and <paramref name="deletes"/> removed.</summary>
@@ -211,8 +221,8 @@ public sealed class ClusterSnapshot
         }
 
         var objects = order.Where(map.ContainsKey).Select(r => map[r]).ToList();
-        var locations = _locations.Where(l => map.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value);
-        return new ClusterSnapshot(objects, locations, Diagnostics);
+        Lazy<Dictionary<ObjectReference, SourceLocation>> previous = _locations;
+        return new ClusterSnapshot(objects, () => previous.Value.Where(l => map.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value), Diagnostics);
     }
 
     /// <summary>Finds a Secret.</summary>
@@ -252,7 +262,7 @@ public sealed class ClusterSnapshot
     /// <summary>Where an object was read from, when it was read from a source.</summary>
     /// <param name="reference">The object.</param>
     /// <returns>Its location, or <see langword="null"/>.</returns>
-    public SourceLocation? LocationOf(ObjectReference reference) => _locations.TryGetValue(reference, out var l) ? l : null;
+    public SourceLocation? LocationOf(ObjectReference reference) => _locations.Value.TryGetValue(reference, out var l) ? l : null;
 
     private static ImmutableArray<T> Sorted<T>(List<T> items)
         where T : KubeObject

@@ -18,17 +18,30 @@ internal sealed class FastJsonDecoder
 {
     private static readonly SearchValues<byte> Base64Alphabet = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="u8);
     private static readonly NeedMoreData More = new();
+
+    /// <summary>Returned for a Secret the filter leaves out.</summary>
+    private static readonly KubeObject Filtered = NamespaceObject.Named("filtered");
     private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _stringsBySpan;
     private readonly string _source;
     private readonly List<(KubeObject, SourceLocation)> _output;
     private readonly List<(int, int)> _names = new(16);
+    private readonly List<(int, int)> _metaNames = new(16);
     private readonly List<(string Key, int Start, int Length)> _data = new(16);
+    private readonly List<(string Key, int Offset, int Length, string? Escaped)> _pending = new(16);
+    private readonly SecretFilter? _keep;
+
+    /// <summary>Secrets the filter left out.</summary>
+    public int Skipped { get; private set; }
+
+    /// <summary>The namespaces of the Secrets left out (they still exist in the cluster).</summary>
+    public HashSet<string> FilteredNamespaces { get; } = new(StringComparer.Ordinal);
     private byte[] _scratch = new byte[4096];
     private int _scratchLength;
 
-    public FastJsonDecoder(string source, List<(KubeObject, SourceLocation)> output)
+    public FastJsonDecoder(string source, List<(KubeObject, SourceLocation)> output, SecretFilter? keep)
     {
+        _keep = keep;
         _source = source;
         _output = output;
         _stringsBySpan = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -49,6 +62,11 @@ internal sealed class FastJsonDecoder
             if (obj is null)
             {
                 return JsonFastResult.Declined;
+            }
+
+            if (ReferenceEquals(obj, Filtered))
+            {
+                return JsonFastResult.Decoded;
             }
 
             _output.Add((obj, new SourceLocation(_source, line, column)));
@@ -120,7 +138,7 @@ internal sealed class FastJsonDecoder
 
         string? kind = null, type = null, phase = null;
         Meta? meta = null;
-        SecretData? data = null;
+        bool hasData = false;
         List<(string Key, string Value)>? stringData = null;
         int seen = 0;
         List<(int, int)> names = _names;
@@ -162,8 +180,8 @@ internal sealed class FastJsonDecoder
             {
                 bit = 4;
                 Read(ref reader);
-                data = ReadData(ref reader);
-                if (data is null)
+                hasData = true;
+                if (!ReadData(ref reader))
                 {
                     return null;
                 }
@@ -258,6 +276,28 @@ internal sealed class FastJsonDecoder
             return new NamespaceObject(metadata, phase);
         }
 
+        if (_keep is not null && !_keep(metadata.Namespace!, metadata.Name, metadata.Labels))
+        {
+            // Not decoded, but checked: a value that may not be valid base64 sends the Secret to the general path, which reports it.
+            foreach (var (_, offset, length, escaped) in _pending)
+            {
+                if (escaped is not null || length % 4 != 0 || json.Slice(offset, length).IndexOfAnyExcept(Base64Alphabet) >= 0)
+                {
+                    return null;
+                }
+            }
+
+            Skipped++;
+            FilteredNamespaces.Add(metadata.Namespace!);
+            return Filtered;
+        }
+
+        SecretData? data = hasData ? DecodePending(json) : null;
+        if (hasData && data is null)
+        {
+            return null;
+        }
+
         if (stringData is not null)
         {
             data ??= SecretData.Empty;
@@ -294,7 +334,8 @@ internal sealed class FastJsonDecoder
 
         var meta = new Meta();
         int seen = 0;
-        var names = new List<(int, int)>(8);
+        List<(int, int)> names = _metaNames;
+        names.Clear();
         while (NextProperty(ref reader))
         {
             if (Repeated(ref reader, names, json))
@@ -461,46 +502,71 @@ internal sealed class FastJsonDecoder
         return pairs;
     }
 
-    private SecretData? ReadData(ref Utf8JsonReader reader)
+    /// <summary>
+    /// Checks the shape of <c>data</c> and records where each value is; values are decoded later, once the Secret is known
+    /// to be kept (kubectl prints <c>data</c> before <c>metadata</c>).
+    /// </summary>
+    private bool ReadData(ref Utf8JsonReader reader)
     {
+        _pending.Clear();
         if (reader.TokenType == JsonTokenType.Null)
         {
-            return SecretData.Empty;
+            return true;
         }
 
         if (reader.TokenType != JsonTokenType.StartObject)
         {
-            return null;
+            return false;
         }
 
-        _data.Clear();
-        _scratchLength = 0;
         while (NextProperty(ref reader))
         {
             string key = Intern(ref reader);
-            foreach (var (k, _, _) in _data)
+            foreach (var (k, _, _, _) in _pending)
             {
                 if (k == key)
                 {
-                    return null;
+                    return false;
                 }
             }
 
             Read(ref reader);
-            int start = _scratchLength;
             if (reader.TokenType == JsonTokenType.Null)
             {
-                _data.Add((key, start, 0));
-                continue;
+                _pending.Add((key, 0, 0, null));
             }
-
-            if (reader.TokenType != JsonTokenType.String)
+            else if (reader.TokenType != JsonTokenType.String || reader.HasValueSequence)
             {
-                return null;
+                return false;
             }
+            else if (reader.ValueIsEscaped)
+            {
+                _pending.Add((key, 0, 0, reader.GetString()));
+            }
+            else
+            {
+                _pending.Add((key, (int)reader.TokenStartIndex + 1, reader.ValueSpan.Length, null));
+            }
+        }
 
-            ReadOnlySpan<byte> text = reader.ValueSpan;
-            if (!reader.ValueIsEscaped && text.Length % 4 == 0 && text.IndexOfAnyExcept(Base64Alphabet) < 0)
+        return true;
+    }
+
+    /// <summary>Decodes the recorded values (Go's base64 rules); null when one is not valid base64.</summary>
+    private SecretData? DecodePending(ReadOnlySpan<byte> json)
+    {
+        if (_pending.Count == 0)
+        {
+            return SecretData.Empty;
+        }
+
+        _data.Clear();
+        _scratchLength = 0;
+        foreach (var (key, offset, length, escaped) in _pending)
+        {
+            int start = _scratchLength;
+            ReadOnlySpan<byte> text = escaped is null ? json.Slice(offset, length) : default;
+            if (escaped is null && text.Length % 4 == 0 && text.IndexOfAnyExcept(Base64Alphabet) < 0)
             {
                 Reserve(Base64.GetMaxDecodedFromUtf8Length(text.Length));
                 if (Base64.DecodeFromUtf8(text, _scratch.AsSpan(start), out _, out int written) != OperationStatus.Done)
@@ -510,7 +576,7 @@ internal sealed class FastJsonDecoder
 
                 _scratchLength += written;
             }
-            else if (GoBase64.TryDecode(reader.GetString()!, padded: true, out byte[] bytes))
+            else if (GoBase64.TryDecode(escaped ?? Encoding.UTF8.GetString(text), padded: true, out byte[] bytes))
             {
                 Reserve(bytes.Length);
                 bytes.CopyTo(_scratch, start);

@@ -9,7 +9,18 @@ namespace RegistryPolicy.Snapshots;
 /// <param name="Source">The source's name, as used in locations.</param>
 /// <param name="Objects">The objects read, in document order, each with where it starts.</param>
 /// <param name="Diagnostics">Every problem found; the objects around a bad one are still read.</param>
-public sealed record SnapshotSource(string Source, ImmutableArray<LocatedObject> Objects, ImmutableArray<Diagnostic> Diagnostics);
+public sealed record SnapshotSource(string Source, ImmutableArray<LocatedObject> Objects, ImmutableArray<Diagnostic> Diagnostics)
+{
+    /// <summary>Namespaces known only from Secrets a <see cref="SecretFilter"/> left out: they exist, so they are reported too.</summary>
+    public ImmutableArray<string> OtherNamespaces { get; init; } = [];
+}
+
+/// <summary>Decides whether a Secret is kept in a snapshot (see <see cref="Policies.CompiledPolicy.SecretFilter"/>).</summary>
+/// <param name="namespace">The Secret's namespace.</param>
+/// <param name="name">Its name.</param>
+/// <param name="labels">Its labels.</param>
+/// <returns>Whether to keep it.</returns>
+public delegate bool SecretFilter(string @namespace, string name, StringMap labels);
 
 /// <summary>An object and where in its source it starts.</summary>
 /// <param name="Item">The object.</param>
@@ -28,8 +39,12 @@ public static class SnapshotReader
     /// <param name="stream">The input; read to its end, not closed.</param>
     /// <param name="source">The name used in diagnostics (a file path, say).</param>
     /// <param name="limits">Limits against hostile input; <see cref="DocumentLimits.Default"/> when null.</param>
+    /// <param name="keep">
+    /// If given, only Secrets it accepts are kept; the others are not decoded (an info diagnostic counts them). Use a policy's
+    /// <see cref="Policies.CompiledPolicy.SecretFilter"/> to keep what that policy can match, so that memory is proportional to it.
+    /// </param>
     /// <returns>The objects and diagnostics.</returns>
-    public static SnapshotSource Read(Stream stream, string source, DocumentLimits? limits = null)
+    public static SnapshotSource Read(Stream stream, string source, DocumentLimits? limits = null, SecretFilter? keep = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(source);
@@ -37,6 +52,8 @@ public static class SnapshotReader
         var diagnostics = new List<Diagnostic>();
         var decoder = new ObjectDecoder(source, diagnostics);
         var objects = new List<(KubeObject, SourceLocation)>();
+        int skipped = 0;
+        var filteredNamespaces = new HashSet<string>(StringComparer.Ordinal);
 
         var head = new byte[4096];
         int length = 0;
@@ -48,10 +65,11 @@ public static class SnapshotReader
 
         var whole = new PrefixedStream(head.AsMemory(0, length), stream);
         bool json = IsJson(head.AsSpan(0, length));
+        FastJsonDecoder? fast = null;
         IEnumerable<DocNode> nodes;
         if (json)
         {
-            var fast = new FastJsonDecoder(source, objects);
+            fast = new FastJsonDecoder(source, objects, keep);
             nodes = JsonObjectStream.Read(whole, source, limits, diagnostics, fast.TryDecode);
         }
         else
@@ -64,12 +82,36 @@ public static class SnapshotReader
         {
             foreach (DocNode node in nodes)
             {
+                int before = objects.Count;
                 decoder.Decode(node, objects);
+                if (keep is not null)
+                {
+                    for (int i = objects.Count - 1; i >= before; i--)
+                    {
+                        if (objects[i].Item1 is SecretObject s && !keep(s.Namespace!, s.Name, s.Metadata.Labels))
+                        {
+                            objects.RemoveAt(i);
+                            skipped++;
+                            filteredNamespaces.Add(s.Namespace!);
+                        }
+                    }
+                }
             }
         }
         catch (InvalidDataException e)
         {
             diagnostics.Add(new Diagnostic("document-limit", DiagnosticSeverity.Error, e.Message + " Nothing after it was read.")
+            {
+                Location = new SourceLocation(source, 0, 0),
+            });
+        }
+
+        skipped += fast?.Skipped ?? 0;
+        filteredNamespaces.UnionWith(fast?.FilteredNamespaces ?? []);
+        if (skipped > 0)
+        {
+            diagnostics.Add(new Diagnostic("secrets-filtered", DiagnosticSeverity.Info,
+                $"{skipped} Secret(s) that the policy cannot match were not loaded")
             {
                 Location = new SourceLocation(source, 0, 0),
             });
@@ -85,7 +127,10 @@ public static class SnapshotReader
             });
         }
 
-        return new SnapshotSource(source, [.. objects.Select(o => new LocatedObject(o.Item1, o.Item2))], [.. diagnostics]);
+        return new SnapshotSource(source, [.. objects.Select(o => new LocatedObject(o.Item1, o.Item2))], [.. diagnostics])
+        {
+            OtherNamespaces = [.. filteredNamespaces.Order(StringComparer.Ordinal)],
+        };
     }
 
     /// <summary>Reads objects from text.</summary>
@@ -93,11 +138,12 @@ public static class SnapshotReader
     /// <param name="source">The name used in diagnostics.</param>
     /// <param name="limits">Limits against hostile input.</param>
     /// <returns>The objects and diagnostics.</returns>
-    public static SnapshotSource Read(string text, string source, DocumentLimits? limits = null)
+    /// <param name="keep">If given, only Secrets it accepts are kept.</param>
+    public static SnapshotSource Read(string text, string source, DocumentLimits? limits = null, SecretFilter? keep = null)
     {
         ArgumentNullException.ThrowIfNull(text);
         using var stream = new MemoryStream(Encoding.UTF8.GetBytes(text), writable: false);
-        return Read(stream, source, limits);
+        return Read(stream, source, limits, keep);
     }
 
     private static bool IsJson(ReadOnlySpan<byte> head)

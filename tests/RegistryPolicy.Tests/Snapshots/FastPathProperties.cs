@@ -14,7 +14,7 @@ namespace RegistryPolicy.Tests.Snapshots;
 /// </summary>
 public sealed class FastPathProperties
 {
-    private static string Json(KubeObject o, Random random)
+    internal static string Json(KubeObject o, Random random)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
