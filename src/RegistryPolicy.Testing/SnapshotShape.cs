@@ -88,7 +88,7 @@ public sealed record SnapshotShape
         foreach (PropagationRule rule in spec.Propagation)
         {
             namespaces.Add(rule.Base.Namespace);
-            namespaces.UnionWith(rule.Targets.ExcludeNamespaces.Take(2));
+            namespaces.UnionWith(rule.Targets.ExcludeNamespaces);
             names.UnionWith(rule.Base.Names);
             Selector(rule.Base.Selector);
             Selector(rule.Shield);
