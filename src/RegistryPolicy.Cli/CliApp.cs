@@ -92,6 +92,7 @@ internal static class CliApp
         root.Add(ResolutionCommands.BuildPlan(streams, examples));
         root.Add(ResolutionCommands.BuildAdmit(streams, examples));
         root.Add(PolicyCommands.Build(streams, examples));
+        root.Add(SwapCommands.Build(streams, examples));
         return root;
     }
 

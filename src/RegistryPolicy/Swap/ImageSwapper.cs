@@ -1,0 +1,379 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace RegistryPolicy.Swap;
+
+/// <summary>Which rule set rewrites images.</summary>
+public enum SwapDialect
+{
+    /// <summary>imageswap-webhook v1.5.3, rule for rule, quirks included: what Palette and imageswap users get today.</summary>
+    ImageSwap,
+}
+
+/// <summary>Options of an <see cref="ImageSwapper"/>.</summary>
+public sealed record ImageSwapOptions
+{
+    /// <summary>The rule set (default <see cref="SwapDialect.ImageSwap"/>).</summary>
+    public SwapDialect Dialect { get; init; } = SwapDialect.ImageSwap;
+
+    /// <summary>If set, upstream's deprecated LEGACY mode with this <c>IMAGE_PREFIX</c> instead of MAPS mode.</summary>
+    public string? LegacyPrefix { get; init; }
+}
+
+/// <summary>Which rule decided a rewrite.</summary>
+public enum SwapRule
+{
+    /// <summary>An <c>[EXACT]</c> entry.</summary>
+    Exact,
+
+    /// <summary>A <c>[REPLACE]</c> pattern.</summary>
+    Replace,
+
+    /// <summary>The map has no <c>default</c> key, so nothing else swaps.</summary>
+    NoDefault,
+
+    /// <summary>The image's registry key (or <c>&lt;registry&gt;/library</c>).</summary>
+    Registry,
+
+    /// <summary>A <c>noswap_wildcards</c> element.</summary>
+    NoSwapWildcard,
+
+    /// <summary>The <c>default</c> key.</summary>
+    Default,
+
+    /// <summary>LEGACY mode's prefix.</summary>
+    Legacy,
+
+    /// <summary>Upstream would crash (HTTP 500): a <c>&lt;registry&gt;/library</c> key without the plain key, for a non-library image.</summary>
+    UpstreamError,
+}
+
+/// <summary>The result of rewriting one image.</summary>
+/// <param name="Image">The image as given.</param>
+/// <param name="Result">The image after the rewrite (the input when nothing swapped).</param>
+/// <param name="Swapped">Whether upstream counts it as swapped (an identity <c>[EXACT]</c>/<c>[REPLACE]</c> hit counts, and sends an empty patch).</param>
+/// <param name="Rule">The rule that decided.</param>
+/// <param name="Key">The map key that decided, if any.</param>
+public readonly record struct SwapResult(string Image, string Result, bool Swapped, SwapRule Rule, string? Key)
+{
+    /// <summary>Formats as <c>image -> result (rule key)</c>.</summary>
+    /// <returns>The result as text.</returns>
+    public override string ToString() => $"{Image} -> {Result} ({Rule}{(Key is null ? "" : " " + Key)})";
+}
+
+/// <summary>
+/// Rewrites image strings with an <see cref="ImageSwapMap"/>. The map is compiled once; rewriting does not allocate when
+/// the image is not swapped (except for <c>[REPLACE]</c> patterns, matched without a regex engine, and registry keys with
+/// regular-expression characters other than <c>.</c>, which upstream treats as a regex).
+/// </summary>
+public sealed class ImageSwapper
+{
+    private static readonly System.Buffers.SearchValues<char> RegexCharacters = System.Buffers.SearchValues.Create(@"\^$*+?()[]{}|");
+    private readonly ImageSwapMap _map;
+    private readonly ImageSwapOptions _options;
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _maps;
+    private readonly string? _default;
+    private readonly string[] _wildcards;
+
+    /// <summary>Compiles a swapper.</summary>
+    /// <param name="map">The map.</param>
+    /// <param name="options">The options; the imageswap dialect in MAPS mode by default.</param>
+    public ImageSwapper(ImageSwapMap map, ImageSwapOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        _map = map;
+        _options = options ?? new ImageSwapOptions();
+        _maps = new Dictionary<string, string>(map.Maps, StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        _default = map.Maps.GetValueOrDefault("default");
+        _wildcards = map.Maps.TryGetValue("noswap_wildcards", out string? w) && w.Length > 0 ? w.Split(',') : [];
+    }
+
+    /// <summary>Rewrites one image string as upstream would.</summary>
+    /// <param name="image">The container image, exactly as in the pod spec.</param>
+    /// <returns>The result, whether it swapped, and the rule that decided.</returns>
+    public SwapResult Rewrite(string image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return _options.LegacyPrefix is { } prefix ? Legacy(image, prefix) : Maps(image);
+    }
+
+    private static SwapResult Legacy(string image, string prefix)
+    {
+        if (prefix.Length == 0 || image.Contains(prefix, StringComparison.Ordinal))
+        {
+            return new(image, image, false, SwapRule.Legacy, null);
+        }
+
+        int slash = image.LastIndexOf('/');
+        string result = prefix.EndsWith('-') ? prefix + image : slash < 0 ? prefix + "/" + image : prefix + "/" + image[(slash + 1)..];
+        return new(image, result, true, SwapRule.Legacy, null);
+    }
+
+    private SwapResult Maps(string image)
+    {
+        if (_map.Exact.TryGetValue(image, out string? exact))
+        {
+            return new(image, exact, true, SwapRule.Exact, "[EXACT]" + image);
+        }
+
+        foreach (var (pattern, target) in _map.Replace)
+        {
+            if (FnMatch(image, pattern))
+            {
+                string last = image[(image.LastIndexOf('/') + 1)..];
+                string result = target.Length == 0 ? last : target.EndsWith('/') ? target + last : target + "/" + last;
+                return new(image, result, true, SwapRule.Replace, "[REPLACE]" + pattern);
+            }
+        }
+
+        if (_default is null)
+        {
+            return new(image, image, false, SwapRule.NoDefault, null);
+        }
+
+        // Registry detection (rule 11): the part before the first '/' is a registry only if it contains a '.'.
+        int firstSlash = image.IndexOf('/');
+        ReadOnlySpan<char> first = firstSlash > 0 ? image.AsSpan(0, firstSlash) : default;
+        bool explicitRegistry = firstSlash > 0 && firstSlash < image.Length - 1 && first.Contains('.');
+        ReadOnlySpan<char> registry = explicitRegistry ? first : "docker.io";
+        int colon = registry.IndexOf(':');
+        ReadOnlySpan<char> registryNoPort = colon >= 0 ? registry[..colon] : registry;
+
+        // Rule 20: the registry as written, else without its port.
+        ReadOnlySpan<char> key = registry;
+        if (!_maps.ContainsKey(key) && _maps.ContainsKey(registryNoPort))
+        {
+            key = registryNoPort;
+        }
+
+        string keyText = key.ToString();
+        bool hasKey = _maps.TryGetValue(key, out string? value);
+        string libraryKey = keyText + "/library";
+        bool hasLibrary = _map.Maps.TryGetValue(libraryKey, out string? libraryValue);
+        if (hasKey || hasLibrary)
+        {
+            bool libraryImage = !image.Contains('/', StringComparison.Ordinal);
+            if (libraryImage && hasLibrary)
+            {
+                keyText = libraryKey;
+                value = libraryValue;
+            }
+            else if (!hasKey)
+            {
+                return new(image, image, false, SwapRule.UpstreamError, libraryKey);
+            }
+
+            return RegistryBranch(image, keyText, value!, explicitRegistry);
+        }
+
+        foreach (string wildcard in _wildcards)
+        {
+            if (image.Contains(wildcard, StringComparison.Ordinal))
+            {
+                return new(image, image, false, SwapRule.NoSwapWildcard, wildcard);
+            }
+        }
+
+        string d = _default;
+        if (d.Length == 0)
+        {
+            return new(image, image, false, SwapRule.Default, "default");
+        }
+
+        string registryText = registry.ToString();
+        string swapped = d.EndsWith('-') ? d + registryNoPort.ToString() + "/" + image
+            : image.Contains(registryText, StringComparison.Ordinal) ? RegexReplace(image, registryText, d)
+            : d + "/" + image;
+        return new(image, swapped, true, SwapRule.Default, "default");
+    }
+
+    private static SwapResult RegistryBranch(string image, string key, string value, bool explicitRegistry)
+    {
+        if (value.Length == 0)
+        {
+            return new(image, image, false, SwapRule.Registry, key);
+        }
+
+        string result;
+        if (value.EndsWith('-'))
+        {
+            result = explicitRegistry ? value + StripPort(image) : value + "docker.io/" + StripPort(image);
+        }
+        else if (image.Contains(key, StringComparison.Ordinal))
+        {
+            result = RegexReplace(image, key, value);
+        }
+        else
+        {
+            result = value + "/" + image;
+        }
+
+        return new(image, result, true, SwapRule.Registry, key);
+    }
+
+    /// <summary>Upstream's <c>re.sub(":.*/", "/", image)</c>: from the first ':' to the last '/' (greedy) becomes one '/'.</summary>
+    private static string StripPort(string image)
+    {
+        int colon = image.IndexOf(':');
+        int slash = image.LastIndexOf('/');
+        return colon >= 0 && slash > colon ? string.Concat(image.AsSpan(0, colon), "/", image.AsSpan(slash + 1)) : image;
+    }
+
+    /// <summary>
+    /// Python <c>re.sub(pattern, replacement, text)</c> with a map key as the pattern: every non-overlapping match is replaced.
+    /// Keys made of literal characters and '.' (any character) are matched here; other regular-expression characters use
+    /// a regex, as upstream does.
+    /// </summary>
+    internal static string RegexReplace(string text, string pattern, string replacement)
+    {
+        if (pattern.AsSpan().IndexOfAny(RegexCharacters) >= 0)
+        {
+            return Regex.Replace(text, pattern, replacement.Replace("$", "$$", StringComparison.Ordinal), RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        }
+
+        if (pattern.Length == 0)
+        {
+            return text;
+        }
+
+        var output = new StringBuilder(text.Length + replacement.Length);
+        int i = 0;
+        while (i <= text.Length - pattern.Length)
+        {
+            if (MatchesAt(text, i, pattern))
+            {
+                output.Append(replacement);
+                i += pattern.Length;
+            }
+            else
+            {
+                output.Append(text[i]);
+                i++;
+            }
+        }
+
+        output.Append(text, i, text.Length - i);
+        return output.ToString();
+
+        static bool MatchesAt(string text, int at, string pattern)
+        {
+            for (int k = 0; k < pattern.Length; k++)
+            {
+                char c = text[at + k];
+                if (pattern[k] != '.' ? pattern[k] != c : c == '\n')
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Python <c>fnmatch.fnmatch</c> on Linux (case-sensitive): '*' matches anything including '/', '?' one character, '[...]' and '[!...]' classes.</summary>
+    internal static bool FnMatch(string text, string pattern)
+    {
+        int t = 0, p = 0, starP = -1, starT = 0;
+        while (t < text.Length)
+        {
+            if (p < pattern.Length && pattern[p] == '*')
+            {
+                starP = p++;
+                starT = t;
+                continue;
+            }
+
+            if (p < pattern.Length && Single(pattern, ref p, text[t], out bool matched) && matched)
+            {
+                t++;
+                continue;
+            }
+
+            if (starP >= 0)
+            {
+                p = starP + 1;
+                t = ++starT;
+                continue;
+            }
+
+            return false;
+        }
+
+        while (p < pattern.Length && pattern[p] == '*')
+        {
+            p++;
+        }
+
+        return p == pattern.Length;
+
+        // Consumes one pattern element at p if it matches c; returns whether an element was available.
+        static bool Single(string pattern, ref int p, char c, out bool matched)
+        {
+            char head = pattern[p];
+            if (head == '?')
+            {
+                p++;
+                matched = true;
+                return true;
+            }
+
+            if (head == '[')
+            {
+                int j = p + 1;
+                bool negate = j < pattern.Length && pattern[j] == '!';
+                if (negate)
+                {
+                    j++;
+                }
+
+                if (j < pattern.Length && pattern[j] == ']')
+                {
+                    j++;
+                }
+
+                int close = pattern.IndexOf(']', j);
+                if (close < 0)
+                {
+                    matched = c == '[';
+                    if (matched)
+                    {
+                        p++;
+                    }
+
+                    return true;
+                }
+
+                int start = p + 1 + (negate ? 1 : 0);
+                bool inClass = false;
+                for (int k = start; k < close; k++)
+                {
+                    if (k + 2 < close && pattern[k + 1] == '-')
+                    {
+                        inClass |= c >= pattern[k] && c <= pattern[k + 2];
+                        k += 2;
+                    }
+                    else
+                    {
+                        inClass |= c == pattern[k];
+                    }
+                }
+
+                matched = inClass != negate;
+                if (matched)
+                {
+                    p = close + 1;
+                }
+
+                return true;
+            }
+
+            matched = head == c;
+            if (matched)
+            {
+                p++;
+            }
+
+            return true;
+        }
+    }
+}
