@@ -72,6 +72,9 @@ public sealed class ImageSwapper
     private readonly ImageSwapMap _map;
     private readonly ImageSwapOptions _options;
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _maps;
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _libraryByRegistry;
+    private readonly Dictionary<string, string> _exact;
+    private readonly KeyValuePair<string, string>[] _replace;
     private readonly string? _default;
     private readonly string[] _wildcards;
 
@@ -84,6 +87,10 @@ public sealed class ImageSwapper
         _map = map;
         _options = options ?? new ImageSwapOptions();
         _maps = new Dictionary<string, string>(map.Maps, StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        _libraryByRegistry = map.Maps.Where(p => p.Key.EndsWith("/library", StringComparison.Ordinal))
+            .ToDictionary(p => p.Key[..^"/library".Length], p => p.Value, StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        _exact = new Dictionary<string, string>(map.Exact, StringComparer.Ordinal);
+        _replace = [.. map.Replace];
         _default = map.Maps.GetValueOrDefault("default");
         _wildcards = map.Maps.TryGetValue("noswap_wildcards", out string? w) && w.Length > 0 ? w.Split(',') : [];
     }
@@ -111,12 +118,12 @@ public sealed class ImageSwapper
 
     private SwapResult Maps(string image)
     {
-        if (_map.Exact.TryGetValue(image, out string? exact))
+        if (_exact.Count > 0 && _exact.TryGetValue(image, out string? exact))
         {
             return new(image, exact, true, SwapRule.Exact, "[EXACT]" + image);
         }
 
-        foreach (var (pattern, target) in _map.Replace)
+        foreach (var (pattern, target) in _replace)
         {
             if (FnMatch(image, pattern))
             {
@@ -146,24 +153,22 @@ public sealed class ImageSwapper
             key = registryNoPort;
         }
 
-        string keyText = key.ToString();
         bool hasKey = _maps.TryGetValue(key, out string? value);
-        string libraryKey = keyText + "/library";
-        bool hasLibrary = _map.Maps.TryGetValue(libraryKey, out string? libraryValue);
+        bool hasLibrary = _libraryByRegistry.TryGetValue(key, out string? libraryValue);
         if (hasKey || hasLibrary)
         {
             bool libraryImage = !image.Contains('/', StringComparison.Ordinal);
             if (libraryImage && hasLibrary)
             {
-                keyText = libraryKey;
-                value = libraryValue;
-            }
-            else if (!hasKey)
-            {
-                return new(image, image, false, SwapRule.UpstreamError, libraryKey);
+                return RegistryBranch(image, string.Concat(key, "/library"), libraryValue!, explicitRegistry);
             }
 
-            return RegistryBranch(image, keyText, value!, explicitRegistry);
+            if (!hasKey)
+            {
+                return new(image, image, false, SwapRule.UpstreamError, string.Concat(key, "/library"));
+            }
+
+            return RegistryBranch(image, key.ToString(), value!, explicitRegistry);
         }
 
         foreach (string wildcard in _wildcards)
@@ -236,23 +241,36 @@ public sealed class ImageSwapper
             return text;
         }
 
-        var output = new StringBuilder(text.Length + replacement.Length);
+        // The first byte of a host key is never '.', so a vectorised search for it finds the candidates.
+        StringBuilder? output = null;
+        int copied = 0;
         int i = 0;
         while (i <= text.Length - pattern.Length)
         {
-            if (MatchesAt(text, i, pattern))
+            int next = pattern[0] == '.' ? i : text.IndexOf(pattern[0], i);
+            if (next < 0 || next > text.Length - pattern.Length)
             {
-                output.Append(replacement);
-                i += pattern.Length;
+                break;
+            }
+
+            if (MatchesAt(text, next, pattern))
+            {
+                output ??= new StringBuilder(text.Length + replacement.Length);
+                output.Append(text, copied, next - copied).Append(replacement);
+                i = copied = next + pattern.Length;
             }
             else
             {
-                output.Append(text[i]);
-                i++;
+                i = next + 1;
             }
         }
 
-        output.Append(text, i, text.Length - i);
+        if (output is null)
+        {
+            return text;
+        }
+
+        output.Append(text, copied, text.Length - copied);
         return output.ToString();
 
         static bool MatchesAt(string text, int at, string pattern)

@@ -239,4 +239,16 @@ public sealed class ImageSwapTests
                 var b = new ImageSwapper(ImageSwapMap.Parse(maps)).Rewrite(image);
                 return a == b && (a.Swapped || a.Result == image);
             });
+
+    [Property(MaxTest = 1000)]
+    public Property The_regex_free_key_replacement_equals_a_regex_engine() =>
+        Prop.ForAll(
+            Gen.Choose(1, 4).SelectMany(n => Gen.ArrayOf(Gen.Elements("gcr", ".", "io", "-", "/", "x", "quay", ":443", "g"), n)).Select(string.Concat).ToArbitrary(),
+            Gen.Choose(0, 8).SelectMany(n => Gen.ArrayOf(Gen.Elements("gcr", ".", "io", "-", "/", "x", "quay", ":443", "g", "gcrxio"), n)).Select(string.Concat).ToArbitrary(),
+            (key, image) =>
+            {
+                string pattern = System.Text.RegularExpressions.Regex.Escape(key).Replace("\\.", ".", StringComparison.Ordinal);
+                string expected = System.Text.RegularExpressions.Regex.Replace(image, pattern, "V");
+                return (ImageSwapper.RegexReplace(image, key, "V") == expected).Label($"{key} in {image}: {expected}");
+            });
 }
