@@ -93,6 +93,7 @@ internal static class CliApp
         root.Add(ResolutionCommands.BuildAdmit(streams, examples));
         root.Add(PolicyCommands.Build(streams, examples));
         root.Add(SwapCommands.Build(streams, examples));
+        root.Add(SwapCommands.BuildRender(streams, examples));
         return root;
     }
 

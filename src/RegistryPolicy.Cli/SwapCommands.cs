@@ -1,5 +1,6 @@
 using System.CommandLine;
 using RegistryPolicy.Diagnostics;
+using RegistryPolicy.Mirrors;
 using RegistryPolicy.Swap;
 
 namespace RegistryPolicy.Cli;
@@ -35,33 +36,7 @@ internal static class SwapCommands
             """;
         command.SetAction(result =>
         {
-            string? file = result.GetValue(mapFile);
-            string? list = result.GetValue(mirrors);
-            if ((file is null) == (list is null))
-            {
-                throw new UsageException("give exactly one of --map-file and --mirror-registries");
-            }
-
-            ImageSwapMap map;
-            if (file is not null)
-            {
-                string text;
-                try
-                {
-                    text = File.ReadAllText(file);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    throw new InputException($"{file}: cannot read the file: {e.Message}");
-                }
-
-                map = ImageSwapMap.Parse(text, file);
-            }
-            else
-            {
-                map = ImageSwapMap.ParseMirrorRegistries(list!);
-            }
-
+            ImageSwapMap map = LoadMap(result.GetValue(mapFile), result.GetValue(mirrors));
             DiagnosticOutput.WriteText(streams.Error, map.Diagnostics);
             var swapper = new ImageSwapper(map, new ImageSwapOptions { LegacyPrefix = result.GetValue(legacy) });
             string[] given = result.GetValue(images) ?? [];
@@ -96,7 +71,120 @@ internal static class SwapCommands
 
             return map.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? ExitCodes.InputError : ExitCodes.Ok;
         });
+        command.Add(BuildCheck(streams, examples));
         return command;
+    }
+
+    private static Command BuildCheck(CliStreams streams, Dictionary<Command, string> examples)
+    {
+        var mapFile = new Option<string?>("--map-file") { Description = "An imageswap-webhook map file.", HelpName = "file" };
+        var mirrors = new Option<string?>("--mirror-registries") { Description = "Palette's MIRROR_REGISTRIES list ('default::' implied).", HelpName = "list" };
+        var images = new Argument<string[]>("image") { Description = "Images to check; with none, one per line from standard input.", Arity = ArgumentArity.ZeroOrMore };
+        var check = new Command("check",
+            "Does the admission-time rewrite send each image to the repository the node-level mirror (rendered from the same rules) would fetch? " +
+            "Prints one line per disagreement; exit 0 when they agree, 3 when some image disagrees.")
+        {
+            mapFile, mirrors, images,
+        };
+        examples[check] = """
+              registry-policy swap check --mirror-registries 'docker.io::harbor.example.org/airgap/docker.io' nginx:1.25 docker.io/library/redis:7
+              kubectl get pods -A -o jsonpath='{..image}' | tr ' ' '\n' | sort -u | registry-policy swap check --map-file maps.conf
+            """;
+        check.SetAction(result =>
+        {
+            ImageSwapMap map = LoadMap(result.GetValue(mapFile), result.GetValue(mirrors));
+            DiagnosticOutput.WriteText(streams.Error, map.Diagnostics);
+            string[] given = result.GetValue(images) ?? [];
+            var findings = MirrorConsistency.Check(new ImageSwapper(map), MirrorSet.FromSwapMap(map), given.Length > 0 ? given : InputLines.Read(streams.In));
+            foreach (ConsistencyFinding f in findings)
+            {
+                streams.Out.WriteLine($"{f.Image}: admission -> {f.AdmissionRepository}, node mirror -> {f.NodeRepository}: {f.Reason}");
+            }
+
+            return findings.IsEmpty ? ExitCodes.Ok : ExitCodes.Refused;
+        });
+        return check;
+    }
+
+    public static Command BuildRender(CliStreams streams, Dictionary<Command, string> examples)
+    {
+        var format = new Argument<string>("format") { Description = "containerd (config.toml v2 registry.mirrors), hosts-toml (certs.d/<host>/hosts.toml) or registries-conf (containers-registries.conf v2)." };
+        format.AcceptOnlyFromAmong("containerd", "hosts-toml", "registries-conf");
+        var mapFile = new Option<string?>("--map-file") { Description = "An imageswap-webhook map file.", HelpName = "file" };
+        var mirrors = new Option<string?>("--mirror-registries") { Description = "Palette's MIRROR_REGISTRIES list.", HelpName = "list" };
+        var outDir = new Option<string?>("--out") { Description = "Write files into this directory (hosts-toml: <dir>/<host>/hosts.toml) instead of standard output.", HelpName = "dir" };
+        var plainHttp = new Option<bool>("--plain-http") { Description = "The mirror speaks plain HTTP." };
+        var skipVerify = new Option<bool>("--skip-verify") { Description = "Do not verify the mirror's TLS certificate." };
+        var ca = new Option<string?>("--ca") { Description = "A CA certificate file on the node for the mirror (hosts-toml).", HelpName = "file" };
+        var command = new Command("render",
+            "Render node-level mirror configuration from the same rules the admission webhook uses. Rules a node cannot express " +
+            "(EXACT, REPLACE, flat prefixes, a non-empty default) are reported on stderr. Exit 0, 1 when the map cannot be read.")
+        {
+            format, mapFile, mirrors, outDir, plainHttp, skipVerify, ca,
+        };
+        examples[command] = """
+              registry-policy render containerd --mirror-registries 'docker.io::harbor.example.org/airgap/docker.io,gcr.io::harbor.example.org/airgap/gcr.io'
+              registry-policy render hosts-toml --map-file maps.conf --ca /etc/ssl/harbor.crt --out /etc/containerd/certs.d
+              registry-policy render registries-conf --map-file maps.conf > /etc/containers/registries.conf.d/mirrors.conf
+            """;
+        command.SetAction(result =>
+        {
+            ImageSwapMap map = LoadMap(result.GetValue(mapFile), result.GetValue(mirrors));
+            MirrorSet set = MirrorSet.FromSwapMap(map);
+            DiagnosticOutput.WriteText(streams.Error, map.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Concat(set.Diagnostics));
+            var options = new MirrorRenderOptions { PlainHttp = result.GetValue(plainHttp), SkipVerify = result.GetValue(skipVerify), CaFile = result.GetValue(ca) };
+            string? dir = result.GetValue(outDir);
+            var files = result.GetValue(format) switch
+            {
+                "containerd" => new Dictionary<string, string> { ["config.toml"] = set.RenderContainerdConfig() },
+                "registries-conf" => new Dictionary<string, string> { ["registries.conf"] = set.RenderRegistriesConf(options) },
+                _ => set.RenderHostsToml(options).ToDictionary(p => Path.Combine(p.Key, "hosts.toml"), p => p.Value),
+            };
+            foreach (var (name, text) in files)
+            {
+                if (dir is null)
+                {
+                    if (files.Count > 1)
+                    {
+                        streams.Out.WriteLine($"# {name}");
+                    }
+
+                    streams.Out.Write(text);
+                }
+                else
+                {
+                    string path = Path.Combine(dir, name);
+                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                    File.WriteAllText(path, text);
+                    streams.Error.WriteLine($"wrote {path}");
+                }
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static ImageSwapMap LoadMap(string? file, string? list)
+    {
+        if ((file is null) == (list is null))
+        {
+            throw new UsageException("give exactly one of --map-file and --mirror-registries");
+        }
+
+        if (list is not null)
+        {
+            return ImageSwapMap.ParseMirrorRegistries(list);
+        }
+
+        try
+        {
+            return ImageSwapMap.Parse(File.ReadAllText(file!), file!);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException($"{file}: cannot read the file: {e.Message}");
+        }
     }
 
     internal static string RuleName(SwapRule rule) => rule switch

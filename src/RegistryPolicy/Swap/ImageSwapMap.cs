@@ -12,8 +12,9 @@ namespace RegistryPolicy.Swap;
 public sealed class ImageSwapMap
 {
     private ImageSwapMap(ImmutableDictionary<string, string> maps, ImmutableDictionary<string, string> exact,
-        ImmutableArray<KeyValuePair<string, string>> replace, ImmutableArray<Diagnostic> diagnostics, bool impliedDefault)
+        ImmutableArray<KeyValuePair<string, string>> replace, ImmutableArray<Diagnostic> diagnostics, bool impliedDefault, ImmutableArray<string> keyOrder)
     {
+        KeyOrder = keyOrder;
         Maps = maps;
         Exact = exact;
         Replace = replace;
@@ -32,6 +33,9 @@ public sealed class ImageSwapMap
 
     /// <summary>Every line that was skipped or read in a way its author may not expect.</summary>
     public ImmutableArray<Diagnostic> Diagnostics { get; }
+
+    /// <summary>The registry keys of <see cref="Maps"/> in the order they first appear (for rendering in the author's order).</summary>
+    public ImmutableArray<string> KeyOrder { get; }
 
     /// <summary>Whether <c>default::</c> was implied (Palette's comma-separated list), not written.</summary>
     public bool ImpliedDefault { get; }
@@ -70,6 +74,7 @@ public sealed class ImageSwapMap
         var maps = new Dictionary<string, string>(StringComparer.Ordinal);
         var exact = new Dictionary<string, string>(StringComparer.Ordinal);
         var replace = new List<KeyValuePair<string, string>>();
+        var order = new List<string>();
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
         var diagnostics = new List<Diagnostic>();
         void Report(DiagnosticSeverity severity, string code, int line, string message) =>
@@ -160,6 +165,11 @@ public sealed class ImageSwapMap
                 }
 
                 Duplicate(key);
+                if (!maps.ContainsKey(key))
+                {
+                    order.Add(key);
+                }
+
                 maps[key] = value;
                 if (key == "noswap_wildcards" && value.Split(',').Any(e => e.Length == 0))
                 {
@@ -194,7 +204,7 @@ public sealed class ImageSwapMap
         }
 
         return new ImageSwapMap(maps.ToImmutableDictionary(StringComparer.Ordinal), exact.ToImmutableDictionary(StringComparer.Ordinal), [.. replace],
-            [.. diagnostics], impliedDefault);
+            [.. diagnostics], impliedDefault, [.. order]);
     }
 
     /// <summary>Upstream's trailing-comment rule: keep the text before the last '#' that directly follows a non-'#' character.</summary>
