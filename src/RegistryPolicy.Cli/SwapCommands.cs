@@ -19,26 +19,45 @@ internal static class SwapCommands
         var dialect = new Option<string>("--dialect") { Description = "imageswap (default): imageswap-webhook v1.5.3, quirks included.", DefaultValueFactory = _ => "imageswap" };
         dialect.AcceptOnlyFromAmong("imageswap");
         var legacy = new Option<string?>("--legacy-prefix") { Description = "Upstream's deprecated LEGACY mode with this IMAGE_PREFIX instead of the map rules.", HelpName = "prefix" };
-        Option<string> output = OutputFormat.Create("text", "text", "json");
+        Option<string> output = OutputFormat.Create("text", "text", "json", "patch");
+        var manifests = new Option<string[]>("--filename", "-f")
+        {
+            Description = "Pod and workload manifests (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob): print each object's RFC 6902 patch (-o patch, one JSON line per object).",
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "file",
+        };
+        var disableLabel = new Option<string>("--disable-label") { Description = "The opt-out label; objects where it is 'disabled' are left alone.", DefaultValueFactory = _ => "k8s.twr.io/imageswap" };
         var images = new Argument<string[]>("image") { Description = "Images to rewrite; with none, one per line from standard input.", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("swap",
             "Rewrite images as an image-swap admission webhook does (imageswap-webhook v1.5.3, the format Spectro Cloud Palette uses). " +
             "Streams: one output line per input line, in order. Map problems (lines upstream skips or misreads) go to stderr with their line numbers. " +
             "Exit 0, 1 when the map file cannot be read or has a skipped line, 2 on usage errors.")
         {
-            mapFile, mirrors, dialect, legacy, output, images,
+            mapFile, mirrors, dialect, legacy, output, manifests, disableLabel, images,
         };
         examples[command] = """
               registry-policy swap --map-file maps.conf nginx:1.25 quay.io/org/app:1
               kubectl get pods -A -o jsonpath='{..image}' | tr ' ' '\n' | registry-policy swap --map-file maps.conf -o json
               registry-policy swap --mirror-registries 'docker.io::harbor.example.org/airgap/docker.io,gcr.io::harbor.example.org/airgap/gcr.io' nginx
               registry-policy swap --map-file maps.conf --legacy-prefix registry.example.com/mirror paulbouwer/hello-kubernetes:1.5
+              registry-policy swap --map-file maps.conf -f deployment.yaml -o patch
             """;
         command.SetAction(result =>
         {
             ImageSwapMap map = LoadMap(result.GetValue(mapFile), result.GetValue(mirrors));
             DiagnosticOutput.WriteText(streams.Error, map.Diagnostics);
             var swapper = new ImageSwapper(map, new ImageSwapOptions { LegacyPrefix = result.GetValue(legacy) });
+            if (result.GetValue(manifests) is { Length: > 0 } files)
+            {
+                return Patches(streams, swapper, files, result.GetValue(disableLabel)!, result.GetValue(output)!) is var code && map.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)
+                    ? ExitCodes.InputError : code;
+            }
+
+            if (result.GetValue(output) == "patch")
+            {
+                throw new UsageException("-o patch needs -f MANIFEST");
+            }
+
             string[] given = result.GetValue(images) ?? [];
             IEnumerable<string> inputs = given.Length > 0 ? given : InputLines.Read(streams.In);
             bool json = result.GetValue(output) == "json";
@@ -73,6 +92,37 @@ internal static class SwapCommands
         });
         command.Add(BuildCheck(streams, examples));
         return command;
+    }
+
+    private static int Patches(CliStreams streams, ImageSwapper swapper, string[] files, string disableLabel, string format)
+    {
+        if (format != "patch")
+        {
+            throw new UsageException("with -f, use -o patch");
+        }
+
+        Snapshots.ClusterSnapshot snapshot = SnapshotInput.Load(files, streams);
+        DiagnosticOutput.WriteText(streams.Error, snapshot.Diagnostics);
+        foreach (Snapshots.WorkloadObject workload in snapshot.Workloads)
+        {
+            var writer = new JsonLineWriter(streams.Out); // one object per line; the tail is written by hand below
+            WorkloadSwap swap = WorkloadSwapper.Swap(swapper, workload, new WorkloadSwapOptions { DisableLabel = disableLabel });
+            writer.StartObject();
+            writer.String("object", workload.Reference.ToString());
+            writer.Boolean("disabled", swap.Disabled);
+            writer.Boolean("swapped", swap.Swapped);
+            streams.Out.Write(",\"patch\":[");
+            for (int i = 0; i < swap.Patch.Length; i++)
+            {
+                Resolution.JsonPatchOperation op = swap.Patch[i];
+                streams.Out.Write(i == 0 ? "" : ",");
+                streams.Out.Write($"{{\"op\":\"{op.Op}\",\"path\":\"{op.Path}\",\"value\":{op.ValueJson}}}");
+            }
+
+            streams.Out.Write("]}\n");
+        }
+
+        return snapshot.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? ExitCodes.InputError : ExitCodes.Ok;
     }
 
     private static Command BuildCheck(CliStreams streams, Dictionary<Command, string> examples)

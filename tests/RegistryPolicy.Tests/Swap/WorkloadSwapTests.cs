@@ -1,0 +1,118 @@
+using System.Text.Json.Nodes;
+using RegistryPolicy.Snapshots;
+using RegistryPolicy.Swap;
+using RegistryPolicy.Tests.Support;
+
+namespace RegistryPolicy.Tests.Swap;
+
+public sealed class WorkloadSwapTests
+{
+    private static readonly ImageSwapper Swapper = new(ImageSwapMap.Parse("default::\ndocker.io::m.example.com/d\n[EXACT]same:1::same:1"));
+
+    private const string Deployment = """
+        {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"team"},
+         "spec":{"template":{"spec":{
+           "initContainers":[{"name":"init","image":"busybox"}],
+           "containers":[{"name":"app","image":"nginx:1.25"},{"name":"side","image":"mcr.microsoft.com/x:1"},{"name":"same","image":"same:1"}],
+           "ephemeralContainers":[{"name":"debug","image":"alpine"}]}}}}
+        """;
+
+    private static WorkloadObject Read(string json) => (WorkloadObject)SnapshotReader.Read(json, "w.json").Objects.Single().Item;
+
+    [Fact]
+    public void Containers_then_init_containers_are_replaced_at_the_pod_spec_path()
+    {
+        WorkloadSwap swap = WorkloadSwapper.Swap(Swapper, Read(Deployment));
+
+        Assert.Equal(
+            ["replace /spec/template/spec/containers/0/image", "replace /spec/template/spec/initContainers/0/image"],
+            swap.Patch.Select(p => p.ToString()));
+        Assert.Equal("\"m.example.com/d/nginx:1.25\"", swap.Patch[0].ValueJson);
+        Assert.True(swap.Swapped);
+        Assert.DoesNotContain(swap.Containers, c => c.Container.Role == ContainerRole.EphemeralContainer);
+    }
+
+    [Fact]
+    public void Ephemeral_containers_only_when_asked()
+    {
+        WorkloadSwap swap = WorkloadSwapper.Swap(Swapper, Read(Deployment), new WorkloadSwapOptions { IncludeEphemeralContainers = true });
+
+        Assert.Contains(swap.Patch, p => p.Path == "/spec/template/spec/ephemeralContainers/0/image");
+    }
+
+    [Fact]
+    public void The_opt_out_label_leaves_the_object_alone()
+    {
+        WorkloadObject pod = Read("""{"kind":"Pod","metadata":{"name":"p","namespace":"n","labels":{"k8s.twr.io/imageswap":"disabled"}},"spec":{"containers":[{"name":"a","image":"nginx"}]}}""");
+
+        WorkloadSwap swap = WorkloadSwapper.Swap(Swapper, pod);
+
+        Assert.True(swap.Disabled);
+        Assert.Empty(swap.Patch);
+        Assert.Single(WorkloadSwapper.Swap(Swapper, pod, new WorkloadSwapOptions { DisableLabel = "other" }).Patch);
+    }
+
+    [Fact]
+    public void Nothing_to_change_gives_an_empty_patch_even_for_an_identity_swap()
+    {
+        WorkloadObject pod = Read("""{"kind":"Pod","metadata":{"name":"p","namespace":"n"},"spec":{"containers":[{"name":"a","image":"same:1"},{"name":"b","image":"quay.io/x"}]}}""");
+
+        WorkloadSwap swap = WorkloadSwapper.Swap(Swapper, pod);
+
+        Assert.Empty(swap.Patch);
+        Assert.True(swap.Swapped); // upstream then answers with patch "[]"
+    }
+
+    [Fact]
+    public void Cron_jobs_are_patched_under_the_job_template()
+    {
+        WorkloadObject cron = Read("""{"kind":"CronJob","metadata":{"name":"c","namespace":"n"},"spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"a","image":"nginx"}]}}}}}}""");
+
+        Assert.Equal("/spec/jobTemplate/spec/template/spec/containers/0/image", WorkloadSwapper.Swap(Swapper, cron).Patch.Single().Path);
+    }
+
+    [Fact]
+    public void Applying_the_patch_to_the_manifest_gives_every_rewritten_image()
+    {
+        JsonNode manifest = JsonNode.Parse(Deployment)!;
+        WorkloadSwap swap = WorkloadSwapper.Swap(Swapper, Read(Deployment));
+
+        foreach (var op in swap.Patch)
+        {
+            string[] parts = op.Path.TrimStart('/').Split('/');
+            JsonNode target = manifest;
+            foreach (string part in parts[..^1])
+            {
+                target = int.TryParse(part, out int index) ? target[index]! : target[part]!;
+            }
+
+            Assert.NotNull(target[parts[^1]]); // 'replace' requires the member to exist
+            target[parts[^1]] = JsonNode.Parse(op.ValueJson);
+        }
+
+        var containers = manifest["spec"]!["template"]!["spec"]!["containers"]!.AsArray();
+        Assert.Equal(["m.example.com/d/nginx:1.25", "mcr.microsoft.com/x:1", "same:1"], containers.Select(c => (string)c!["image"]!));
+        Assert.Equal("m.example.com/d/busybox", (string)manifest["spec"]!["template"]!["spec"]!["initContainers"]![0]!["image"]!);
+    }
+
+    [Fact]
+    public void The_cli_prints_one_patch_line_per_object()
+    {
+        string file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "w.json");
+        File.WriteAllText(file, Deployment);
+
+        CliResult result = CliRunner.Run("swap", "--map-file", WriteMap(), "-f", file, "-o", "patch");
+
+        Assert.Equal(0, result.ExitCode);
+        JsonNode line = JsonNode.Parse(Assert.Single(result.Lines))!;
+        Assert.Equal("Deployment team/web", (string)line["object"]!);
+        Assert.Equal(3, line["patch"]!.AsArray().Count); // nginx, same:1 (no [EXACT] rule in this map) and busybox
+    }
+
+    private static string WriteMap()
+    {
+        string file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "maps.conf");
+        File.WriteAllText(file, "default::\ndocker.io::m.example.com/d\n");
+        return file;
+    }
+}
