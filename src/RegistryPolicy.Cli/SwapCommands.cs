@@ -162,6 +162,11 @@ internal static class SwapCommands
         format.AcceptOnlyFromAmong("containerd", "hosts-toml", "registries-conf");
         var mapFile = new Option<string?>("--map-file") { Description = "An imageswap-webhook map file.", HelpName = "file" };
         var mirrors = new Option<string?>("--mirror-registries") { Description = "Palette's MIRROR_REGISTRIES list.", HelpName = "list" };
+        var registryInfo = new Option<string?>("--registry-info")
+        {
+            Description = "Palette's registry-info Secret (YAML or JSON): MIRROR_REGISTRIES gives the rules, INSECURE turns on --skip-verify.",
+            HelpName = "file",
+        };
         var outDir = new Option<string?>("--out") { Description = "Write files into this directory (hosts-toml: <dir>/<host>/hosts.toml) instead of standard output.", HelpName = "dir" };
         var plainHttp = new Option<bool>("--plain-http") { Description = "The mirror speaks plain HTTP." };
         var skipVerify = new Option<bool>("--skip-verify") { Description = "Do not verify the mirror's TLS certificate." };
@@ -170,19 +175,46 @@ internal static class SwapCommands
             "Render node-level mirror configuration from the same rules the admission webhook uses. Rules a node cannot express " +
             "(EXACT, REPLACE, flat prefixes, a non-empty default) are reported on stderr. Exit 0, 1 when the map cannot be read.")
         {
-            format, mapFile, mirrors, outDir, plainHttp, skipVerify, ca,
+            format, mapFile, mirrors, registryInfo, outDir, plainHttp, skipVerify, ca,
         };
         examples[command] = """
               registry-policy render containerd --mirror-registries 'docker.io::harbor.example.org/airgap/docker.io,gcr.io::harbor.example.org/airgap/gcr.io'
               registry-policy render hosts-toml --map-file maps.conf --ca /etc/ssl/harbor.crt --out /etc/containerd/certs.d
               registry-policy render registries-conf --map-file maps.conf > /etc/containers/registries.conf.d/mirrors.conf
+              registry-policy render containerd --registry-info registry-secret.yaml
             """;
         command.SetAction(result =>
         {
-            ImageSwapMap map = LoadMap(result.GetValue(mapFile), result.GetValue(mirrors));
+            bool insecure = false;
+            ImageSwapMap map;
+            if (result.GetValue(registryInfo) is { } infoFile)
+            {
+                if (result.GetValue(mapFile) is not null || result.GetValue(mirrors) is not null)
+                {
+                    throw new UsageException("give one of --map-file, --mirror-registries and --registry-info");
+                }
+
+                Snapshots.ClusterSnapshot secretFile = SnapshotInput.Load([infoFile], streams);
+                DiagnosticOutput.WriteText(streams.Error, secretFile.Diagnostics);
+                Snapshots.SecretObject secret = secretFile.Secrets.FirstOrDefault() ?? throw new InputException($"{infoFile}: no Secret found");
+                if (!PaletteRegistryInfo.TryRead(secret, out PaletteRegistryInfo? info, out var problems))
+                {
+                    DiagnosticOutput.WriteText(streams.Error, problems);
+                    throw new InputException($"{infoFile}: the registry-info Secret has errors (listed above)");
+                }
+
+                DiagnosticOutput.WriteText(streams.Error, problems);
+                map = info.Map;
+                insecure = info.Insecure;
+            }
+            else
+            {
+                map = LoadMap(result.GetValue(mapFile), result.GetValue(mirrors));
+            }
+
             MirrorSet set = MirrorSet.FromSwapMap(map);
             DiagnosticOutput.WriteText(streams.Error, map.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Concat(set.Diagnostics));
-            var options = new MirrorRenderOptions { PlainHttp = result.GetValue(plainHttp), SkipVerify = result.GetValue(skipVerify), CaFile = result.GetValue(ca) };
+            var options = new MirrorRenderOptions { PlainHttp = result.GetValue(plainHttp), SkipVerify = result.GetValue(skipVerify) || insecure, CaFile = result.GetValue(ca) };
             string? dir = result.GetValue(outDir);
             var files = result.GetValue(format) switch
             {

@@ -1,0 +1,132 @@
+using System.Collections.Immutable;
+using System.Diagnostics.CodeAnalysis;
+using RegistryPolicy.Credentials;
+using RegistryPolicy.Diagnostics;
+using RegistryPolicy.Snapshots;
+
+namespace RegistryPolicy.Swap;
+
+/// <summary>
+/// Palette's registry override, read from its <c>registry-info</c> Secret (namespace <c>jet-system</c>): the custom
+/// registry (<c>DOMAIN</c>, <c>BASE_PATH</c>), its credential (<c>USERNAME</c>, <c>PASSWORD</c>: never printed), TLS
+/// (<c>INSECURE</c>, <c>CA_CERT</c>) and the image-swap rules (<c>MIRROR_REGISTRIES</c>). Values come from <c>stringData</c>
+/// or base64 <c>data</c> (the snapshot reader merges both).
+/// </summary>
+public sealed record PaletteRegistryInfo
+{
+    /// <summary>The custom registry's domain.</summary>
+    public required string Domain { get; init; }
+
+    /// <summary>The base path in that registry.</summary>
+    public required string BasePath { get; init; }
+
+    /// <summary>The credential, or <see langword="null"/> when the registry needs none. Its <c>ToString</c> shows only a fingerprint.</summary>
+    public RegistryCredential? Credential { get; init; }
+
+    /// <summary>Whether TLS is not verified (<c>INSECURE: "true"</c>).</summary>
+    public required bool Insecure { get; init; }
+
+    /// <summary>The CA certificate (PEM), or <see langword="null"/>.</summary>
+    public string? CaCert { get; init; }
+
+    /// <summary>The image-swap rules from <c>MIRROR_REGISTRIES</c> (with the implied <c>default::</c>).</summary>
+    public required ImageSwapMap Map { get; init; }
+
+    /// <summary>Reads and validates the Secret; every problem is reported, naming the key. Never throws.</summary>
+    /// <param name="secret">The <c>registry-info</c> Secret.</param>
+    /// <param name="info">The override when there are no errors.</param>
+    /// <param name="diagnostics">Every error and warning, without credential values.</param>
+    /// <returns>Whether the Secret is usable.</returns>
+    public static bool TryRead(SecretObject secret, [NotNullWhen(true)] out PaletteRegistryInfo? info, out ImmutableArray<Diagnostic> diagnostics)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        var found = new List<Diagnostic>();
+        void Report(DiagnosticSeverity severity, string code, string? key, string message) =>
+            found.Add(new Diagnostic(code, severity, message) { Subject = secret.Reference, Field = key is null ? null : $"data[{key}]" });
+
+        string? Get(string key, bool required)
+        {
+            if (!secret.Data.TryGetString(key, out string value))
+            {
+                if (required)
+                {
+                    Report(DiagnosticSeverity.Error, "key-missing", key, $"the required key '{key}' is missing; add it under stringData");
+                }
+
+                return null;
+            }
+
+            if (value.StartsWith("REPLACE_WITH_", StringComparison.Ordinal))
+            {
+                Report(DiagnosticSeverity.Error, "placeholder", key, $"'{key}' still holds the documentation placeholder; put the real value");
+            }
+
+            return value;
+        }
+
+        if (secret.Name != "registry-info" || secret.Namespace != "jet-system")
+        {
+            Report(DiagnosticSeverity.Warning, "unexpected-name", null, "Palette reads the Secret 'registry-info' in namespace 'jet-system'; this one has another name or namespace");
+        }
+
+        string? domain = Get("DOMAIN", required: true);
+        string? basePath = Get("BASE_PATH", required: true);
+        string? insecure = Get("INSECURE", required: true);
+        string? mirrors = Get("MIRROR_REGISTRIES", required: true);
+        string? username = Get("USERNAME", required: false);
+        bool hasPassword = secret.Data.TryGetString("PASSWORD", out string password);
+        string? ca = Get("CA_CERT", required: false);
+        if (domain is { Length: 0 })
+        {
+            Report(DiagnosticSeverity.Error, "domain-empty", "DOMAIN", "DOMAIN is empty; give the registry's host name");
+        }
+
+        if (insecure is not null && insecure is not ("true" or "false"))
+        {
+            Report(DiagnosticSeverity.Error, "insecure-not-boolean", "INSECURE", $"INSECURE must be \"true\" or \"false\", not \"{insecure}\"");
+        }
+
+        if (!string.IsNullOrEmpty(ca) && !IsPem(ca))
+        {
+            Report(DiagnosticSeverity.Error, "ca-not-pem", "CA_CERT", "CA_CERT is not a PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE----- with base64 between)");
+        }
+
+        if (string.IsNullOrEmpty(username) != (!hasPassword || password.Length == 0))
+        {
+            Report(DiagnosticSeverity.Warning, "credential-half", "USERNAME", "only one of USERNAME and PASSWORD is set; give both, or leave both empty for a registry without authentication");
+        }
+
+        ImageSwapMap map = ImageSwapMap.ParseMirrorRegistries(mirrors ?? string.Empty, $"{secret.Reference} MIRROR_REGISTRIES");
+        found.AddRange(map.Diagnostics.Where(d => d.Severity != DiagnosticSeverity.Info));
+        diagnostics = [.. found];
+        if (found.Any(d => d.Severity == DiagnosticSeverity.Error))
+        {
+            info = null;
+            return false;
+        }
+
+        info = new PaletteRegistryInfo
+        {
+            Domain = domain!,
+            BasePath = basePath!,
+            Credential = string.IsNullOrEmpty(username) && (!hasPassword || password.Length == 0) ? null : new RegistryCredential(username ?? string.Empty, password),
+            Insecure = insecure == "true",
+            CaCert = string.IsNullOrEmpty(ca) ? null : ca,
+            Map = map,
+        };
+        return true;
+    }
+
+    private static bool IsPem(string text)
+    {
+        const string begin = "-----BEGIN CERTIFICATE-----", end = "-----END CERTIFICATE-----";
+        string trimmed = text.Trim();
+        if (!trimmed.StartsWith(begin, StringComparison.Ordinal) || !trimmed.EndsWith(end, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        string body = string.Concat(trimmed[begin.Length..^end.Length].Where(c => !char.IsWhiteSpace(c)));
+        return body.Length > 0 && Convert.TryFromBase64String(body, new byte[body.Length], out _);
+    }
+}
