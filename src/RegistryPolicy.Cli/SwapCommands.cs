@@ -16,8 +16,12 @@ internal static class SwapCommands
             Description = "Palette's MIRROR_REGISTRIES: a comma-separated list of map lines; 'default::' is implied, so unlisted registries are left alone.",
             HelpName = "list",
         };
-        var dialect = new Option<string>("--dialect") { Description = "imageswap (default): imageswap-webhook v1.5.3, quirks included.", DefaultValueFactory = _ => "imageswap" };
-        dialect.AcceptOnlyFromAmong("imageswap");
+        var dialect = new Option<string>("--dialect")
+        {
+            Description = "imageswap (default): imageswap-webhook v1.5.3, quirks included. reference: references parsed as Docker and containerd do, path-prefix keys, per-image opt-out, library/ kept, idempotent.",
+            DefaultValueFactory = _ => "imageswap",
+        };
+        dialect.AcceptOnlyFromAmong("imageswap", "reference");
         var legacy = new Option<string?>("--legacy-prefix") { Description = "Upstream's deprecated LEGACY mode with this IMAGE_PREFIX instead of the map rules.", HelpName = "prefix" };
         Option<string> output = OutputFormat.Create("text", "text", "json", "patch");
         var manifests = new Option<string[]>("--filename", "-f")
@@ -46,7 +50,11 @@ internal static class SwapCommands
         {
             ImageSwapMap map = LoadMap(result.GetValue(mapFile), result.GetValue(mirrors));
             DiagnosticOutput.WriteText(streams.Error, map.Diagnostics);
-            var swapper = new ImageSwapper(map, new ImageSwapOptions { LegacyPrefix = result.GetValue(legacy) });
+            var swapper = new ImageSwapper(map, new ImageSwapOptions
+            {
+                LegacyPrefix = result.GetValue(legacy),
+                Dialect = result.GetValue(dialect) == "reference" ? SwapDialect.Reference : SwapDialect.ImageSwap,
+            });
             if (result.GetValue(manifests) is { Length: > 0 } files)
             {
                 return Patches(streams, swapper, files, result.GetValue(disableLabel)!, result.GetValue(output)!) is var code && map.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)
@@ -278,6 +286,8 @@ internal static class SwapCommands
         SwapRule.NoSwapWildcard => "noswap-wildcard",
         SwapRule.Default => "default",
         SwapRule.Legacy => "legacy",
+        SwapRule.Invalid => "invalid",
+        SwapRule.AlreadySwapped => "already-swapped",
         _ => "upstream-error",
     };
 }

@@ -8,6 +8,13 @@ public enum SwapDialect
 {
     /// <summary>imageswap-webhook v1.5.3, rule for rule, quirks included: what Palette and imageswap users get today.</summary>
     ImageSwap,
+
+    /// <summary>
+    /// What upstream's users ask for: images read with the reference grammar (so <c>localhost:5000</c> is a registry), keys
+    /// matched as path prefixes on segment boundaries (longest wins; <c>quay.io/org/image::</c> opts one image out),
+    /// <c>library/</c> kept as containerd asks a mirror for it, results always valid references, and idempotent.
+    /// </summary>
+    Reference,
 }
 
 /// <summary>Options of an <see cref="ImageSwapper"/>.</summary>
@@ -46,6 +53,12 @@ public enum SwapRule
 
     /// <summary>Upstream would crash (HTTP 500): a <c>&lt;registry&gt;/library</c> key without the plain key, for a non-library image.</summary>
     UpstreamError,
+
+    /// <summary>Reference dialect: the image, or the rewrite, is not a valid reference; nothing is swapped.</summary>
+    Invalid,
+
+    /// <summary>Reference dialect: the image already points at a target, so it is left alone (rewrites are idempotent).</summary>
+    AlreadySwapped,
 }
 
 /// <summary>The result of rewriting one image.</summary>
@@ -93,7 +106,10 @@ public sealed class ImageSwapper
         _replace = [.. map.Replace];
         _default = map.Maps.GetValueOrDefault("default");
         _wildcards = map.Maps.TryGetValue("noswap_wildcards", out string? w) && w.Length > 0 ? w.Split(',') : [];
+        _reference = _options.Dialect == SwapDialect.Reference ? new ReferenceRewriter(map) : null;
     }
+
+    private readonly ReferenceRewriter? _reference;
 
     /// <summary>Rewrites one image string as upstream would.</summary>
     /// <param name="image">The container image, exactly as in the pod spec.</param>
@@ -101,7 +117,12 @@ public sealed class ImageSwapper
     public SwapResult Rewrite(string image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        return _options.LegacyPrefix is { } prefix ? Legacy(image, prefix) : Maps(image);
+        if (_options.LegacyPrefix is { } prefix)
+        {
+            return Legacy(image, prefix);
+        }
+
+        return _options.Dialect == SwapDialect.Reference ? _reference!.Rewrite(image) : Maps(image);
     }
 
     private static SwapResult Legacy(string image, string prefix)
