@@ -23,10 +23,10 @@ internal static class SwapCommands
         };
         dialect.AcceptOnlyFromAmong("imageswap", "reference");
         var legacy = new Option<string?>("--legacy-prefix") { Description = "Upstream's deprecated LEGACY mode with this IMAGE_PREFIX instead of the map rules.", HelpName = "prefix" };
-        Option<string> output = OutputFormat.Create("text", "text", "json", "patch");
+        Option<string> output = OutputFormat.Create("text", "text", "json", "patch", "yaml");
         var manifests = new Option<string[]>("--filename", "-f")
         {
-            Description = "Pod and workload manifests (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob): print each object's RFC 6902 patch (-o patch, one JSON line per object).",
+            Description = "Pod and workload manifests (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob): print each object's RFC 6902 patch (-o patch, one JSON line per object) or the rewritten manifests (-o yaml).",
             AllowMultipleArgumentsPerToken = true,
             HelpName = "file",
         };
@@ -104,9 +104,14 @@ internal static class SwapCommands
 
     private static int Patches(CliStreams streams, ImageSwapper swapper, string[] files, string disableLabel, string format)
     {
+        if (format == "yaml")
+        {
+            return Manifests(streams, swapper, files, disableLabel);
+        }
+
         if (format != "patch")
         {
-            throw new UsageException("with -f, use -o patch");
+            throw new UsageException("with -f, use -o patch or -o yaml");
         }
 
         Snapshots.ClusterSnapshot snapshot = SnapshotInput.Load(files, streams);
@@ -132,6 +137,81 @@ internal static class SwapCommands
 
         return snapshot.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? ExitCodes.InputError : ExitCodes.Ok;
     }
+
+    /// <summary>Prints every object of the files as YAML, with the patch applied to workloads (other objects unchanged).</summary>
+    private static int Manifests(CliStreams streams, ImageSwapper swapper, string[] files, string disableLabel)
+    {
+        var diagnostics = new List<Diagnostic>();
+        bool first = true;
+        foreach (string file in files)
+        {
+            string text;
+            try
+            {
+                text = File.ReadAllText(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new InputException($"{file}: cannot read the file: {e.Message}");
+            }
+
+            foreach (Documents.DocNode document in Documents.YamlDocumentReader.Read(new StringReader(text), file, Documents.DocumentLimits.Default, diagnostics))
+            {
+                IEnumerable<Documents.DocNode> objects = document.Get("items") is { Kind: Documents.DocNodeKind.Sequence } items ? items.Items : [document];
+                foreach (Documents.DocNode node in objects)
+                {
+                    System.Text.Json.Nodes.JsonNode? json = ToJson(node);
+                    if (json is null)
+                    {
+                        continue;
+                    }
+
+                    var read = Snapshots.SnapshotReader.Read(json.ToJsonString(), file);
+                    if (read.Objects.FirstOrDefault().Item is Snapshots.WorkloadObject workload)
+                    {
+                        foreach (Resolution.JsonPatchOperation op in WorkloadSwapper.Swap(swapper, workload, new WorkloadSwapOptions { DisableLabel = disableLabel }).Patch)
+                        {
+                            string[] parts = op.Path.TrimStart('/').Split('/');
+                            System.Text.Json.Nodes.JsonNode target = json;
+                            foreach (string part in parts[..^1])
+                            {
+                                target = int.TryParse(part, out int index) ? target[index]! : target[part]!;
+                            }
+
+                            target[parts[^1]] = System.Text.Json.Nodes.JsonNode.Parse(op.ValueJson);
+                        }
+                    }
+
+                    if (!first)
+                    {
+                        streams.Out.WriteLine("---");
+                    }
+
+                    first = false;
+                    StructuredOutput.WriteYaml(streams.Out, json);
+                }
+            }
+        }
+
+        DiagnosticOutput.WriteText(streams.Error, diagnostics);
+        return diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? ExitCodes.InputError : ExitCodes.Ok;
+    }
+
+    private static System.Text.Json.Nodes.JsonNode? ToJson(Documents.DocNode node) => node.Kind switch
+    {
+        Documents.DocNodeKind.Mapping => new System.Text.Json.Nodes.JsonObject(node.Entries
+            .GroupBy(e => e.Key.Scalar ?? string.Empty).Select(g => g.First())
+            .Select(e => new KeyValuePair<string, System.Text.Json.Nodes.JsonNode?>(e.Key.Scalar ?? string.Empty, ToJson(e.Value)))),
+        Documents.DocNodeKind.Sequence => new System.Text.Json.Nodes.JsonArray([.. node.Items.Select(ToJson)]),
+        Documents.DocNodeKind.String => System.Text.Json.Nodes.JsonValue.Create(node.Scalar),
+        Documents.DocNodeKind.Bool => System.Text.Json.Nodes.JsonValue.Create(node.Scalar is "true" or "True" or "TRUE" or "y" or "Y" or "yes" or "Yes" or "YES" or "on" or "On" or "ON"),
+        Documents.DocNodeKind.Number => long.TryParse(node.Scalar, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long l)
+            ? System.Text.Json.Nodes.JsonValue.Create(l)
+            : double.TryParse(node.Scalar, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double d) && double.IsFinite(d)
+                ? System.Text.Json.Nodes.JsonValue.Create(d)
+                : System.Text.Json.Nodes.JsonValue.Create(node.Scalar),
+        _ => null,
+    };
 
     private static Command BuildCheck(CliStreams streams, Dictionary<Command, string> examples)
     {

@@ -115,4 +115,21 @@ public sealed class WorkloadSwapTests
         File.WriteAllText(file, "default::\ndocker.io::m.example.com/d\n");
         return file;
     }
+
+    [Fact]
+    public void The_cli_prints_rewritten_manifests_that_read_back_with_the_swapped_images()
+    {
+        string file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "w.yaml");
+        File.WriteAllText(file, "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: team}\nspec:\n  replicas: 3\n  template:\n    spec:\n      containers: [{name: app, image: \"nginx:1.25\"}, {name: b, image: quay.io/x}]\n---\nkind: ConfigMap\nmetadata: {name: c, namespace: team}\ndata: {a: \"0x1F\"}\n");
+
+        CliResult result = CliRunner.Run("swap", "--map-file", WriteMap(), "-f", file, "-o", "yaml");
+
+        Assert.Equal(0, result.ExitCode);
+        var read = SnapshotReader.Read(result.Output, "out.yaml");
+        Assert.DoesNotContain(read.Diagnostics, d => d.Severity == RegistryPolicy.Diagnostics.DiagnosticSeverity.Error);
+        var workload = (WorkloadObject)read.Objects.First(o => o.Item is WorkloadObject).Item;
+        Assert.Equal(["m.example.com/d/nginx:1.25", "quay.io/x"], workload.Template.Containers.Select(c => c.Image));
+        Assert.Contains("replicas: 3", result.Output, StringComparison.Ordinal);
+        Assert.Contains(read.Objects, o => o.Item is ConfigMapObject c && c.Data["a"] == "0x1F");
+    }
 }
