@@ -111,6 +111,9 @@ public sealed class ImageSwapper
 
     private readonly ReferenceRewriter? _reference;
 
+    /// <summary>The options the swapper was compiled with.</summary>
+    public ImageSwapOptions Options => _options;
+
     /// <summary>Rewrites one image string as upstream would.</summary>
     /// <param name="image">The container image, exactly as in the pod spec.</param>
     /// <returns>The result, whether it swapped, and the rule that decided.</returns>

@@ -17,8 +17,11 @@ public sealed record WorkloadSwapOptions
     /// <summary>The value of <see cref="DisableLabel"/> that turns swapping off for the object.</summary>
     public string DisableValue { get; init; } = "disabled";
 
-    /// <summary>Whether ephemeral containers are rewritten too (imageswap-webhook never visits them).</summary>
-    public bool IncludeEphemeralContainers { get; init; }
+    /// <summary>
+    /// Whether ephemeral containers are rewritten too. Null (the default) follows the dialect: no for
+    /// <see cref="SwapDialect.ImageSwap"/> (imageswap-webhook never visits them), yes for <see cref="SwapDialect.Reference"/>.
+    /// </summary>
+    public bool? IncludeEphemeralContainers { get; init; }
 }
 
 /// <summary>One container's rewrite.</summary>
@@ -63,7 +66,7 @@ public static class WorkloadSwapper
         var patch = ImmutableArray.CreateBuilder<JsonPatchOperation>();
         foreach (ContainerRole role in new[] { ContainerRole.Container, ContainerRole.InitContainer, ContainerRole.EphemeralContainer })
         {
-            if (role == ContainerRole.EphemeralContainer && !options.IncludeEphemeralContainers)
+            if (role == ContainerRole.EphemeralContainer && !(options.IncludeEphemeralContainers ?? swapper.Options.Dialect == SwapDialect.Reference))
             {
                 continue;
             }

@@ -33,11 +33,14 @@ public sealed class WorkloadSwapTests
     }
 
     [Fact]
-    public void Ephemeral_containers_only_when_asked()
+    public void Ephemeral_containers_only_when_asked_or_in_the_reference_dialect()
     {
-        WorkloadSwap swap = WorkloadSwapper.Swap(Swapper, Read(Deployment), new WorkloadSwapOptions { IncludeEphemeralContainers = true });
+        WorkloadSwap asked = WorkloadSwapper.Swap(Swapper, Read(Deployment), new WorkloadSwapOptions { IncludeEphemeralContainers = true });
+        var reference = new ImageSwapper(ImageSwapMap.Parse("default::\ndocker.io::m.example.com/d"), new ImageSwapOptions { Dialect = SwapDialect.Reference });
+        WorkloadSwap byDialect = WorkloadSwapper.Swap(reference, Read(Deployment));
 
-        Assert.Contains(swap.Patch, p => p.Path == "/spec/template/spec/ephemeralContainers/0/image");
+        Assert.Contains(asked.Patch, p => p.Path == "/spec/template/spec/ephemeralContainers/0/image");
+        Assert.Contains(byDialect.Patch, p => p.Path == "/spec/template/spec/ephemeralContainers/0/image" && p.ValueJson == "\"m.example.com/d/library/alpine\"");
     }
 
     [Fact]
