@@ -94,6 +94,7 @@ internal static class CliApp
         root.Add(PolicyCommands.Build(streams, examples));
         root.Add(SwapCommands.Build(streams, examples));
         root.Add(SwapCommands.BuildRender(streams, examples));
+        root.Add(WhatIfCommands.Build(streams, examples));
         return root;
     }
 

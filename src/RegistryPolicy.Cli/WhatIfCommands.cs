@@ -1,0 +1,140 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json.Nodes;
+using RegistryPolicy.Policies;
+using RegistryPolicy.Resolution;
+using RegistryPolicy.Snapshots;
+using RegistryPolicy.WhatIf;
+
+namespace RegistryPolicy.Cli;
+
+/// <summary><c>registry-policy whatif</c>.</summary>
+internal static class WhatIfCommands
+{
+    private static readonly string[] TableHeader = ["NAMESPACE", "CHANGED", "BEFORE", "AFTER", "REBUILD"];
+
+    public static Command Build(CliStreams streams, Dictionary<Command, string> examples)
+    {
+        var before = new Option<string[]>("--before") { Description = "The snapshot now (files or directories).", Required = true, AllowMultipleArgumentsPerToken = true, HelpName = "file" };
+        var after = new Option<string[]>("--after") { Description = "The snapshot after the change (default: the same as --before).", AllowMultipleArgumentsPerToken = true, HelpName = "file" };
+        Option<string?> policy = SnapshotInput.PolicyOption();
+        Option<string?> preset = SnapshotInput.PresetOption();
+        var policyAfter = new Option<string?>("--policy-after") { Description = "The policy after the change (default: the same as before).", HelpName = "file" };
+        var presetAfter = new Option<string?>("--preset-after") { Description = "A built-in policy after the change, for example kyma-serverless-module.", HelpName = "name" };
+        Option<string> output = OutputFormat.Create("table", "table", "json", "markdown");
+        var failOnChange = new Option<bool>("--fail-on-change") { Description = "Exit 3 when anything changes (for CI)." };
+        var command = new Command("whatif",
+            "What changes between two snapshots, two policies, or both: per namespace the resolution fields that change (with both traces), " +
+            "whether Functions must be rebuilt, and the propagation actions that appear or disappear. " +
+            "Exit 0 (changes or not), 3 with --fail-on-change when something changes, 1 on input errors, 2 on usage errors.")
+        {
+            before, after, policy, preset, policyAfter, presetAfter, output, failOnChange,
+        };
+        examples[command] = """
+              registry-policy whatif --before cluster.yaml --after cluster-with-new-secret.yaml
+              registry-policy whatif --before cluster.yaml --preset kyma-serverless --preset-after kyma-serverless-module
+              registry-policy whatif --before cluster.yaml --policy-after my-policy.yaml -o markdown --fail-on-change
+            """;
+        command.SetAction(result =>
+        {
+            CompiledPolicy policyBefore = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
+            CompiledPolicy policyAfterValue = result.GetValue(policyAfter) is null && result.GetValue(presetAfter) is null
+                ? policyBefore
+                : SnapshotInput.LoadPolicy(result.GetValue(policyAfter), result.GetValue(presetAfter), streams, "--policy-after", "--preset-after");
+            ClusterSnapshot snapshotBefore = SnapshotInput.Load(result.GetValue(before)!, streams);
+            string[] afterFiles = result.GetValue(after) ?? [];
+            ClusterSnapshot snapshotAfter = afterFiles.Length > 0 ? SnapshotInput.Load(afterFiles, streams) : snapshotBefore;
+            DiagnosticOutput.WriteText(streams.Error, snapshotBefore.Diagnostics.Concat(afterFiles.Length > 0 ? snapshotAfter.Diagnostics : []));
+            OutcomeDiff diff = WhatIf.WhatIf.Compare(new WhatIfSide(policyBefore, snapshotBefore), new WhatIfSide(policyAfterValue, snapshotAfter));
+            switch (result.GetValue(output))
+            {
+                case "json":
+                    StructuredOutput.WriteJson(streams.Out, Json(diff));
+                    break;
+                case "markdown":
+                    streams.Out.Write(Markdown(diff, policyBefore.Name, policyAfterValue.Name));
+                    break;
+                default:
+                    var rows = new List<string[]> { TableHeader };
+                    rows.AddRange(diff.Namespaces.Select(n => new[] { n.Namespace, string.Join(",", n.Changed), Summary(n.Before), Summary(n.After), n.Rebuild ? "yes" : "no" }));
+                    Table.Write(streams.Out, rows);
+                    foreach (PlanChange change in diff.Plan)
+                    {
+                        streams.Out.WriteLine($"plan {(change.Appears ? "+" : "-")} {change.Action}");
+                    }
+
+                    break;
+            }
+
+            bool inputErrors = SnapshotInput.HasErrors(snapshotBefore.Diagnostics) || SnapshotInput.HasErrors(snapshotAfter.Diagnostics);
+            return inputErrors ? ExitCodes.InputError : diff.IsEmpty || !result.GetValue(failOnChange) ? ExitCodes.Ok : ExitCodes.Refused;
+        });
+        return command;
+    }
+
+    private static string Summary(NamespaceResolution r) =>
+        $"{PolicyEngine.SourceName(r.Source)}{(r.Secret is { } s ? " " + s.Name : "")} push={(string.IsNullOrEmpty(r.PushAddress) ? "-" : r.PushAddress)}";
+
+    private static JsonObject Json(OutcomeDiff diff) => new()
+    {
+        ["namespaces"] = new JsonArray([.. diff.Namespaces.Select(n => (JsonNode)new JsonObject
+        {
+            ["namespace"] = n.Namespace,
+            ["before"] = ResolutionCommands.ResolutionJson(n.Before),
+            ["after"] = ResolutionCommands.ResolutionJson(n.After),
+            ["changed"] = new JsonArray([.. n.Changed.Select(c => (JsonNode)c)]),
+            ["rebuild"] = n.Rebuild,
+            ["functions"] = new JsonArray([.. n.Functions.Select(f => (JsonNode)f)]),
+        })]),
+        ["images"] = new JsonArray([.. diff.Images.Select(i => (JsonNode)new JsonObject
+        {
+            ["workload"] = i.Workload.ToString(), ["container"] = i.Container, ["image"] = i.Image, ["before"] = i.Before, ["after"] = i.After,
+        })]),
+        ["plan"] = new JsonObject
+        {
+            ["appears"] = new JsonArray([.. diff.Plan.Where(p => p.Appears).Select(p => (JsonNode)PlanJson(p.Action))]),
+            ["disappears"] = new JsonArray([.. diff.Plan.Where(p => !p.Appears).Select(p => (JsonNode)PlanJson(p.Action))]),
+        },
+    };
+
+    private static JsonObject PlanJson(PlanAction a) => new()
+    {
+        ["op"] = a.Operation.ToString().ToLowerInvariant(), ["secret"] = a.Secret.ToString(), ["rule"] = a.Rule, ["reason"] = a.Reason,
+    };
+
+    private static string Markdown(OutcomeDiff diff, string policyBefore, string policyAfter)
+    {
+        var text = new StringBuilder();
+        text.Append("### registry-policy what-if").Append(policyBefore == policyAfter ? $" (`{policyBefore}`)" : $" (`{policyBefore}` → `{policyAfter}`)").Append("\n\n");
+        if (diff.IsEmpty)
+        {
+            return text.Append("No change.\n").ToString();
+        }
+
+        if (!diff.Namespaces.IsEmpty)
+        {
+            text.Append("| Namespace | Changed | Before | After | Rebuild |\n| --- | --- | --- | --- | --- |\n");
+            foreach (NamespaceChange n in diff.Namespaces)
+            {
+                text.Append($"| `{n.Namespace}` | {string.Join(", ", n.Changed)} | {Cell(Summary(n.Before))} | {Cell(Summary(n.After))} | {(n.Rebuild ? $"**yes** ({n.Functions.Length} Function(s))" : "no")} |\n");
+            }
+
+            text.Append('\n');
+        }
+
+        if (!diff.Plan.IsEmpty)
+        {
+            text.Append("<details><summary>").Append(diff.Plan.Length).Append(" propagation action(s) change</summary>\n\n");
+            foreach (PlanChange p in diff.Plan)
+            {
+                text.Append("- ").Append(p.Appears ? "now: " : "no longer: ").Append(Cell(p.Action.ToString())).Append('\n');
+            }
+
+            text.Append("\n</details>\n");
+        }
+
+        return text.ToString();
+
+        static string Cell(string s) => s.Replace("|", "\\|", StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,168 @@
+using System.Collections.Immutable;
+using RegistryPolicy.Diagnostics;
+using RegistryPolicy.Policies;
+using RegistryPolicy.Resolution;
+using RegistryPolicy.Snapshots;
+using RegistryPolicy.Swap;
+
+namespace RegistryPolicy.WhatIf;
+
+/// <summary>One side of a comparison: a policy, a snapshot, and optionally an image-swap rule set.</summary>
+/// <param name="Policy">The policy.</param>
+/// <param name="Snapshot">The snapshot.</param>
+public sealed record WhatIfSide(CompiledPolicy Policy, ClusterSnapshot Snapshot)
+{
+    /// <summary>The image rewrite applied to the snapshot's workloads, if any.</summary>
+    public ImageSwapper? Swap { get; init; }
+
+    /// <summary>The view evaluated (converged by default).</summary>
+    public EvaluationView View { get; init; } = EvaluationView.Converged;
+}
+
+/// <summary>A namespace whose outcome differs, with both resolutions (and so both traces).</summary>
+/// <param name="Namespace">The namespace.</param>
+/// <param name="Before">The resolution before.</param>
+/// <param name="After">The resolution after.</param>
+/// <param name="Changed">The fields that differ: <c>source</c>, <c>secret</c>, <c>pushAddress</c>, <c>pullAddress</c>, <c>registryAddress</c>, <c>serverAddress</c>, <c>username</c>, <c>credentialFingerprint</c>.</param>
+/// <param name="Rebuild">Whether the after-policy's rebuild rule says Functions in the namespace must be rebuilt.</param>
+/// <param name="Functions">The Functions in the namespace (after), which the rebuild concerns.</param>
+public sealed record NamespaceChange(string Namespace, NamespaceResolution Before, NamespaceResolution After, ImmutableArray<string> Changed, bool Rebuild, ImmutableArray<string> Functions);
+
+/// <summary>A propagation action that appears in (or disappears from) the plan.</summary>
+/// <param name="Action">The action.</param>
+/// <param name="Appears">True when only the after-plan has it; false when only the before-plan had it.</param>
+public sealed record PlanChange(PlanAction Action, bool Appears);
+
+/// <summary>A container whose rewritten image differs.</summary>
+/// <param name="Workload">The workload.</param>
+/// <param name="Container">The container's name.</param>
+/// <param name="Image">The image as written (after).</param>
+/// <param name="Before">The image the webhook produced before.</param>
+/// <param name="After">The image it produces after.</param>
+public sealed record ImageChange(ObjectReference Workload, string Container, string Image, string Before, string After);
+
+/// <summary>What changes between two sides. Empty when nothing does.</summary>
+/// <param name="Namespaces">Namespaces whose resolution changes, sorted.</param>
+/// <param name="Plan">Plan actions that appear or disappear.</param>
+/// <param name="Images">Containers whose rewritten image changes.</param>
+public sealed record OutcomeDiff(ImmutableArray<NamespaceChange> Namespaces, ImmutableArray<PlanChange> Plan, ImmutableArray<ImageChange> Images)
+{
+    /// <summary>Whether nothing changes.</summary>
+    public bool IsEmpty => Namespaces.IsEmpty && Plan.IsEmpty && Images.IsEmpty;
+}
+
+/// <summary>
+/// What-if evaluation: the difference in outcomes between two snapshots, two policies, or both — what users run in CI
+/// before they change a Secret or a rule. Every entry carries both resolutions, so the two traces say why it changed.
+/// </summary>
+public static class WhatIf
+{
+    /// <summary>Compares two sides. Namespaces known to either side are evaluated on both (a missing one as an existing, label-less namespace).</summary>
+    /// <param name="before">The state now.</param>
+    /// <param name="after">The state after the change.</param>
+    /// <returns>The differences.</returns>
+    public static OutcomeDiff Compare(WhatIfSide before, WhatIfSide after)
+    {
+        ArgumentNullException.ThrowIfNull(before);
+        ArgumentNullException.ThrowIfNull(after);
+        ImmutableArray<string> names = [.. before.Snapshot.Namespaces.Select(n => n.Name).Union(after.Snapshot.Namespaces.Select(n => n.Name), StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+        Evaluation a = PolicyEngine.Evaluate(before.Policy, before.Snapshot, new EvaluationOptions { View = before.View, Namespaces = names });
+        Evaluation b = PolicyEngine.Evaluate(after.Policy, after.Snapshot, new EvaluationOptions { View = after.View, Namespaces = names });
+        var rebuildOn = (after.Policy.Document.Spec.Rebuild?.OnChange ?? []).Select(FieldName).ToHashSet(StringComparer.Ordinal);
+        var functions = after.Snapshot.Functions.GroupBy(f => f.Namespace!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(f => f.Name).ToImmutableArray(), StringComparer.Ordinal);
+
+        var namespaces = ImmutableArray.CreateBuilder<NamespaceChange>();
+        for (int i = 0; i < names.Length; i++)
+        {
+            NamespaceResolution x = a.Namespaces[i], y = b.Namespaces[i];
+            ImmutableArray<string> changed = Differences(x, y);
+            if (!changed.IsEmpty)
+            {
+                namespaces.Add(new NamespaceChange(names[i], x, y, changed, changed.Any(rebuildOn.Contains), functions.GetValueOrDefault(names[i], [])));
+            }
+        }
+
+        // Actions are the same when they do the same thing (operation, Secret, desired content), whatever rule or words.
+        var plan = ImmutableArray.CreateBuilder<PlanChange>();
+        var beforeActions = a.Plan.Actions.Select(Effect).ToHashSet();
+        var afterActions = b.Plan.Actions.Select(Effect).ToHashSet();
+        plan.AddRange(a.Plan.Actions.Where(p => !afterActions.Contains(Effect(p))).Select(p => new PlanChange(p, Appears: false)));
+        plan.AddRange(b.Plan.Actions.Where(p => !beforeActions.Contains(Effect(p))).Select(p => new PlanChange(p, Appears: true)));
+
+        return new OutcomeDiff(namespaces.ToImmutable(), plan.ToImmutable(), Images(before, after));
+    }
+
+    private static (PlanOperation, SecretReference, SecretObject?) Effect(PlanAction action) => (action.Operation, action.Secret, action.Desired);
+
+    private static ImmutableArray<ImageChange> Images(WhatIfSide before, WhatIfSide after)
+    {
+        if (before.Swap is null && after.Swap is null)
+        {
+            return [];
+        }
+
+        var changes = ImmutableArray.CreateBuilder<ImageChange>();
+        foreach (WorkloadObject workload in after.Snapshot.Workloads)
+        {
+            foreach (ContainerSpec container in workload.Template.Containers)
+            {
+                string x = before.Swap?.Rewrite(container.Image).Result ?? container.Image;
+                string y = after.Swap?.Rewrite(container.Image).Result ?? container.Image;
+                if (x != y)
+                {
+                    changes.Add(new ImageChange(workload.Reference, container.Name, container.Image, x, y));
+                }
+            }
+        }
+
+        return changes.ToImmutable();
+    }
+
+    /// <summary>The names of the outcome fields that differ.</summary>
+    /// <param name="x">One resolution.</param>
+    /// <param name="y">The other.</param>
+    /// <returns>The fields, in a fixed order.</returns>
+    public static ImmutableArray<string> Differences(NamespaceResolution x, NamespaceResolution y)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        var changed = ImmutableArray.CreateBuilder<string>();
+        if (x.Source != y.Source)
+        {
+            changed.Add("source");
+        }
+
+        if (x.Secret != y.Secret)
+        {
+            changed.Add("secret");
+        }
+
+        Add("pushAddress", x.PushAddress, y.PushAddress);
+        Add("pullAddress", x.PullAddress, y.PullAddress);
+        Add("registryAddress", x.RegistryAddress, y.RegistryAddress);
+        Add("serverAddress", x.ServerAddress, y.ServerAddress);
+        Add("username", x.Username, y.Username);
+        Add("credentialFingerprint", x.CredentialFingerprint, y.CredentialFingerprint);
+        return changed.ToImmutable();
+
+        void Add(string name, string? p, string? q)
+        {
+            if (!string.Equals(p, q, StringComparison.Ordinal))
+            {
+                changed.Add(name);
+            }
+        }
+    }
+
+    private static string FieldName(ResolutionField field) => field switch
+    {
+        ResolutionField.Source => "source",
+        ResolutionField.Secret => "secret",
+        ResolutionField.PushAddress => "pushAddress",
+        ResolutionField.PullAddress => "pullAddress",
+        ResolutionField.RegistryAddress => "registryAddress",
+        ResolutionField.ServerAddress => "serverAddress",
+        ResolutionField.Username => "username",
+        _ => "credentialFingerprint",
+    };
+}
