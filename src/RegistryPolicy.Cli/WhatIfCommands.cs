@@ -23,17 +23,23 @@ internal static class WhatIfCommands
         var presetAfter = new Option<string?>("--preset-after") { Description = "A built-in policy after the change, for example kyma-serverless-module.", HelpName = "name" };
         Option<string> output = OutputFormat.Create("table", "table", "json", "markdown");
         var failOnChange = new Option<bool>("--fail-on-change") { Description = "Exit 3 when anything changes (for CI)." };
+        var changes = new Option<string?>("--changes")
+        {
+            Description = "A change document (put/delete objects, set/remove labels and data keys) applied to the after snapshot, without editing files.",
+            HelpName = "file",
+        };
         var command = new Command("whatif",
             "What changes between two snapshots, two policies, or both: per namespace the resolution fields that change (with both traces), " +
             "whether Functions must be rebuilt, and the propagation actions that appear or disappear. " +
             "Exit 0 (changes or not), 3 with --fail-on-change when something changes, 1 on input errors, 2 on usage errors.")
         {
-            before, after, policy, preset, policyAfter, presetAfter, output, failOnChange,
+            before, after, policy, preset, policyAfter, presetAfter, changes, output, failOnChange,
         };
         examples[command] = """
               registry-policy whatif --before cluster.yaml --after cluster-with-new-secret.yaml
               registry-policy whatif --before cluster.yaml --preset kyma-serverless --preset-after kyma-serverless-module
               registry-policy whatif --before cluster.yaml --policy-after my-policy.yaml -o markdown --fail-on-change
+              registry-policy whatif --before cluster.yaml --changes label-team-a-user-managed.yaml -o json
             """;
         command.SetAction(result =>
         {
@@ -45,6 +51,29 @@ internal static class WhatIfCommands
             string[] afterFiles = result.GetValue(after) ?? [];
             ClusterSnapshot snapshotAfter = afterFiles.Length > 0 ? SnapshotInput.Load(afterFiles, streams) : snapshotBefore;
             DiagnosticOutput.WriteText(streams.Error, snapshotBefore.Diagnostics.Concat(afterFiles.Length > 0 ? snapshotAfter.Diagnostics : []));
+            if (result.GetValue(changes) is { } changeFile)
+            {
+                string text;
+                try
+                {
+                    text = File.ReadAllText(changeFile);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new InputException($"{changeFile}: cannot read the file: {e.Message}");
+                }
+
+                var parsed = WhatIf.SnapshotChanges.Parse(text, changeFile, out var problems);
+                DiagnosticOutput.WriteText(streams.Error, problems);
+                if (SnapshotInput.HasErrors(problems))
+                {
+                    throw new InputException($"{changeFile}: the change document has errors (listed above)");
+                }
+
+                WhatIf.ChangeResult applied = WhatIf.SnapshotChanges.Apply(snapshotAfter, parsed);
+                DiagnosticOutput.WriteText(streams.Error, applied.Diagnostics);
+                snapshotAfter = applied.Snapshot;
+            }
             OutcomeDiff diff = WhatIf.WhatIf.Compare(new WhatIfSide(policyBefore, snapshotBefore), new WhatIfSide(policyAfterValue, snapshotAfter));
             switch (result.GetValue(output))
             {
