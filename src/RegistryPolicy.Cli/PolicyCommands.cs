@@ -92,10 +92,108 @@ internal static class PolicyCommands
             return ExitCodes.Ok;
         });
 
+        var fileA = new Argument<string>("a") { Description = "One policy document." };
+        var fileB = new Argument<string>("b") { Description = "The other policy document." };
+        var maxNamespaces = new Option<int>("--max-namespaces") { Description = "Namespaces besides the base namespaces (default 2).", DefaultValueFactory = _ => 2 };
+        var maxSecrets = new Option<int>("--max-secrets") { Description = "The most Secrets per snapshot (default 2).", DefaultValueFactory = _ => 2 };
+        var diff = new Command("diff",
+            "Do two policies ever disagree? Searches small snapshots built from the values both mention, smallest first, and prints the smallest " +
+            "counterexample as a snapshot (YAML you can feed to 'resolve' and 'explain'), or 'no difference found within' the bounds searched. " +
+            "Exit 0 when none is found, 3 when one is.") { fileA, fileB, maxNamespaces, maxSecrets };
+        examples[diff] = """
+              registry-policy policy diff current.yaml proposed.yaml
+              registry-policy policy diff current.yaml proposed.yaml --max-secrets 3 > counterexample.yaml && registry-policy explain -f counterexample.yaml -n team-a --policy proposed.yaml
+            """;
+        diff.SetAction(result =>
+        {
+            CompiledPolicy a = Load(result.GetValue(fileA)!), b = Load(result.GetValue(fileB)!);
+            var search = WhatIf.PolicyComparison.FindDifference(a, b, new WhatIf.DifferenceSearchOptions
+            {
+                MaxNamespaces = result.GetValue(maxNamespaces),
+                MaxSecrets = result.GetValue(maxSecrets),
+            });
+            if (!search.Found)
+            {
+                streams.Out.WriteLine($"# no difference found within {search.Bounds}; {search.SnapshotsTried} snapshots tried");
+                return ExitCodes.Ok;
+            }
+
+            streams.Out.WriteLine($"# '{a.Name}' and '{b.Name}' disagree on this snapshot ({search.SnapshotsTried} snapshots tried):");
+            foreach (WhatIf.NamespaceChange change in search.Diff!.Namespaces)
+            {
+                streams.Out.WriteLine($"#   {change.Namespace}: {string.Join(", ", change.Changed)}: {Resolution.PolicyEngine.SourceName(change.Before.Source)} {change.Before.Secret} vs {Resolution.PolicyEngine.SourceName(change.After.Source)} {change.After.Secret}");
+            }
+
+            foreach (Snapshots.KubeObject o in search.Counterexample!.Objects)
+            {
+                streams.Out.WriteLine("---");
+                StructuredOutput.WriteYaml(streams.Out, Manifest(o));
+            }
+
+            return ExitCodes.Refused;
+        });
+
         command.Add(list);
         command.Add(show);
         command.Add(validate);
         command.Add(schema);
+        command.Add(diff);
         return command;
+
+        CompiledPolicy Load(string path)
+        {
+            string text;
+            try
+            {
+                text = File.ReadAllText(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new InputException($"{path}: cannot read the file: {e.Message}");
+            }
+
+            if (!PolicyLoader.TryLoad(text, path, out CompiledPolicy? policy, out var diagnostics))
+            {
+                DiagnosticOutput.WriteText(streams.Error, diagnostics);
+                throw new InputException($"{path}: the policy has errors (listed above)");
+            }
+
+            return policy;
+        }
+    }
+
+    private static System.Text.Json.Nodes.JsonObject Manifest(Snapshots.KubeObject o)
+    {
+        var metadata = new System.Text.Json.Nodes.JsonObject { ["name"] = o.Name };
+        if (o.Namespace is not null)
+        {
+            metadata["namespace"] = o.Namespace;
+        }
+
+        if (o.Metadata.Labels.Count > 0)
+        {
+            var labels = new System.Text.Json.Nodes.JsonObject();
+            foreach (var (k, v) in o.Metadata.Labels)
+            {
+                labels[k] = v;
+            }
+
+            metadata["labels"] = labels;
+        }
+
+        var manifest = new System.Text.Json.Nodes.JsonObject { ["apiVersion"] = "v1", ["kind"] = o.Kind, ["metadata"] = metadata };
+        if (o is Snapshots.SecretObject secret)
+        {
+            var data = new System.Text.Json.Nodes.JsonObject();
+            foreach (var (k, v) in secret.Data.RevealEntries())
+            {
+                data[k] = Convert.ToBase64String(v.Span); // synthetic values made up by the search, not credentials
+            }
+
+            manifest["type"] = secret.Type;
+            manifest["data"] = data;
+        }
+
+        return manifest;
     }
 }

@@ -104,6 +104,17 @@ public sealed record NamespaceResolution
         init => _fingerprint = value;
     }
 
+    /// <summary>Whether two results have the same credential, comparing password bytes when both have them (no hashing).</summary>
+    internal bool SameCredential(NamespaceResolution other)
+    {
+        if (_fingerprint is null && other._fingerprint is null && _password is { } mine && other._password is { } theirs)
+        {
+            return mine.Password.Span.SequenceEqual(theirs.Password.Span);
+        }
+
+        return CredentialFingerprint == other.CredentialFingerprint;
+    }
+
     /// <summary>The password bytes the fingerprint is computed from, on first use.</summary>
     internal (ReadOnlyMemory<byte> Password, FingerprintCache Cache)? PasswordForFingerprint
     {

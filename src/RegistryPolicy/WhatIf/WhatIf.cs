@@ -142,7 +142,10 @@ public static class WhatIf
         Add("registryAddress", x.RegistryAddress, y.RegistryAddress);
         Add("serverAddress", x.ServerAddress, y.ServerAddress);
         Add("username", x.Username, y.Username);
-        Add("credentialFingerprint", x.CredentialFingerprint, y.CredentialFingerprint);
+        if (!x.SameCredential(y))
+        {
+            changed.Add("credentialFingerprint");
+        }
         return changed.ToImmutable();
 
         void Add(string name, string? p, string? q)

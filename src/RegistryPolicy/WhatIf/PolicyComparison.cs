@@ -1,0 +1,231 @@
+using System.Collections.Immutable;
+using System.Text;
+using RegistryPolicy.Policies;
+using RegistryPolicy.Snapshots;
+
+namespace RegistryPolicy.WhatIf;
+
+/// <summary>Bounds of <see cref="PolicyComparison.FindDifference"/>.</summary>
+public sealed record DifferenceSearchOptions
+{
+    /// <summary>Namespaces besides the base namespaces (default 2).</summary>
+    public int MaxNamespaces { get; init; } = 2;
+
+    /// <summary>The most Secrets in one snapshot (default 2).</summary>
+    public int MaxSecrets { get; init; } = 2;
+}
+
+/// <summary>The outcome of a search for a snapshot where two policies disagree.</summary>
+/// <param name="Counterexample">The smallest snapshot found where they disagree, or <see langword="null"/>.</param>
+/// <param name="Diff">How they disagree on it.</param>
+/// <param name="SnapshotsTried">How many snapshots were evaluated.</param>
+/// <param name="Bounds">The bounds searched, for people ("no difference within ...").</param>
+public sealed record DifferenceSearchResult(ClusterSnapshot? Counterexample, OutcomeDiff? Diff, long SnapshotsTried, string Bounds)
+{
+    /// <summary>Whether a difference was found.</summary>
+    public bool Found => Counterexample is not null;
+}
+
+/// <summary>
+/// "Do these two policies ever disagree?" An exhaustive, deterministic search over small snapshots drawn from the values
+/// the two policies mention (their namespaces, Secret names, selector labels, data keys and condition values), smallest
+/// first; the first difference is shrunk (Secrets, labels, data keys removed while the difference stays) and returned.
+/// For random search beyond these bounds, use the FsCheck generators in <c>RegistryPolicy.Testing</c>.
+/// </summary>
+public static class PolicyComparison
+{
+    /// <summary>Searches for a snapshot where <paramref name="a"/> and <paramref name="b"/> give different outcomes.</summary>
+    /// <param name="a">One policy.</param>
+    /// <param name="b">The other.</param>
+    /// <param name="options">The bounds.</param>
+    /// <returns>The counterexample, or none within the stated bounds.</returns>
+    public static DifferenceSearchResult FindDifference(CompiledPolicy a, CompiledPolicy b, DifferenceSearchOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        options ??= new DifferenceSearchOptions();
+        var namespaces = new SortedSet<string>(StringComparer.Ordinal);
+        var names = new SortedSet<string>(StringComparer.Ordinal) { "other" };
+        var labelSets = new List<StringMap> { StringMap.Empty };
+        var keys = new SortedSet<string>(StringComparer.Ordinal);
+        var conditions = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (CompiledPolicy policy in new[] { a, b })
+        {
+            RegistryPolicySpec spec = policy.Document.Spec;
+            foreach (PropagationRule rule in spec.Propagation)
+            {
+                namespaces.Add(rule.Base.Namespace);
+                names.UnionWith(rule.Base.Names);
+                AddLabels(rule.Base.Selector);
+                AddLabels(rule.Shield);
+            }
+
+            foreach (ResolutionCandidate candidate in spec.Resolution?.Candidates ?? [])
+            {
+                if (candidate.Name is { } n)
+                {
+                    names.Add(n);
+                }
+
+                AddLabels(candidate.Selector);
+                foreach (AddressRule rule in candidate.Addresses)
+                {
+                    keys.Add(rule.Push);
+                    keys.Add(rule.Pull);
+                    if (rule.When is { Key: var k, EqualsValue: var v })
+                    {
+                        keys.Add(k);
+                        conditions[k] = v ?? "present";
+                    }
+                }
+            }
+        }
+
+        // Combinations of two label sets (a base carrying the shield label, for example).
+        int single = labelSets.Count;
+        for (int i = 1; i < single; i++)
+        {
+            for (int j = i + 1; j < single; j++)
+            {
+                labelSets.Add(StringMap.Create(labelSets[i].Concat(labelSets[j])));
+            }
+        }
+
+        for (int i = 0; i < options.MaxNamespaces; i++)
+        {
+            namespaces.Add($"team-{(char)('a' + i)}");
+        }
+
+        // Three data variants: nothing; every key set (conditions false); every key set with the conditions' values (conditions true).
+        SecretData[] data =
+        [
+            SecretData.Empty,
+            SecretData.Create(keys.Select(k => new KeyValuePair<string, byte[]>(k, Encoding.UTF8.GetBytes("r1.example.com")))),
+            SecretData.Create(keys.Select(k => new KeyValuePair<string, byte[]>(k, Encoding.UTF8.GetBytes(conditions.GetValueOrDefault(k, "r2.example.com"))))),
+        ];
+        var templates = new List<SecretObject>();
+        foreach (string ns in namespaces)
+        {
+            foreach (string name in names)
+            {
+                foreach (StringMap labels in labelSets.Distinct())
+                {
+                    foreach (SecretData d in data.Distinct())
+                    {
+                        templates.Add(new SecretObject(new ObjectMetadata(name, ns) { Labels = labels }, "Opaque", d));
+                    }
+                }
+            }
+        }
+
+        ImmutableArray<KubeObject> nsObjects = [.. namespaces.Select(n => (KubeObject)NamespaceObject.Named(n))];
+        string bounds = $"{namespaces.Count} namespaces ({string.Join(", ", namespaces)}), up to {options.MaxSecrets} Secrets from {templates.Count} templates " +
+            $"(names {string.Join(", ", names)}; {labelSets.Distinct().Count()} label sets; {data.Distinct().Count()} data variants)";
+        long tried = 0;
+        foreach (List<SecretObject> secrets in Subsets(templates, options.MaxSecrets))
+        {
+            tried++;
+            ClusterSnapshot snapshot = ClusterSnapshot.Create(nsObjects.Concat(secrets));
+            OutcomeDiff diff = Compare(a, b, snapshot);
+            if (!diff.Namespaces.IsEmpty)
+            {
+                (ClusterSnapshot small, OutcomeDiff smallDiff) = Shrink(a, b, nsObjects, secrets, diff);
+                return new DifferenceSearchResult(small, smallDiff, tried, bounds);
+            }
+        }
+
+        return new DifferenceSearchResult(null, null, tried, bounds);
+
+        void AddLabels(LabelSelector? selector)
+        {
+            if (selector is { MatchLabels.Count: > 0 })
+            {
+                labelSets.Add(StringMap.Create(selector.MatchLabels));
+            }
+        }
+    }
+
+    private static OutcomeDiff Compare(CompiledPolicy a, CompiledPolicy b, ClusterSnapshot snapshot) =>
+        WhatIf.Compare(new WhatIfSide(a, snapshot), new WhatIfSide(b, snapshot));
+
+    /// <summary>Every set of distinct-object Secrets of size 0..max, smallest first.</summary>
+    private static IEnumerable<List<SecretObject>> Subsets(List<SecretObject> templates, int max)
+    {
+        for (int size = 0; size <= max; size++)
+        {
+            foreach (List<SecretObject> set in Choose(templates, size, 0))
+            {
+                yield return set;
+            }
+        }
+    }
+
+    private static IEnumerable<List<SecretObject>> Choose(List<SecretObject> templates, int size, int start)
+    {
+        if (size == 0)
+        {
+            yield return [];
+            yield break;
+        }
+
+        for (int i = start; i < templates.Count; i++)
+        {
+            foreach (List<SecretObject> rest in Choose(templates, size - 1, i + 1))
+            {
+                if (rest.All(r => r.Reference != templates[i].Reference))
+                {
+                    rest.Insert(0, templates[i]);
+                    yield return rest;
+                }
+            }
+        }
+    }
+
+    private static (ClusterSnapshot, OutcomeDiff) Shrink(CompiledPolicy a, CompiledPolicy b, ImmutableArray<KubeObject> namespaces, List<SecretObject> secrets, OutcomeDiff diff)
+    {
+        var current = new List<KubeObject>(namespaces.Concat(secrets));
+        bool progress = true;
+        while (progress)
+        {
+            progress = false;
+            foreach (List<KubeObject> candidate in Smaller(current))
+            {
+                OutcomeDiff d = Compare(a, b, ClusterSnapshot.Create(candidate));
+                if (!d.Namespaces.IsEmpty)
+                {
+                    current = candidate;
+                    diff = d;
+                    progress = true;
+                    break;
+                }
+            }
+        }
+
+        return (ClusterSnapshot.Create(current), diff);
+    }
+
+    private static IEnumerable<List<KubeObject>> Smaller(List<KubeObject> objects)
+    {
+        for (int i = 0; i < objects.Count; i++)
+        {
+            yield return [.. objects.Where((_, j) => j != i)];
+        }
+
+        for (int i = 0; i < objects.Count; i++)
+        {
+            KubeObject o = objects[i];
+            foreach (string label in o.Metadata.Labels.Keys)
+            {
+                yield return [.. objects.Select((x, j) => j != i ? x : x with { Metadata = x.Metadata with { Labels = x.Metadata.Labels.Without(label) } })];
+            }
+
+            if (o is SecretObject s)
+            {
+                foreach (string key in s.Data.Keys)
+                {
+                    yield return [.. objects.Select((x, j) => j != i ? x : s with { Data = s.Data.Without(key) })];
+                }
+            }
+        }
+    }
+}
