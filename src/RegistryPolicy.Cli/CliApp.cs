@@ -95,6 +95,7 @@ internal static class CliApp
         root.Add(SwapCommands.Build(streams, examples));
         root.Add(SwapCommands.BuildRender(streams, examples));
         root.Add(WhatIfCommands.Build(streams, examples));
+        root.Add(PullCommands.Build(streams, examples));
         return root;
     }
 
