@@ -118,6 +118,7 @@ internal static class WhatIfCommands
         ["images"] = new JsonArray([.. diff.Images.Select(i => (JsonNode)new JsonObject
         {
             ["workload"] = i.Workload.ToString(), ["container"] = i.Container, ["image"] = i.Image, ["before"] = i.Before, ["after"] = i.After,
+            ["credentialBefore"] = i.CredentialBefore, ["credentialAfter"] = i.CredentialAfter,
         })]),
         ["plan"] = new JsonObject
         {

@@ -25,7 +25,11 @@ public sealed record PullCoverageOptions
 /// <param name="CredentialSecret">The Secret that credential comes from.</param>
 /// <param name="Findings">Problems, each naming the workload, container and image.</param>
 public sealed record ContainerPull(ObjectReference Workload, ContainerSpec Container, string PullPolicy, ImmutableArray<string> PullSecrets,
-    string? CredentialKey, ObjectReference? CredentialSecret, ImmutableArray<Diagnostic> Findings);
+    string? CredentialKey, ObjectReference? CredentialSecret, ImmutableArray<Diagnostic> Findings)
+{
+    /// <summary>The chosen credential's password fingerprint, or <see langword="null"/>.</summary>
+    public string? CredentialFingerprint { get; init; }
+}
 
 /// <summary>
 /// For every Pod and workload of a snapshot, and every container: the effective pull secrets, the credential the kubelet
@@ -105,7 +109,10 @@ public static class PullCoverage
                         $"container '{container.Name}': no pull secret has a credential for '{image.Domain}' (image {container.Image}); the pull is anonymous and a private registry refuses it"));
                 }
 
-                results.Add(new ContainerPull(workload.Reference, container, policy, names, chosen?.IndexKey, chosen?.Secret, [.. own]));
+                results.Add(new ContainerPull(workload.Reference, container, policy, names, chosen?.IndexKey, chosen?.Secret, [.. own])
+                {
+                    CredentialFingerprint = chosen?.Credential.Fingerprint,
+                });
             }
         }
 

@@ -33,13 +33,20 @@ public sealed record NamespaceChange(string Namespace, NamespaceResolution Befor
 /// <param name="Appears">True when only the after-plan has it; false when only the before-plan had it.</param>
 public sealed record PlanChange(PlanAction Action, bool Appears);
 
-/// <summary>A container whose rewritten image differs.</summary>
+/// <summary>A container whose rewritten image, or whose pull credential, differs.</summary>
 /// <param name="Workload">The workload.</param>
 /// <param name="Container">The container's name.</param>
 /// <param name="Image">The image as written (after).</param>
 /// <param name="Before">The image the webhook produced before.</param>
 /// <param name="After">The image it produces after.</param>
-public sealed record ImageChange(ObjectReference Workload, string Container, string Image, string Before, string After);
+public sealed record ImageChange(ObjectReference Workload, string Container, string Image, string Before, string After)
+{
+    /// <summary>The credential the kubelet used before (<c>key (fingerprint)</c>), or null.</summary>
+    public string? CredentialBefore { get; init; }
+
+    /// <summary>The credential it uses after, or null.</summary>
+    public string? CredentialAfter { get; init; }
+}
 
 /// <summary>What changes between two sides. Empty when nothing does.</summary>
 /// <param name="Namespaces">Namespaces whose resolution changes, sorted.</param>
@@ -96,22 +103,20 @@ public static class WhatIf
 
     private static ImmutableArray<ImageChange> Images(WhatIfSide before, WhatIfSide after)
     {
-        if (before.Swap is null && after.Swap is null)
-        {
-            return [];
-        }
-
+        // The credential the kubelet would use for each container, on both sides (matched by workload and container).
+        static string? Credential(Credentials.ContainerPull? p) => p?.CredentialKey is { } key ? $"{key} ({p.CredentialFingerprint})" : null;
+        var pullsBefore = Credentials.PullCoverage.Analyze(before.Snapshot).ToDictionary(p => (p.Workload, p.Container.Role, p.Container.Index));
         var changes = ImmutableArray.CreateBuilder<ImageChange>();
-        foreach (WorkloadObject workload in after.Snapshot.Workloads)
+        foreach (Credentials.ContainerPull pull in Credentials.PullCoverage.Analyze(after.Snapshot))
         {
-            foreach (ContainerSpec container in workload.Template.Containers)
+            ContainerSpec container = pull.Container;
+            string x = before.Swap?.Rewrite(container.Image).Result ?? container.Image;
+            string y = after.Swap?.Rewrite(container.Image).Result ?? container.Image;
+            string? credentialBefore = Credential(pullsBefore.GetValueOrDefault((pull.Workload, container.Role, container.Index)));
+            string? credentialAfter = Credential(pull);
+            if (x != y || credentialBefore != credentialAfter)
             {
-                string x = before.Swap?.Rewrite(container.Image).Result ?? container.Image;
-                string y = after.Swap?.Rewrite(container.Image).Result ?? container.Image;
-                if (x != y)
-                {
-                    changes.Add(new ImageChange(workload.Reference, container.Name, container.Image, x, y));
-                }
+                changes.Add(new ImageChange(pull.Workload, container.Name, container.Image, x, y) { CredentialBefore = credentialBefore, CredentialAfter = credentialAfter });
             }
         }
 

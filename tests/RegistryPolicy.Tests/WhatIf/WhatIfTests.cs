@@ -125,4 +125,20 @@ public sealed class WhatIfTests
         Assert.Equal(0, same.ExitCode);
         Assert.DoesNotContain("example-team-a-token", json.Output + fail.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_pull_secret_change_shows_as_a_credential_change_of_the_containers_that_use_it()
+    {
+        var pod = new WorkloadObject("Pod", new ObjectMetadata("p", "team"),
+            new PodTemplate("/spec", null, new ValueArray<string>(["regcred"]), new ValueArray<ContainerSpec>([new ContainerSpec(ContainerRole.Container, 0, "app", "registry.example.com/app:1", null)])));
+        SecretObject Pull(string password) => new(new ObjectMetadata("regcred", "team"), "kubernetes.io/dockerconfigjson",
+            SecretData.Create([new(".dockerconfigjson", RegistryPolicy.Credentials.DockerConfigJson.Encode("registry.example.com", "robot", password))]));
+
+        OutcomeDiff diff = Compare(ClusterSnapshot.Create(pod, Pull("old-secret-pass")), ClusterSnapshot.Create(pod, Pull("new-secret-pass")));
+
+        ImageChange change = Assert.Single(diff.Images);
+        Assert.StartsWith("registry.example.com (sha256:", change.CredentialBefore, StringComparison.Ordinal);
+        Assert.NotEqual(change.CredentialBefore, change.CredentialAfter);
+        Assert.DoesNotContain("secret-pass", change.ToString(), StringComparison.Ordinal);
+    }
 }
