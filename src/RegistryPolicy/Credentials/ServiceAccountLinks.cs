@@ -1,0 +1,113 @@
+using System.Collections.Immutable;
+using RegistryPolicy.Diagnostics;
+using RegistryPolicy.Resolution;
+using RegistryPolicy.Snapshots;
+
+namespace RegistryPolicy.Credentials;
+
+/// <summary>One pull secret to link to a ServiceAccount (OpenFaaS option 1, IBM's "store the image pull secret in the service account").</summary>
+/// <param name="Namespace">The namespace.</param>
+/// <param name="ServiceAccount">The ServiceAccount's name (usually <c>default</c>).</param>
+/// <param name="Secret">The pull secret's name.</param>
+public readonly record struct ServiceAccountLink(string Namespace, string ServiceAccount, string Secret);
+
+/// <summary>The patch for one ServiceAccount.</summary>
+/// <param name="ServiceAccount">The ServiceAccount.</param>
+/// <param name="Patch">RFC 6902 operations, as <c>kubectl patch --type=json</c> takes them.</param>
+public sealed record ServiceAccountPatch(ObjectReference ServiceAccount, ImmutableArray<JsonPatchOperation> Patch);
+
+/// <summary>
+/// Plans the <c>kubectl patch</c>-equivalent operations that link pull secrets to ServiceAccounts: <c>add</c> of the whole
+/// <c>imagePullSecrets</c> array when the ServiceAccount has none yet, <c>add</c> at <c>/imagePullSecrets/-</c> when it
+/// has some, nothing when the secret is already listed. (Appending with <c>/-</c> to a missing array is the failure users
+/// hit: the API server answers "doc is missing path".) Applying the patches and planning again gives nothing.
+/// </summary>
+public static class ServiceAccountLinks
+{
+    /// <summary>Plans the patches.</summary>
+    /// <param name="snapshot">The snapshot.</param>
+    /// <param name="links">The links wanted.</param>
+    /// <param name="diagnostics">ServiceAccounts that do not exist (they cannot be patched).</param>
+    /// <returns>One patch per ServiceAccount that needs one, in order.</returns>
+    public static ImmutableArray<ServiceAccountPatch> Plan(ClusterSnapshot snapshot, IEnumerable<ServiceAccountLink> links, out ImmutableArray<Diagnostic> diagnostics)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(links);
+        var found = ImmutableArray.CreateBuilder<Diagnostic>();
+        var patches = new List<(ObjectReference Account, List<JsonPatchOperation> Ops)>();
+        foreach (var group in links.Distinct().GroupBy(l => (l.Namespace, l.ServiceAccount)))
+        {
+            var reference = new ObjectReference("ServiceAccount", group.Key.Namespace, group.Key.ServiceAccount);
+            ServiceAccountObject? account = snapshot.GetServiceAccount(group.Key.Namespace, group.Key.ServiceAccount);
+            if (account is null)
+            {
+                found.Add(new Diagnostic("service-account-missing", DiagnosticSeverity.Warning,
+                    "the ServiceAccount is not in the snapshot, so it cannot be patched; it is created with the namespace ('default') or by its owner") { Subject = reference });
+                continue;
+            }
+
+            var listed = new List<string>(account.ImagePullSecrets);
+            var ops = new List<JsonPatchOperation>();
+            foreach (ServiceAccountLink link in group)
+            {
+                if (listed.Contains(link.Secret))
+                {
+                    continue;
+                }
+
+                ops.Add(listed.Count == 0
+                    ? new JsonPatchOperation("add", "/imagePullSecrets", $"[{{\"name\":{Json(link.Secret)}}}]")
+                    : new JsonPatchOperation("add", "/imagePullSecrets/-", $"{{\"name\":{Json(link.Secret)}}}"));
+                listed.Add(link.Secret);
+            }
+
+            if (ops.Count > 0)
+            {
+                patches.Add((reference, ops));
+            }
+        }
+
+        diagnostics = found.ToImmutable();
+        return [.. patches.Select(p => new ServiceAccountPatch(p.Account, [.. p.Ops]))];
+    }
+
+    /// <summary>Applies planned patches to a snapshot (purely).</summary>
+    /// <param name="snapshot">The snapshot.</param>
+    /// <param name="patches">The patches.</param>
+    /// <returns>The snapshot with the ServiceAccounts patched.</returns>
+    public static ClusterSnapshot Apply(ClusterSnapshot snapshot, IEnumerable<ServiceAccountPatch> patches)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(patches);
+        var updated = new List<KubeObject>();
+        foreach (ServiceAccountPatch patch in patches)
+        {
+            ServiceAccountObject account = snapshot.GetServiceAccount(patch.ServiceAccount.Namespace!, patch.ServiceAccount.Name)
+                ?? throw new ArgumentException($"{patch.ServiceAccount} is not in the snapshot.", nameof(patches));
+            var names = new List<string>(account.ImagePullSecrets);
+            foreach (JsonPatchOperation op in patch.Patch)
+            {
+                using var json = System.Text.Json.JsonDocument.Parse(op.ValueJson);
+                if (op.Path == "/imagePullSecrets")
+                {
+                    names = [.. json.RootElement.EnumerateArray().Select(e => e.GetProperty("name").GetString()!)];
+                }
+                else
+                {
+                    names.Add(json.RootElement.GetProperty("name").GetString()!);
+                }
+            }
+
+            updated.Add(account with { ImagePullSecrets = new ValueArray<string>(names) });
+        }
+
+        return snapshot.With(updated);
+    }
+
+    private static string Json(string value)
+    {
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        GoJson.WriteString(output, value);
+        return System.Text.Encoding.UTF8.GetString(output.WrittenSpan);
+    }
+}
