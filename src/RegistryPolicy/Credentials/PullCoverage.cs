@@ -48,6 +48,8 @@ public static class PullCoverage
         ArgumentNullException.ThrowIfNull(snapshot);
         options ??= new PullCoverageOptions();
         var results = ImmutableArray.CreateBuilder<ContainerPull>();
+        // Workloads of one namespace usually share their pull secrets: decode each set once.
+        var keyrings = new Dictionary<string, (CredentialKeyring Keyring, List<(string Code, string Message)> Problems)>(StringComparer.Ordinal);
         foreach (WorkloadObject workload in snapshot.Workloads)
         {
             string ns = workload.Namespace!;
@@ -69,29 +71,37 @@ public static class PullCoverage
                 names = account.ImagePullSecrets.Items;
             }
 
-            var secrets = new List<PullSecret>();
-            foreach (string name in names)
+            string cacheKey = ns + "\0" + string.Join('\0', names);
+            if (!keyrings.TryGetValue(cacheKey, out var cached))
             {
-                SecretObject? secret = snapshot.GetSecret(ns, name);
-                if (secret is null)
+                var problems = new List<(string, string)>();
+                var secrets = new List<PullSecret>();
+                foreach (string name in names)
                 {
-                    string elsewhere = string.Join(", ", snapshot.GetSecretsNamed(name).Select(s => s.Namespace));
-                    findings.Add(Finding("pull-secret-missing", DiagnosticSeverity.Warning,
-                        $"{name} (not found)" + (elsewhere.Length > 0 ? $": it exists only in {elsewhere}; pull secrets must be in the pod's namespace, so copy it" : "")));
-                    continue;
+                    SecretObject? secret = snapshot.GetSecret(ns, name);
+                    if (secret is null)
+                    {
+                        string elsewhere = string.Join(", ", snapshot.GetSecretsNamed(name).Select(s => s.Namespace));
+                        problems.Add(("pull-secret-missing",
+                            $"{name} (not found)" + (elsewhere.Length > 0 ? $": it exists only in {elsewhere}; pull secrets must be in the pod's namespace, so copy it" : "")));
+                        continue;
+                    }
+
+                    if (secret.Type is not (PullSecret.DockerConfigJsonType or PullSecret.DockerCfgType))
+                    {
+                        problems.Add(("pull-secret-wrong-type", $"{name} has type '{secret.Type}', which the kubelet ignores for pulls; use {PullSecret.DockerConfigJsonType}"));
+                        continue;
+                    }
+
+                    secrets.Add(new PullSecret(ns, name, secret.Type, secret.Data.RevealEntries().ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal)));
                 }
 
-                if (secret.Type is not (PullSecret.DockerConfigJsonType or PullSecret.DockerCfgType))
-                {
-                    findings.Add(Finding("pull-secret-wrong-type", DiagnosticSeverity.Warning,
-                        $"{name} has type '{secret.Type}', which the kubelet ignores for pulls; use {PullSecret.DockerConfigJsonType}"));
-                    continue;
-                }
-
-                secrets.Add(new PullSecret(ns, name, secret.Type, secret.Data.RevealEntries().ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal)));
+                cached = (CredentialKeyring.Create(secrets), problems);
+                keyrings[cacheKey] = cached;
             }
 
-            CredentialKeyring keyring = CredentialKeyring.Create(secrets);
+            findings.AddRange(cached.Problems.Select(p => Finding(p.Code, DiagnosticSeverity.Warning, p.Message)));
+            CredentialKeyring keyring = cached.Keyring;
             foreach (ContainerSpec container in workload.Template.Containers)
             {
                 var own = new List<Diagnostic>(findings);

@@ -88,4 +88,48 @@ public class SkopeoPushTests
         Assert.Equal("0", results["chosen"]);
         Assert.NotEqual("0", results["unchosen"]);
     }
+
+    [SkippableFact]
+    public void The_pull_secret_linked_through_the_service_account_is_accepted_and_a_no_credential_finding_is_refused()
+    {
+        byte[] right = DockerConfigJson.Encode(Server, Username, Password);
+        string manifests = $$"""
+            apiVersion: v1
+            kind: ServiceAccount
+            metadata: {name: default, namespace: team}
+            imagePullSecrets: [{name: regcred}]
+            ---
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: regcred, namespace: team}
+            type: kubernetes.io/dockerconfigjson
+            data:
+              .dockerconfigjson: {{Convert.ToBase64String(right)}}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: linked, namespace: team}
+            spec:
+              containers: [{name: app, image: "{{Server}}/library/tiny:linked"}]
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: unlinked, namespace: other}
+            spec:
+              containers: [{name: app, image: "{{Server}}/library/tiny:unlinked"}]
+            """;
+        RegistryPolicy.Snapshots.ClusterSnapshot snapshot = RegistryPolicy.Snapshots.ClusterSnapshot.Create(RegistryPolicy.Snapshots.SnapshotReader.Read(manifests, "cluster.yaml"));
+        var pulls = PullCoverage.Analyze(snapshot);
+        ContainerPull linked = pulls.Single(p => p.Workload.Name == "linked");
+        ContainerPull unlinked = pulls.Single(p => p.Workload.Name == "unlinked");
+        Assert.Equal(Server, linked.CredentialKey);
+        Assert.Contains(unlinked.Findings, f => f.Code == "no-credential");
+
+        // The Secret coverage chose, as the skopeo authfile; and no credential at all for the finding.
+        byte[] chosen = snapshot.GetSecret(linked.CredentialSecret!.Value.Namespace!, linked.CredentialSecret.Value.Name)!.Data
+            .TryGetBytes(PullSecret.DockerConfigJsonKey, out ReadOnlyMemory<byte> bytes) ? bytes.ToArray() : [];
+        Dictionary<string, string> results = Push(new Dictionary<string, byte[]> { ["linked"] = chosen, ["unlinked"] = "{}"u8.ToArray() });
+        Assert.Equal("0", results["linked"]);
+        Assert.NotEqual("0", results["unlinked"]);
+    }
 }
