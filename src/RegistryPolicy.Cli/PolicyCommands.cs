@@ -35,16 +35,34 @@ internal static class PolicyCommands
             return ExitCodes.Ok;
         });
 
-        var name = new Argument<string>("name") { Description = "The preset's name (see 'policy list')." };
+        var name = new Argument<string>("name") { Description = "The preset's name (see 'policy list'), or a policy file to print as JSON (-o json)." };
         Option<string> format = OutputFormat.Create("yaml", "yaml", "json");
         var show = new Command("show", "Print a built-in policy as a document you can copy and change (YAML, as shipped, or JSON).") { name, format };
         examples[show] = """
               registry-policy policy show kyma-serverless
               registry-policy policy show kyma-serverless-module -o json
+              registry-policy policy show my-policy.yaml -o json > my-policy.json
             """;
         show.SetAction(result =>
         {
             string preset = result.GetValue(name)!;
+            if (!PolicyPresets.TryGet(preset, out _) && File.Exists(preset))
+            {
+                string fileText = File.ReadAllText(preset);
+                if (!PolicyLoader.TryLoad(fileText, preset, out CompiledPolicy? loaded, out var problems))
+                {
+                    foreach (var problem in problems)
+                    {
+                        streams.Error.WriteLine(problem.ToString());
+                    }
+
+                    return ExitCodes.InputError;
+                }
+
+                streams.Out.Write(result.GetValue(format) == "json" ? PolicySchema.ToJson(loaded.Document) + "\n" : fileText);
+                return ExitCodes.Ok;
+            }
+
             if (!PolicyPresets.TryGetText(preset, out string? text) || !PolicyPresets.TryGet(preset, out CompiledPolicy? policy))
             {
                 throw new UsageException($"there is no preset '{preset}'; the presets are: {string.Join(", ", PolicyPresets.Names)}");

@@ -17,23 +17,48 @@ internal static class PullCommands
         var pullPolicy = new Option<string?>("--default-pull-policy") { Description = "A pull policy for containers that set none (OpenFaaS's functions.imagePullPolicy).", HelpName = "policy" };
         pullPolicy.AcceptOnlyFromAmong("Always", "IfNotPresent", "Never");
         Option<string> output = OutputFormat.Create("table", "table", "json");
+        var policy = new Option<string?>("--policy") { Description = "A policy document whose pull-secret copies, ServiceAccount links and pull defaults apply (spec.pulls).", HelpName = "file" };
+        var preset = new Option<string?>("--preset") { Description = $"A built-in policy instead: {string.Join(", ", Policies.PolicyPresets.Names)}.", HelpName = "name" };
+        var view = new Option<string>("--view")
+        {
+            Description = "With a policy: 'converged' (after its plan: Secret copies and ServiceAccount links applied) or 'as-is'.",
+            DefaultValueFactory = _ => "converged",
+        };
+        view.AcceptOnlyFromAmong("converged", "as-is");
         var failOnFinding = new Option<bool>("--fail-on-finding") { Description = "Exit 1 when any finding is an error." };
         var command = new Command("pulls",
             "For every Pod and workload and every container: the effective pull policy, the pull secrets used (the pod's, else its ServiceAccount's), " +
             "the credential key the kubelet picks for the image (never the password), and findings: missing or mistyped pull secrets, private images " +
-            "without a credential. Exit 0, or 1 on input errors or (with --fail-on-finding) error findings.")
+            "without a credential. With --policy or --preset, the cluster as the policy leaves it (its copies and ServiceAccount links applied). " +
+            "Exit 0, or 1 on input errors or (with --fail-on-finding) error findings.")
         {
-            files, pullPolicy, output, failOnFinding,
+            files, policy, preset, view, pullPolicy, output, failOnFinding,
         };
         examples[command] = """
               kubectl get pods,deployments,serviceaccounts,secrets -A -o yaml > cluster.yaml
               registry-policy pulls -f cluster.yaml
               registry-policy pulls -f cluster.yaml -o json --fail-on-finding
+              registry-policy pulls -f cluster.yaml --preset ibm-iks
+              registry-policy pulls -f cluster.yaml --preset openfaas --view as-is
             """;
         command.SetAction(result =>
         {
             ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams);
-            var pulls = PullCoverage.Analyze(snapshot, new PullCoverageOptions { DefaultPullPolicy = result.GetValue(pullPolicy) });
+            string? overridePolicy = result.GetValue(pullPolicy);
+            System.Collections.Immutable.ImmutableArray<ContainerPull> pulls;
+            if (result.GetValue(policy) is null && result.GetValue(preset) is null)
+            {
+                pulls = PullCoverage.Analyze(snapshot, new PullCoverageOptions { DefaultPullPolicy = overridePolicy });
+            }
+            else
+            {
+                Policies.CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
+                Resolution.EvaluationView mode = result.GetValue(view) == "as-is" ? Resolution.EvaluationView.AsIs : Resolution.EvaluationView.Converged;
+                ClusterSnapshot seen = mode == Resolution.EvaluationView.Converged ? Resolution.PolicyEngine.Plan(compiled, snapshot).ApplyTo(snapshot) : snapshot;
+                PullCoverageOptions options = Resolution.PolicyEngine.PullOptions(compiled, seen);
+                pulls = PullCoverage.Analyze(seen, overridePolicy is null ? options : options with { DefaultPullPolicy = overridePolicy, DefaultPullPolicyNamespaces = null });
+            }
+
             if (result.GetValue(output) == "json")
             {
                 StructuredOutput.WriteJson(streams.Out, new JsonObject

@@ -12,7 +12,7 @@ namespace RegistryPolicy.Cli;
 /// <summary><c>resolve</c>, <c>explain</c>, <c>plan</c> and <c>admit</c>.</summary>
 internal static class ResolutionCommands
 {
-    private static readonly string[] PlanHeader = ["OP", "SECRET", "RULE", "REASON"];
+    private static readonly string[] PlanHeader = ["OP", "OBJECT", "RULE", "REASON"];
 
     private static readonly string[] ResolveHeader = ["NAMESPACE", "SOURCE", "SECRET", "PUSH", "PULL", "USERNAME", "CREDENTIAL"];
 
@@ -134,8 +134,10 @@ internal static class ResolutionCommands
         Option<string> output = OutputFormat.Create("table", "table", "json", "yaml");
         var showSecrets = new Option<bool>("--show-secrets") { Description = "With -o yaml, include data and annotations in the manifests (they hold credentials)." };
         var command = new Command("plan",
-            "The actions (create, update, delete) the propagation controller takes to bring the snapshot to the converged state, with hazards " +
-            "(finalizers that hang a delete, type changes the API server refuses) as warnings. -o yaml prints manifests for 'kubectl apply'. Exit 0, or 1 on input errors.")
+            "The actions (create, update, delete) the propagation controller takes to bring the snapshot to the converged state, and the ServiceAccount " +
+            "patches that link pull secrets (RFC 6902, as 'kubectl patch --type=json' takes them), with hazards (finalizers that hang a delete, type " +
+            "changes the API server refuses, ServiceAccounts missing from the snapshot) as warnings. -o yaml prints manifests for 'kubectl apply' and the " +
+            "patches as 'kubectl patch' commands. Exit 0, or 1 on input errors.")
         {
             files, policy, preset, output, showSecrets,
         };
@@ -143,6 +145,7 @@ internal static class ResolutionCommands
               registry-policy plan -f cluster.yaml
               registry-policy plan -f cluster.yaml -o json
               registry-policy plan -f cluster.yaml -o yaml --show-secrets | kubectl apply -f -
+              registry-policy plan -f cluster.yaml --preset ibm-iks
             """;
         command.SetAction(result =>
         {
@@ -154,7 +157,8 @@ internal static class ResolutionCommands
             {
                 case "table":
                     var rows = new List<string[]> { PlanHeader };
-                    rows.AddRange(plan.Actions.Select(a => new[] { Op(a.Operation), a.Secret.ToString(), a.Rule, a.Reason }));
+                    rows.AddRange(plan.Actions.Select(a => new[] { Op(a.Operation), "secret " + a.Secret, a.Rule, a.Reason }));
+                    rows.AddRange(plan.ServiceAccountPatches.Select(p => new[] { "patch", $"serviceaccount {p.ServiceAccount.Namespace}/{p.ServiceAccount.Name}", p.Rule ?? "", p.Reason }));
                     Table.Write(streams.Out, rows);
                     DiagnosticOutput.WriteText(streams.Error, [.. snapshot.Diagnostics, .. plan.Warnings]);
                     break;
@@ -168,6 +172,14 @@ internal static class ResolutionCommands
                             ["secret"] = a.Secret.ToString(),
                             ["rule"] = a.Rule,
                             ["reason"] = a.Reason,
+                        })]),
+                        ["serviceAccountPatches"] = new JsonArray([.. plan.ServiceAccountPatches.Select(p => (JsonNode)new JsonObject
+                        {
+                            ["serviceAccount"] = $"{p.ServiceAccount.Namespace}/{p.ServiceAccount.Name}",
+                            ["rule"] = p.Rule,
+                            ["secrets"] = new JsonArray([.. p.Secrets.Select(n => (JsonNode)JsonValue.Create(n))]),
+                            ["patch"] = JsonNode.Parse(p.ToJson()),
+                            ["reason"] = p.Reason,
                         })]),
                         ["warnings"] = DiagnosticsJson(plan.Warnings),
                         ["diagnostics"] = DiagnosticsJson(snapshot.Diagnostics),
@@ -374,6 +386,13 @@ internal static class ResolutionCommands
             {
                 text.Append("# run: kubectl delete secret -n ").Append(action.Secret.Namespace).Append(' ').AppendLine(action.Secret.Name);
             }
+        }
+
+        foreach (Credentials.ServiceAccountPatch patch in plan.ServiceAccountPatches)
+        {
+            // A ServiceAccount is patched, not applied: applying a partial manifest would replace its imagePullSecrets.
+            text.Append("# ").AppendLine(patch.ToString());
+            text.Append("# run: ").AppendLine(patch.ToKubectlCommand());
         }
 
         output.Write(text.ToString());

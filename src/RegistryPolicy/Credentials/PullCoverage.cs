@@ -11,6 +11,9 @@ public sealed record PullCoverageOptions
     /// <summary>A pull policy applied where a container sets none (OpenFaaS's <c>functions.imagePullPolicy</c>); null for Kubernetes' default.</summary>
     public string? DefaultPullPolicy { get; init; }
 
+    /// <summary>The namespaces where <see cref="DefaultPullPolicy"/> applies; null for all.</summary>
+    public ImmutableHashSet<string>? DefaultPullPolicyNamespaces { get; init; }
+
     /// <summary>Registries whose images are public (anonymous pulls work), so a missing credential is not a finding.</summary>
     public ImmutableArray<string> PublicRegistries { get; init; } =
         ["docker.io", "quay.io", "ghcr.io", "registry.k8s.io", "k8s.gcr.io", "gcr.io", "mcr.microsoft.com", "public.ecr.aws", "registry.gitlab.com"];
@@ -101,13 +104,14 @@ public static class PullCoverage
             }
 
             findings.AddRange(cached.Problems.Select(p => Finding(p.Code, DiagnosticSeverity.Warning, p.Message)));
+            bool defaultApplies = options.DefaultPullPolicyNamespaces is not { } scope || scope.Contains(ns);
             CredentialKeyring keyring = cached.Keyring;
             foreach (ContainerSpec container in workload.Template.Containers)
             {
                 var own = new List<Diagnostic>(findings);
                 KeyringLookup lookup = keyring.Lookup(container.Image);
                 KeyringMatch? chosen = lookup.Found ? lookup.Matches[0] : null;
-                string policy = container.ImagePullPolicy ?? options.DefaultPullPolicy ?? DefaultPolicy(container.Image);
+                string policy = container.ImagePullPolicy ?? (defaultApplies ? options.DefaultPullPolicy : null) ?? DefaultPolicy(container.Image);
                 if (lookup.Error is not null)
                 {
                     own.Add(Finding("image-invalid", DiagnosticSeverity.Error, $"container '{container.Name}': the image '{container.Image}' is not a valid reference: {lookup.Error}"));

@@ -9,12 +9,43 @@ namespace RegistryPolicy.Credentials;
 /// <param name="Namespace">The namespace.</param>
 /// <param name="ServiceAccount">The ServiceAccount's name (usually <c>default</c>).</param>
 /// <param name="Secret">The pull secret's name.</param>
-public readonly record struct ServiceAccountLink(string Namespace, string ServiceAccount, string Secret);
+public readonly record struct ServiceAccountLink(string Namespace, string ServiceAccount, string Secret)
+{
+    /// <summary>The policy rule that wants the link, if any (it is named in the patch's reason).</summary>
+    public string? Rule { get; init; }
+}
 
 /// <summary>The patch for one ServiceAccount.</summary>
 /// <param name="ServiceAccount">The ServiceAccount.</param>
 /// <param name="Patch">RFC 6902 operations, as <c>kubectl patch --type=json</c> takes them.</param>
-public sealed record ServiceAccountPatch(ObjectReference ServiceAccount, ImmutableArray<JsonPatchOperation> Patch);
+public sealed record ServiceAccountPatch(ObjectReference ServiceAccount, ImmutableArray<JsonPatchOperation> Patch)
+{
+    /// <summary>The pull secrets the patch links, in order.</summary>
+    public ImmutableArray<string> Secrets { get; init; } = [];
+
+    /// <summary>The policy rules that want the links (comma-separated), or <see langword="null"/>.</summary>
+    public string? Rule { get; init; }
+
+    /// <summary>Why, for people.</summary>
+    public string Reason => $"link the pull secret{(Secrets.Length == 1 ? "" : "s")} {string.Join(", ", Secrets)} to the ServiceAccount" +
+        (Rule is null ? string.Empty : $" (rule '{Rule}')") + (Patch.Length > 0 && Patch[0].Path == "/imagePullSecrets"
+            ? "; it has no imagePullSecrets yet, so the whole array is added (appending with /- would fail)"
+            : "; it already has imagePullSecrets, so the names are appended");
+
+    /// <summary>The equivalent <c>kubectl patch</c> command line.</summary>
+    /// <returns>One line, for example <c>kubectl patch -n ns serviceaccount/default --type=json -p '[...]'</c>.</returns>
+    public string ToKubectlCommand() =>
+        $"kubectl patch -n {ServiceAccount.Namespace} serviceaccount/{ServiceAccount.Name} --type=json -p '{ToJson()}'";
+
+    /// <summary>The patch as an RFC 6902 JSON document (it holds only Secret names).</summary>
+    /// <returns>A JSON array of operations.</returns>
+    public string ToJson() =>
+        "[" + string.Join(",", Patch.Select(p => $"{{\"op\":{ServiceAccountLinks.Json(p.Op)},\"path\":{ServiceAccountLinks.Json(p.Path)},\"value\":{p.ValueJson}}}")) + "]";
+
+    /// <summary>Formats as one line.</summary>
+    /// <returns>The patch as text.</returns>
+    public override string ToString() => $"patch {ServiceAccount.Namespace}/{ServiceAccount.Name}: {Reason}";
+}
 
 /// <summary>
 /// Plans the <c>kubectl patch</c>-equivalent operations that link pull secrets to ServiceAccounts: <c>add</c> of the whole
@@ -34,7 +65,7 @@ public static class ServiceAccountLinks
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(links);
         var found = ImmutableArray.CreateBuilder<Diagnostic>();
-        var patches = new List<(ObjectReference Account, List<JsonPatchOperation> Ops)>();
+        var patches = new List<(ObjectReference Account, List<JsonPatchOperation> Ops, List<string> Secrets, SortedSet<string> Rules)>();
         foreach (var group in links.Distinct().GroupBy(l => (l.Namespace, l.ServiceAccount)))
         {
             var reference = new ObjectReference("ServiceAccount", group.Key.Namespace, group.Key.ServiceAccount);
@@ -48,6 +79,8 @@ public static class ServiceAccountLinks
 
             var listed = new List<string>(account.ImagePullSecrets);
             var ops = new List<JsonPatchOperation>();
+            var added = new List<string>();
+            var rules = new SortedSet<string>(StringComparer.Ordinal);
             foreach (ServiceAccountLink link in group)
             {
                 if (listed.Contains(link.Secret))
@@ -59,16 +92,25 @@ public static class ServiceAccountLinks
                     ? new JsonPatchOperation("add", "/imagePullSecrets", $"[{{\"name\":{Json(link.Secret)}}}]")
                     : new JsonPatchOperation("add", "/imagePullSecrets/-", $"{{\"name\":{Json(link.Secret)}}}"));
                 listed.Add(link.Secret);
+                added.Add(link.Secret);
+                if (link.Rule is { } rule)
+                {
+                    rules.Add(rule);
+                }
             }
 
             if (ops.Count > 0)
             {
-                patches.Add((reference, ops));
+                patches.Add((reference, ops, added, rules));
             }
         }
 
         diagnostics = found.ToImmutable();
-        return [.. patches.Select(p => new ServiceAccountPatch(p.Account, [.. p.Ops]))];
+        return [.. patches.Select(p => new ServiceAccountPatch(p.Account, [.. p.Ops])
+        {
+            Secrets = [.. p.Secrets],
+            Rule = p.Rules.Count == 0 ? null : string.Join(", ", p.Rules),
+        })];
     }
 
     /// <summary>Applies planned patches to a snapshot (purely).</summary>
@@ -104,7 +146,7 @@ public static class ServiceAccountLinks
         return snapshot.With(updated);
     }
 
-    private static string Json(string value)
+    internal static string Json(string value)
     {
         var output = new System.Buffers.ArrayBufferWriter<byte>();
         GoJson.WriteString(output, value);

@@ -24,6 +24,12 @@ public sealed class CompiledPolicy
             AdmissionNamespaceSelector = SelectorMatcher.Compile(admission.NamespaceSelector);
         }
 
+        Links = [.. document.Spec.ServiceAccountLinks.Select(l => new CompiledLink(l))];
+        if (document.Spec.Pulls is { } pulls)
+        {
+            PullScope = new CompiledScope(pulls.Namespaces, null);
+        }
+
         SecretFilter = CreateFilter(document);
     }
 
@@ -60,6 +66,8 @@ public sealed class CompiledPolicy
 
         foreach (PropagationRule rule in document.Spec.Propagation)
         {
+            // Renamed copies have names that depend on the target namespace: keep every Secret.
+            everything |= !rule.Rename.IsEmpty;
             namespaces.Add(rule.Base.Namespace);
             names.UnionWith(rule.Base.Names);
             Selector(rule.Base.Selector);
@@ -76,6 +84,14 @@ public sealed class CompiledPolicy
             {
                 Selector(candidate.Selector ?? new LabelSelector());
             }
+        }
+
+        foreach (ServiceAccountLinkRule link in document.Spec.ServiceAccountLinks)
+        {
+            // Links read Secrets by name, label or type; the filter sees no type, so a type-only link keeps everything.
+            names.UnionWith(link.Secrets.Names);
+            everything |= !link.Secrets.Types.IsEmpty && link.Secrets.Selector is null && link.Secrets.Names.IsEmpty;
+            Selector(link.Secrets.Selector);
         }
 
         Selector(document.Spec.Admission?.Selector);
@@ -116,6 +132,10 @@ public sealed class CompiledPolicy
 
     internal ImmutableArray<CompiledCandidate> Candidates { get; } = [];
 
+    internal ImmutableArray<CompiledLink> Links { get; } = [];
+
+    internal CompiledScope? PullScope { get; }
+
     internal SelectorMatcher? AdmissionSelector { get; }
 
     internal SelectorMatcher? AdmissionNamespaceSelector { get; }
@@ -125,9 +145,58 @@ public sealed class CompiledPolicy
     public override string ToString() => $"RegistryPolicy {Name}";
 }
 
+/// <summary>A <see cref="NamespaceScope"/> as sets and a matcher.</summary>
+internal sealed class CompiledScope(NamespaceScope scope, string? alsoExcluded)
+{
+    private readonly HashSet<string>? _included = scope.Namespaces.IsEmpty ? null : new HashSet<string>(scope.Namespaces, StringComparer.Ordinal);
+    private readonly SelectorMatcher? _selector = scope.NamespaceSelector is null ? null : SelectorMatcher.Compile(scope.NamespaceSelector);
+
+    public HashSet<string> Excluded { get; } = new(alsoExcluded is null ? scope.ExcludeNamespaces : scope.ExcludeNamespaces.Append(alsoExcluded), StringComparer.Ordinal);
+
+    public bool Contains(Snapshots.NamespaceObject ns) =>
+        !Excluded.Contains(ns.Name) &&
+        (_included is null || _included.Contains(ns.Name)) &&
+        !(scope.SkipTerminating && ns.IsTerminating) &&
+        (_selector is null || _selector.Matches(ns.Metadata.Labels));
+}
+
+internal sealed class CompiledLink(ServiceAccountLinkRule rule)
+{
+    public ServiceAccountLinkRule Rule { get; } = rule;
+
+    public CompiledScope Scope { get; } = new(rule.Namespaces, null);
+
+    public SelectorMatcher? Selector { get; } = rule.Secrets.Selector is null ? null : SelectorMatcher.Compile(rule.Secrets.Selector);
+
+    /// <summary>Whether a Secret passes the selector and types (each only when given).</summary>
+    public bool Accepts(Snapshots.SecretObject secret) =>
+        !secret.Metadata.IsDeleting &&
+        (Selector is null || Selector.Matches(secret.Metadata.Labels)) &&
+        (Rule.Secrets.Types.IsEmpty || Rule.Secrets.Types.Contains(secret.Type));
+}
+
 internal sealed class CompiledPropagation(PropagationRule rule)
 {
     public PropagationRule Rule { get; } = rule;
+
+    public CompiledScope Targets { get; } = new(rule.Targets, rule.Base.Namespace);
+
+    /// <summary>Whether copies may be named differently from their base.</summary>
+    public bool Renames => !Rule.Rename.IsEmpty;
+
+    /// <summary>The name of the copy of base <paramref name="baseName"/> in <paramref name="targetNamespace"/>.</summary>
+    public string TargetName(string baseName, string targetNamespace)
+    {
+        foreach (RenameRule rename in Rule.Rename)
+        {
+            if (rename.From is null || rename.From == baseName)
+            {
+                return rename.Apply(baseName, targetNamespace);
+            }
+        }
+
+        return baseName;
+    }
 
     public SelectorMatcher BaseSelector { get; } = SelectorMatcher.Compile(rule.Base.Selector);
 
@@ -135,9 +204,6 @@ internal sealed class CompiledPropagation(PropagationRule rule)
 
     public SelectorMatcher? Shield { get; } = rule.Shield is null ? null : SelectorMatcher.Compile(rule.Shield);
 
-    public HashSet<string> Excluded { get; } = new(rule.Targets.ExcludeNamespaces.Append(rule.Base.Namespace), StringComparer.Ordinal);
-
-    public SelectorMatcher? NamespaceSelector { get; } = rule.Targets.NamespaceSelector is null ? null : SelectorMatcher.Compile(rule.Targets.NamespaceSelector);
 
     public bool Copies(CopiedField field) => Rule.Copy.Contains(field);
 }

@@ -49,7 +49,7 @@ internal sealed class PolicyBinder(string source, List<Diagnostic> diagnostics)
 
         DocNode? specNode = Required(root, "spec", "");
         RegistryPolicySpec spec = new();
-        if (specNode is not null && Fields(specNode, "spec", "propagation", "resolution", "admission", "rebuild"))
+        if (specNode is not null && Fields(specNode, "spec", "propagation", "resolution", "admission", "rebuild", "serviceAccountLinks", "pulls"))
         {
             spec = new RegistryPolicySpec
             {
@@ -57,6 +57,8 @@ internal sealed class PolicyBinder(string source, List<Diagnostic> diagnostics)
                 Resolution = Object(specNode, "resolution", "spec", BindResolution),
                 Admission = Object(specNode, "admission", "spec", BindAdmission),
                 Rebuild = Object(specNode, "rebuild", "spec", BindRebuild),
+                ServiceAccountLinks = List(specNode, "serviceAccountLinks", "spec", BindLink),
+                Pulls = Object(specNode, "pulls", "spec", BindPulls),
             };
         }
 
@@ -65,7 +67,7 @@ internal sealed class PolicyBinder(string source, List<Diagnostic> diagnostics)
 
     private PropagationRule? BindPropagation(DocNode node, string path)
     {
-        if (!Fields(node, path, "name", "base", "targets", "copy", "shield", "finalizer", "onBaseDeleted", "onBaseUnlabeled"))
+        if (!Fields(node, path, "name", "base", "targets", "copy", "shield", "finalizer", "onBaseDeleted", "onBaseUnlabeled", "rename", "updateExisting"))
         {
             return null;
         }
@@ -81,8 +83,50 @@ internal sealed class PolicyBinder(string source, List<Diagnostic> diagnostics)
             Finalizer = Str(node, "finalizer", path),
             OnBaseDeleted = EnumField(node, "onBaseDeleted", path, CopyFates) ?? defaults.OnBaseDeleted,
             OnBaseUnlabeled = EnumField(node, "onBaseUnlabeled", path, CopyFates) ?? defaults.OnBaseUnlabeled,
+            Rename = List(node, "rename", path, BindRename),
+            UpdateExisting = Bool(node, "updateExisting", path) ?? true,
         };
     }
+
+    private RenameRule? BindRename(DocNode node, string path) =>
+        !Fields(node, path, "from", "to") ? null : new RenameRule
+        {
+            From = Str(node, "from", path),
+            To = Str(node, "to", path, required: true) ?? string.Empty,
+        };
+
+    private ServiceAccountLinkRule? BindLink(DocNode node, string path)
+    {
+        if (!Fields(node, path, "name", "serviceAccount", "secrets", "namespaces"))
+        {
+            return null;
+        }
+
+        var defaults = new ServiceAccountLinkRule { Name = string.Empty, Secrets = new LinkedSecrets() };
+        return new ServiceAccountLinkRule
+        {
+            Name = Str(node, "name", path, required: true) ?? string.Empty,
+            ServiceAccount = Str(node, "serviceAccount", path) ?? defaults.ServiceAccount,
+            Secrets = Object(node, "secrets", path, BindLinkedSecrets, required: true) ?? defaults.Secrets,
+            Namespaces = Object(node, "namespaces", path, BindTargets) ?? defaults.Namespaces,
+        };
+    }
+
+    private LinkedSecrets? BindLinkedSecrets(DocNode node, string path) =>
+        !Fields(node, path, "names", "selector", "types") ? null : new LinkedSecrets
+        {
+            Names = StrList(node, "names", path),
+            Selector = Object(node, "selector", path, BindSelector),
+            Types = StrList(node, "types", path),
+        };
+
+    private PullRule? BindPulls(DocNode node, string path) =>
+        !Fields(node, path, "defaultPullPolicy", "namespaces", "publicRegistries") ? null : new PullRule
+        {
+            DefaultPullPolicy = Str(node, "defaultPullPolicy", path),
+            Namespaces = Object(node, "namespaces", path, BindTargets) ?? new NamespaceScope(),
+            PublicRegistries = node.Get("publicRegistries") is null ? null : StrList(node, "publicRegistries", path),
+        };
 
     private BaseSelector? BindBase(DocNode node, string path) =>
         !Fields(node, path, "namespace", "selector", "names") ? null : new BaseSelector
@@ -92,9 +136,10 @@ internal sealed class PolicyBinder(string source, List<Diagnostic> diagnostics)
             Names = StrList(node, "names", path),
         };
 
-    private PropagationTargets? BindTargets(DocNode node, string path) =>
-        !Fields(node, path, "excludeNamespaces", "skipTerminating", "namespaceSelector") ? null : new PropagationTargets
+    private NamespaceScope? BindTargets(DocNode node, string path) =>
+        !Fields(node, path, "namespaces", "excludeNamespaces", "skipTerminating", "namespaceSelector") ? null : new NamespaceScope
         {
+            Namespaces = StrList(node, "namespaces", path),
             ExcludeNamespaces = StrList(node, "excludeNamespaces", path),
             SkipTerminating = Bool(node, "skipTerminating", path) ?? true,
             NamespaceSelector = Object(node, "namespaceSelector", path, BindSelector),

@@ -40,7 +40,7 @@ public sealed record PolicyMetadata
     public string? Description { get; init; }
 }
 
-/// <summary>The four parts of a policy. Each is optional.</summary>
+/// <summary>The parts of a policy. Each is optional.</summary>
 public sealed record RegistryPolicySpec
 {
     /// <summary>Which Secrets are copied from a base namespace into others, and how.</summary>
@@ -54,6 +54,15 @@ public sealed record RegistryPolicySpec
 
     /// <summary>Which change of a namespace's result makes its Functions rebuild.</summary>
     public RebuildRule? Rebuild { get; init; }
+
+    /// <summary>
+    /// Pull secrets linked to a ServiceAccount of each namespace in scope (OpenFaaS option 1, IBM Cloud's "store the image
+    /// pull secret in the service account"): planned as <c>kubectl patch</c>-equivalent RFC 6902 patches.
+    /// </summary>
+    public ImmutableArray<ServiceAccountLinkRule> ServiceAccountLinks { get; init; } = [];
+
+    /// <summary>How images are pulled where this policy applies: a default <c>imagePullPolicy</c>, and which registries are public.</summary>
+    public PullRule? Pulls { get; init; }
 }
 
 /// <summary>A Kubernetes label selector.</summary>
@@ -109,10 +118,22 @@ public sealed record PropagationRule
     public required BaseSelector Base { get; init; }
 
     /// <summary>Which namespaces receive copies.</summary>
-    public PropagationTargets Targets { get; init; } = new();
+    public NamespaceScope Targets { get; init; } = new();
+
+    /// <summary>
+    /// How copies are named: the first rule whose <see cref="RenameRule.From"/> is the base's name (or is not set) gives the
+    /// copy's name; with no rule that applies, a copy has its base's name.
+    /// </summary>
+    public ImmutableArray<RenameRule> Rename { get; init; } = [];
 
     /// <summary>What is copied besides the name (Kyma copies all four).</summary>
     public ImmutableArray<CopiedField> Copy { get; init; } = [CopiedField.Labels, CopiedField.Annotations, CopiedField.Data, CopiedField.Type];
+
+    /// <summary>
+    /// Whether an existing Secret with the copy's name is brought in line with the base (Kyma: yes). False models a one-time
+    /// <c>kubectl create</c>: missing copies are created, existing Secrets are left as they are (IBM Cloud's documented copy).
+    /// </summary>
+    public bool UpdateExisting { get; init; } = true;
 
     /// <summary>Existing target Secrets matching this selector are never updated or deleted (Kyma: <c>managed-by: user</c>).</summary>
     public LabelSelector? Shield { get; init; }
@@ -140,17 +161,91 @@ public sealed record BaseSelector
     public ImmutableArray<string> Names { get; init; } = [];
 }
 
-/// <summary>Which namespaces receive copies: all, minus exclusions, minus terminating ones, optionally only those a selector matches.</summary>
-public sealed record PropagationTargets
+/// <summary>
+/// A set of namespaces: the listed ones (all, when none are listed), minus exclusions, minus terminating ones, and only those a
+/// selector matches when one is given.
+/// </summary>
+public sealed record NamespaceScope
 {
-    /// <summary>Namespaces that never receive copies (the base namespace is always excluded as well).</summary>
+    /// <summary>If not empty, only these namespaces are in scope.</summary>
+    public ImmutableArray<string> Namespaces { get; init; } = [];
+
+    /// <summary>Namespaces never in scope (for propagation, the base namespace is always excluded as well).</summary>
     public ImmutableArray<string> ExcludeNamespaces { get; init; } = [];
 
     /// <summary>Whether namespaces being deleted are skipped (Kyma: yes).</summary>
     public bool SkipTerminating { get; init; } = true;
 
-    /// <summary>If set, only namespaces whose labels match receive copies.</summary>
+    /// <summary>If set, only namespaces whose labels match are in scope.</summary>
     public LabelSelector? NamespaceSelector { get; init; }
+}
+
+/// <summary>How a propagated copy is named (IBM Cloud's legacy copies: <c>default-icr-io</c> becomes <c>&lt;namespace&gt;-icr-io</c>).</summary>
+public sealed record RenameRule
+{
+    /// <summary>The base name this rule renames; null for every base.</summary>
+    public string? From { get; init; }
+
+    /// <summary>
+    /// The copy's name: text with the placeholders <c>{name}</c> (the base's name) and <c>{namespace}</c> (the target
+    /// namespace), for example <c>{namespace}-icr-io</c>.
+    /// </summary>
+    public required string To { get; init; }
+
+    /// <summary>The copy's name for a base name and target namespace.</summary>
+    /// <param name="baseName">The base's name.</param>
+    /// <param name="targetNamespace">The target namespace.</param>
+    /// <returns>The name.</returns>
+    public string Apply(string baseName, string targetNamespace) =>
+        To.Replace("{name}", baseName, StringComparison.Ordinal).Replace("{namespace}", targetNamespace, StringComparison.Ordinal);
+}
+
+/// <summary>Links pull secrets to a ServiceAccount in every namespace in scope where those Secrets exist (after propagation).</summary>
+public sealed record ServiceAccountLinkRule
+{
+    /// <summary>The rule's name, unique among the links.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The ServiceAccount (pods that name none use <c>default</c>).</summary>
+    public string ServiceAccount { get; init; } = "default";
+
+    /// <summary>Which Secrets of each namespace are linked.</summary>
+    public required LinkedSecrets Secrets { get; init; }
+
+    /// <summary>The namespaces whose ServiceAccount is patched.</summary>
+    public NamespaceScope Namespaces { get; init; } = new();
+}
+
+/// <summary>
+/// Which Secrets of a namespace a <see cref="ServiceAccountLinkRule"/> links: those with one of the <see cref="Names"/> (in
+/// that order), else those the <see cref="Selector"/> and <see cref="Types"/> match (in name order). At least one of the three is set.
+/// </summary>
+public sealed record LinkedSecrets
+{
+    /// <summary>Secret names.</summary>
+    public ImmutableArray<string> Names { get; init; } = [];
+
+    /// <summary>Labels the Secrets carry.</summary>
+    public LabelSelector? Selector { get; init; }
+
+    /// <summary>Secret types, for example <c>kubernetes.io/dockerconfigjson</c>; empty for any.</summary>
+    public ImmutableArray<string> Types { get; init; } = [];
+}
+
+/// <summary>How images are pulled where a policy applies.</summary>
+public sealed record PullRule
+{
+    /// <summary>
+    /// The <c>imagePullPolicy</c> a container gets when it sets none (OpenFaaS's <c>functions.imagePullPolicy</c>, <c>Always</c>
+    /// by default there); null for Kubernetes' default.
+    /// </summary>
+    public string? DefaultPullPolicy { get; init; }
+
+    /// <summary>The namespaces where <see cref="DefaultPullPolicy"/> applies (OpenFaaS: <c>openfaas-fn</c>).</summary>
+    public NamespaceScope Namespaces { get; init; } = new();
+
+    /// <summary>Registries whose images pull anonymously; null for the built-in list (Docker Hub, quay.io, ghcr.io, ...).</summary>
+    public ImmutableArray<string>? PublicRegistries { get; init; }
 }
 
 /// <summary>A part of a base Secret that propagation copies.</summary>

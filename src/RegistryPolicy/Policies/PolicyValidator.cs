@@ -84,6 +84,46 @@ internal static class PolicyValidator
                     "a controller can only tell that a Secret stopped being a base by the finalizer it put on it; set 'finalizer' or use OrphanCopies");
             }
 
+            if (rule.Targets.Namespaces.Contains(rule.Base.Namespace))
+            {
+                Report(DiagnosticSeverity.Warning, path + ".targets.namespaces", "base-namespace-target",
+                    $"the base namespace '{rule.Base.Namespace}' is never a target (nothing is copied into the namespace it comes from); remove it from the list");
+            }
+
+            CheckScope(rule.Targets, path + ".targets");
+            bool catchAll = false;
+            var renamed = new HashSet<string>(StringComparer.Ordinal);
+            for (int r = 0; r < rule.Rename.Length; r++)
+            {
+                RenameRule rename = rule.Rename[r];
+                string at = $"{path}.rename[{r}]";
+                if (catchAll || (rename.From is { } from && !renamed.Add(from)))
+                {
+                    Report(DiagnosticSeverity.Warning, at, "rename-unreachable", "an earlier rename rule already applies to every base this one names; remove it or move it up");
+                }
+
+                catchAll |= rename.From is null;
+                if (rename.From is { } f && !Names.IsDnsSubdomain(f))
+                {
+                    Report(DiagnosticSeverity.Error, at + ".from", "bad-name", $"'{f}' is not a valid Secret name");
+                }
+
+                if (UnknownPlaceholder(rename.To) is { } unknown)
+                {
+                    Report(DiagnosticSeverity.Error, at + ".to", "unknown-placeholder", $"'{unknown}' is not a placeholder; use {{name}} (the base's name) or {{namespace}} (the target namespace)");
+                }
+                else if (!Names.IsDnsSubdomain(rename.Apply("base", "target")))
+                {
+                    Report(DiagnosticSeverity.Error, at + ".to", "bad-name",
+                        $"'{rename.To}' does not give a valid Secret name; use lower-case letters, digits, '-' and '.' around the placeholders");
+                }
+                else if (rename.From is null && !rename.To.Contains("{name}", StringComparison.Ordinal) && (rule.Base.Names.Length != 1))
+                {
+                    Report(DiagnosticSeverity.Warning, at + ".to", "rename-collides",
+                        "every base gets the same copy name, so two bases write the same Secret; add {name}, set 'from', or select a single base by 'names'");
+                }
+            }
+
             if (!rule.Copy.Contains(CopiedField.Data))
             {
                 Report(DiagnosticSeverity.Warning, path + ".copy", "data-not-copied", "the copies will not carry the base's data; add Data to 'copy' unless that is intended");
@@ -136,6 +176,52 @@ internal static class PolicyValidator
             }
         }
 
+        var linkNames = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < doc.Spec.ServiceAccountLinks.Length; i++)
+        {
+            ServiceAccountLinkRule link = doc.Spec.ServiceAccountLinks[i];
+            string path = $"spec.serviceAccountLinks[{i}]";
+            if (!linkNames.Add(link.Name))
+            {
+                Report(DiagnosticSeverity.Error, path + ".name", "duplicate-name", $"two ServiceAccount links are named '{link.Name}'; give each a unique name");
+            }
+
+            if (!Names.IsDnsSubdomain(link.ServiceAccount))
+            {
+                Report(DiagnosticSeverity.Error, path + ".serviceAccount", "bad-name", $"'{link.ServiceAccount}' is not a valid ServiceAccount name");
+            }
+
+            if (link.Secrets.Names.IsEmpty && link.Secrets.Selector is null && link.Secrets.Types.IsEmpty)
+            {
+                Report(DiagnosticSeverity.Error, path + ".secrets", "link-unbounded",
+                    "name the Secrets to link: give 'names', a 'selector', or 'types' (for example kubernetes.io/dockerconfigjson)");
+            }
+
+            foreach (string name in link.Secrets.Names.Where(n => !Names.IsDnsSubdomain(n)))
+            {
+                Report(DiagnosticSeverity.Error, path + ".secrets.names", "bad-name", $"'{name}' is not a valid Secret name");
+            }
+
+            foreach (string type in link.Secrets.Types.Where(t => t is not ("kubernetes.io/dockerconfigjson" or "kubernetes.io/dockercfg")))
+            {
+                Report(DiagnosticSeverity.Warning, path + ".secrets.types", "not-a-pull-secret-type",
+                    $"the kubelet ignores Secrets of type '{type}' for pulls; link kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg Secrets");
+            }
+
+            CheckSelector(link.Secrets.Selector, path + ".secrets.selector");
+            CheckScope(link.Namespaces, path + ".namespaces");
+        }
+
+        if (doc.Spec.Pulls is { } pulls)
+        {
+            if (pulls.DefaultPullPolicy is { } policy && policy is not ("Always" or "IfNotPresent" or "Never"))
+            {
+                Report(DiagnosticSeverity.Error, "spec.pulls.defaultPullPolicy", "bad-value", $"'{policy}' is not a pull policy; use Always, IfNotPresent or Never");
+            }
+
+            CheckScope(pulls.Namespaces, "spec.pulls.namespaces");
+        }
+
         if (doc.Spec.Admission is { } admission)
         {
             CheckSelector(admission.Selector, "spec.admission.selector");
@@ -149,6 +235,20 @@ internal static class PolicyValidator
             if (admission.Operations.IsEmpty)
             {
                 Report(DiagnosticSeverity.Warning, "spec.admission.operations", "admission-never", "with no operations the webhook never runs");
+            }
+        }
+
+        void CheckScope(NamespaceScope scope, string path)
+        {
+            CheckSelector(scope.NamespaceSelector, path + ".namespaceSelector");
+            foreach (string ns in scope.Namespaces.Concat(scope.ExcludeNamespaces).Where(n => !Names.IsDnsLabel(n)).Distinct(StringComparer.Ordinal))
+            {
+                Report(DiagnosticSeverity.Error, path, "bad-name", $"'{ns}' is not a valid namespace name");
+            }
+
+            foreach (string ns in scope.Namespaces.Intersect(scope.ExcludeNamespaces, StringComparer.Ordinal))
+            {
+                Report(DiagnosticSeverity.Warning, path + ".excludeNamespaces", "scope-contradiction", $"'{ns}' is both listed and excluded, so it is out of scope; remove one");
             }
         }
 
@@ -199,6 +299,21 @@ internal static class PolicyValidator
                 Report(DiagnosticSeverity.Error, path, "selector-never-matches", $"this selector can never match: {why}. Fix the conflicting requirements");
             }
         }
+    }
+
+    private static string? UnknownPlaceholder(string template)
+    {
+        for (int open = template.IndexOf('{', StringComparison.Ordinal); open >= 0; open = template.IndexOf('{', open + 1))
+        {
+            int close = template.IndexOf('}', open);
+            string token = close < 0 ? template[open..] : template[open..(close + 1)];
+            if (token is not ("{name}" or "{namespace}"))
+            {
+                return token;
+            }
+        }
+
+        return null;
     }
 
     private static string Parent(string path)

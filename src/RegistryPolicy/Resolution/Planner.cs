@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using RegistryPolicy.Credentials;
 using RegistryPolicy.Diagnostics;
 using RegistryPolicy.Policies;
 using RegistryPolicy.Snapshots;
@@ -18,6 +19,7 @@ internal sealed class Planner
     private readonly List<PlanAction> _actions = [];
     private readonly List<Diagnostic> _warnings = [];
     private readonly Dictionary<(string, string), string> _claimed = [];
+    private readonly Dictionary<(string, string), string> _copiedFrom = [];
 
     private Planner(CompiledPolicy policy, ClusterSnapshot snapshot, IEnumerable<string> extraNamespaces)
     {
@@ -35,14 +37,42 @@ internal sealed class Planner
             planner.PlanRule(rule);
         }
 
-        return new PropagationPlan([.. planner._actions], [.. planner._warnings]);
+        var plan = new PropagationPlan([.. planner._actions], [.. planner._warnings]);
+        return policy.Links.IsEmpty ? plan : planner.PlanLinks(plan);
+    }
+
+    /// <summary>Links pull secrets to ServiceAccounts, against the Secrets as the propagation actions leave them.</summary>
+    private PropagationPlan PlanLinks(PropagationPlan secrets)
+    {
+        ClusterSnapshot after = secrets.Actions.IsEmpty ? _snapshot : secrets.ApplyTo(_snapshot);
+        var links = new List<ServiceAccountLink>();
+        foreach (CompiledLink link in _policy.Links)
+        {
+            foreach (NamespaceObject ns in _namespaces)
+            {
+                if (!link.Scope.Contains(ns))
+                {
+                    continue;
+                }
+
+                // Names in the order given; without names, every Secret the selector and types accept, in name order.
+                IEnumerable<string> names = link.Rule.Secrets.Names.IsEmpty
+                    ? after.GetSecretsIn(ns.Name).Where(link.Accepts).Select(s => s.Name)
+                    : link.Rule.Secrets.Names.Where(name => after.GetSecret(ns.Name, name) is { } named && link.Accepts(named));
+                links.AddRange(names.Select(name => new ServiceAccountLink(ns.Name, link.Rule.ServiceAccount, name) { Rule = link.Rule.Name }));
+            }
+        }
+
+        ImmutableArray<ServiceAccountPatch> patches = ServiceAccountLinks.Plan(after, links, out ImmutableArray<Diagnostic> missing);
+        return secrets with
+        {
+            Warnings = secrets.Warnings.AddRange(missing),
+            ServiceAccountPatches = [.. patches.OrderBy(p => p.ServiceAccount.Namespace, StringComparer.Ordinal).ThenBy(p => p.ServiceAccount.Name, StringComparer.Ordinal)],
+        };
     }
 
     /// <summary>The namespaces a rule copies into.</summary>
-    internal static bool IsTarget(CompiledPropagation rule, NamespaceObject ns) =>
-        !rule.Excluded.Contains(ns.Name) &&
-        !(rule.Rule.Targets.SkipTerminating && ns.IsTerminating) &&
-        (rule.NamespaceSelector is null || rule.NamespaceSelector.Matches(ns.Metadata.Labels));
+    internal static bool IsTarget(CompiledPropagation rule, NamespaceObject ns) => rule.Targets.Contains(ns);
 
     internal static bool IsBase(CompiledPropagation rule, SecretObject secret) =>
         secret.Namespace == rule.Rule.Base.Namespace &&
@@ -54,7 +84,7 @@ internal sealed class Planner
     /// <summary>The copy of <paramref name="source"/> for <paramref name="ns"/>, keeping what the rule does not copy from <paramref name="existing"/>.</summary>
     internal static SecretObject CopyOf(CompiledPropagation rule, SecretObject source, string ns, SecretObject? existing)
     {
-        var metadata = new ObjectMetadata(source.Name, ns)
+        var metadata = new ObjectMetadata(rule.TargetName(source.Name, ns), ns)
         {
             Labels = rule.Copies(CopiedField.Labels) ? source.Metadata.Labels : existing?.Metadata.Labels ?? StringMap.Empty,
             Annotations = rule.Copies(CopiedField.Annotations) ? source.Metadata.Annotations : existing?.Metadata.Annotations ?? StringMap.Empty,
@@ -68,7 +98,7 @@ internal sealed class Planner
 
     /// <summary>Whether <paramref name="existing"/> already is what <see cref="CopyOf"/> would make of <paramref name="source"/> (without allocating).</summary>
     internal static bool IsCopyOf(CompiledPropagation rule, SecretObject source, SecretObject existing) =>
-        existing.Name == source.Name &&
+        existing.Name == (rule.Renames ? rule.TargetName(source.Name, existing.Namespace!) : source.Name) &&
         (!rule.Copies(CopiedField.Labels) || existing.Metadata.Labels.Equals(source.Metadata.Labels)) &&
         (!rule.Copies(CopiedField.Annotations) || existing.Metadata.Annotations.Equals(source.Metadata.Annotations)) &&
         (!rule.Copies(CopiedField.Type) || existing.Type == source.Type) &&
@@ -116,8 +146,14 @@ internal sealed class Planner
 
             foreach (NamespaceObject ns in targets)
             {
-                SecretObject? existing = _snapshot.GetSecret(ns.Name, secret.Name);
-                if (existing is not null && IsShielded(rule, existing))
+                string copyName = rule.TargetName(secret.Name, ns.Name);
+                if (!Claim(rule, secret, ns.Name, copyName))
+                {
+                    continue;
+                }
+
+                SecretObject? existing = _snapshot.GetSecret(ns.Name, copyName);
+                if (existing is not null && (IsShielded(rule, existing) || !rule.Rule.UpdateExisting))
                 {
                     continue;
                 }
@@ -167,7 +203,7 @@ internal sealed class Planner
     {
         foreach (NamespaceObject ns in targets)
         {
-            SecretObject? existing = _snapshot.GetSecret(ns.Name, source.Name);
+            SecretObject? existing = _snapshot.GetSecret(ns.Name, rule.TargetName(source.Name, ns.Name));
             if (existing is not null && !IsShielded(rule, existing))
             {
                 Add(rule, PlanOperation.Delete, existing, null, $"{why}; copies that are not shielded are deleted, whatever their content");
@@ -181,6 +217,30 @@ internal sealed class Planner
         SecretObject released = secret with { Metadata = secret.Metadata with { Finalizers = finalizers } };
         bool gone = released.Metadata.IsDeleting && finalizers.Count == 0;
         Add(rule, PlanOperation.Update, secret, released, gone ? reason + "; with no finalizer left, the API server removes it" : reason);
+    }
+
+    /// <summary>Claims a copy's name for one base; a second base of the same rule that renames onto it is refused with a warning.</summary>
+    private bool Claim(CompiledPropagation rule, SecretObject source, string ns, string copyName)
+    {
+        if (!rule.Renames)
+        {
+            return true;
+        }
+
+        if (_copiedFrom.TryGetValue((ns, copyName), out string? other) && other != source.Name)
+        {
+            _warnings.Add(new Diagnostic("copy-name-collision", DiagnosticSeverity.Warning,
+                $"rule '{rule.Rule.Name}' renames both bases '{other}' and '{source.Name}' to '{copyName}' in namespace {ns}; only the copy of '{other}' is planned. " +
+                "Add {name} to the rename template or give the rename rules a 'from'")
+            {
+                Subject = new ObjectReference("Secret", ns, copyName),
+                Location = _snapshot.LocationOf(source.Reference),
+            });
+            return false;
+        }
+
+        _copiedFrom[(ns, copyName)] = source.Name;
+        return true;
     }
 
     private static string Differences(SecretObject existing, SecretObject desired)

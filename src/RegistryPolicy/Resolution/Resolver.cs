@@ -164,8 +164,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
                     return (propagatedSource, explain ? $"it is itself a base of rule '{rule.Rule.Name}', so it counts as {Name(propagatedSource)}" : null);
                 }
 
-                if (view.Get(rule.Rule.Base.Namespace, secret.Name) is { } baseSecret && Planner.IsBase(rule, baseSecret) && !baseSecret.Metadata.IsDeleting &&
-                    Planner.IsCopyOf(rule, baseSecret, secret))
+                if (BaseOf(rule, secret) is { } baseSecret)
                 {
                     return (propagatedSource, explain ? $"it is a copy of the base {baseSecret.Reference} (rule '{rule.Rule.Name}'), so it counts as {Name(propagatedSource)}" : null);
                 }
@@ -173,6 +172,18 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
         }
 
         return (candidate.Source, explain ? $"it counts as {Name(candidate.Source)}" : null);
+    }
+
+    /// <summary>The live base of which <paramref name="secret"/> is an exact copy under <paramref name="rule"/>, if any.</summary>
+    private SecretObject? BaseOf(CompiledPropagation rule, SecretObject secret)
+    {
+        static bool Live(CompiledPropagation rule, SecretObject b) => Planner.IsBase(rule, b) && !b.Metadata.IsDeleting;
+        if (!rule.Renames)
+        {
+            return view.Get(rule.Rule.Base.Namespace, secret.Name) is { } b && Live(rule, b) && Planner.IsCopyOf(rule, b, secret) ? b : null;
+        }
+
+        return view.In(rule.Rule.Base.Namespace).FirstOrDefault(b => Live(rule, b) && Planner.IsCopyOf(rule, b, secret));
     }
 
     private static string Name(ResolutionSource source) => source switch

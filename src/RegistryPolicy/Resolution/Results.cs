@@ -227,12 +227,20 @@ public sealed record PlanAction(PlanOperation Operation, SecretReference Secret,
 /// <param name="Warnings">Hazards: finalizers that will hang a delete, type changes the API server refuses, rule conflicts.</param>
 public sealed record PropagationPlan(ImmutableArray<PlanAction> Actions, ImmutableArray<Diagnostic> Warnings)
 {
+    /// <summary>
+    /// The ServiceAccount patches that link pull secrets (the policy's <c>serviceAccountLinks</c>), planned against the
+    /// Secrets as they are after <see cref="Actions"/>, sorted by namespace and ServiceAccount.
+    /// </summary>
+    public ImmutableArray<Credentials.ServiceAccountPatch> ServiceAccountPatches { get; init; } = [];
+
     /// <summary>Whether there is nothing to do.</summary>
-    public bool IsEmpty => Actions.IsEmpty;
+    public bool IsEmpty => Actions.IsEmpty && ServiceAccountPatches.IsEmpty;
 
     /// <summary>Applies the actions to a snapshot (purely: the snapshot is not changed).</summary>
     /// <param name="snapshot">The snapshot the plan was made for.</param>
-    /// <returns>The snapshot after the actions. A Secret being deleted whose last finalizer is removed disappears.</returns>
+    /// <returns>
+    /// The snapshot after the actions, then the ServiceAccount patches. A Secret being deleted whose last finalizer is removed disappears.
+    /// </returns>
     public ClusterSnapshot ApplyTo(ClusterSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
@@ -250,7 +258,8 @@ public sealed record PropagationPlan(ImmutableArray<PlanAction> Actions, Immutab
             }
         }
 
-        return snapshot.With(upserts, deletes);
+        ClusterSnapshot after = snapshot.With(upserts, deletes);
+        return ServiceAccountPatches.IsEmpty ? after : Credentials.ServiceAccountLinks.Apply(after, ServiceAccountPatches);
     }
 }
 
