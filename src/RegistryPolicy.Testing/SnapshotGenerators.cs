@@ -78,7 +78,25 @@ public static class SnapshotGenerators
                select new NamespaceObject(new ObjectMetadata(name, null) { Labels = labels }, p);
     }
 
-    /// <summary>The objects of a snapshot: a subset of the shape's Namespaces and up to <see cref="SnapshotShape.MaxSecrets"/> Secrets.</summary>
+    /// <summary>A ServiceAccount listing some of the shape's Secret names as pull secrets, in any order.</summary>
+    /// <param name="shape">The vocabulary.</param>
+    /// <param name="ns">The namespace.</param>
+    /// <param name="name">The ServiceAccount's name.</param>
+    /// <returns>The generator.</returns>
+    public static Gen<ServiceAccountObject> ServiceAccount(SnapshotShape shape, string ns, string name)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        // Without pull secrets a third of the time: a subset of a large vocabulary is almost never empty.
+        Gen<ImmutableArray<string>> listed = Gen.Frequency((1, Gen.Constant(ImmutableArray<string>.Empty)), (2, SubsetOf(shape.SecretNames)));
+        return from names in listed
+               from ordered in Shuffle(names)
+               select new ServiceAccountObject(new ObjectMetadata(name, ns), new ValueArray<string>(ordered));
+    }
+
+    /// <summary>
+    /// The objects of a snapshot: a subset of the shape's Namespaces, up to <see cref="SnapshotShape.MaxSecrets"/> Secrets, and
+    /// (when the shape names ServiceAccounts) ServiceAccounts in some namespaces.
+    /// </summary>
     /// <param name="shape">The vocabulary.</param>
     /// <returns>The generator.</returns>
     public static Gen<ImmutableArray<KubeObject>> Objects(SnapshotShape shape)
@@ -90,9 +108,14 @@ public static class SnapshotGenerators
         Gen<ImmutableArray<KubeObject>> secrets = Gen.Choose(0, shape.MaxSecrets)
             .SelectMany(n => Gen.ArrayOf(Secret(shape), n))
             .Select(s => s.Cast<KubeObject>().ToImmutableArray());
+        ImmutableArray<(string Ns, string Name)> accountSlots = [.. shape.Namespaces.SelectMany(ns => shape.ServiceAccountNames.Select(a => (ns, a)))];
+        Gen<ImmutableArray<KubeObject>> accounts = SubsetOf(accountSlots)
+            .SelectMany(slots => Gen.CollectToSequence(slots, slot => ServiceAccount(shape, slot.Ns, slot.Name)))
+            .Select(a => a.Cast<KubeObject>().ToImmutableArray());
         return from n in namespaces
                from s in secrets
-               select n.AddRange(s);
+               from a in accounts
+               select n.AddRange(s).AddRange(a);
     }
 
     /// <summary>A snapshot drawn from the shape.</summary>

@@ -45,6 +45,9 @@ public sealed record SnapshotShape
     /// <summary>Whether Namespaces may be terminating and Secrets being deleted.</summary>
     public bool IncludeDeletion { get; init; } = true;
 
+    /// <summary>ServiceAccount names; when not empty, snapshots hold ServiceAccounts listing some of <see cref="SecretNames"/> as pull secrets.</summary>
+    public ImmutableArray<string> ServiceAccountNames { get; init; } = [];
+
     /// <summary>The Kyma Serverless vocabulary (the default).</summary>
     public static SnapshotShape KymaServerless { get; } = new();
 
@@ -135,6 +138,37 @@ public sealed record SnapshotShape
             keys.UnionWith(admission.RequiredKeys);
         }
 
+        var types = new SortedSet<string>(StringComparer.Ordinal) { "kubernetes.io/dockerconfigjson", "Opaque" };
+        var accounts = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (ServiceAccountLinkRule link in spec.ServiceAccountLinks)
+        {
+            accounts.Add(link.ServiceAccount);
+            names.UnionWith(link.Secrets.Names);
+            types.UnionWith(link.Secrets.Types);
+            Selector(link.Secrets.Selector);
+            namespaces.UnionWith(link.Namespaces.Namespaces);
+            namespaces.UnionWith(link.Namespaces.ExcludeNamespaces);
+        }
+
+        foreach (PropagationRule rule in spec.Propagation)
+        {
+            namespaces.UnionWith(rule.Targets.Namespaces);
+        }
+
+        // Renamed copies: the names they get in the two team namespaces, so that snapshots hold existing copies and clashes
+        // (all namespaces would dilute the vocabulary too much to meet a base often).
+        foreach (PropagationRule rule in spec.Propagation)
+        {
+            foreach (RenameRule rename in rule.Rename)
+            {
+                foreach (string baseName in rename.From is { } from ? [from] : rule.Base.Names)
+                {
+                    names.Add(rename.Apply(baseName, "team-a"));
+                    names.Add(rename.Apply(baseName, "team-b"));
+                }
+            }
+        }
+
         return new SnapshotShape
         {
             Namespaces = [.. namespaces],
@@ -143,6 +177,8 @@ public sealed record SnapshotShape
             DataKeys = [.. keys],
             DataValues = [.. values],
             Finalizers = [.. finalizers],
+            SecretTypes = [.. types],
+            ServiceAccountNames = [.. accounts],
         };
     }
 }

@@ -18,8 +18,7 @@ public sealed class PolicyLoaderTests
         """;
 
     [Theory]
-    [InlineData("kyma-serverless")]
-    [InlineData("kyma-serverless-module")]
+    [MemberData(nameof(Support.Presets.Names), MemberType = typeof(Support.Presets))]
     public void Every_preset_loads_without_errors_or_warnings(string name)
     {
         Assert.True(PolicyPresets.TryGetText(name, out string? text));
@@ -100,6 +99,33 @@ public sealed class PolicyLoaderTests
         Assert.False(PolicyLoader.TryLoad(text, "s.yaml", out _, out var diagnostics));
 
         Assert.Contains(diagnostics, d => d.Code == code && d.Location is { Line: > 0 });
+    }
+
+    [Theory]
+    [InlineData("propagation: [{name: p, base: {namespace: d, names: [x]}, rename: [{to: \"{ns}-x\"}]}]", "unknown-placeholder", 2, true)]
+    [InlineData("propagation: [{name: p, base: {namespace: d, names: [x]}, rename: [{to: \"{name}_X\"}]}]", "bad-name", 2, true)]
+    [InlineData("propagation: [{name: p, base: {namespace: d, names: [x]}, rename: [{from: \"Bad\", to: z}]}]", "bad-name", 2, true)]
+    [InlineData("propagation: [{name: p, base: {namespace: d, names: [a1, b1]}, rename: [{to: same}]}]", "rename-collides", 2, false)]
+    [InlineData("propagation: [{name: p, base: {namespace: d, names: [x]}, rename: [{to: a}, {from: x, to: b}]}]", "rename-unreachable", 2, false)]
+    [InlineData("propagation: [{name: p, base: {namespace: d, names: [x]}, targets: {namespaces: [d, t]}}]", "base-namespace-target", 2, false)]
+    [InlineData("propagation: [{name: p, base: {namespace: d, names: [x]}, targets: {namespaces: [t], excludeNamespaces: [t]}}]", "scope-contradiction", 2, false)]
+    [InlineData("serviceAccountLinks: [{name: l, secrets: {}}]", "link-unbounded", 2, true)]
+    [InlineData("serviceAccountLinks: [{name: l, secrets: {names: [a]}}, {name: l, secrets: {names: [b]}}]", "duplicate-name", 2, true)]
+    [InlineData("serviceAccountLinks: [{name: l, serviceAccount: Default, secrets: {names: [a]}}]", "bad-name", 2, true)]
+    [InlineData("serviceAccountLinks: [{name: l, secrets: {types: [Opaque]}}]", "not-a-pull-secret-type", 2, false)]
+    [InlineData("serviceAccountLinks: [{name: l, secrets: {names: [a]}, namespaces: {namespaces: [Team]}}]", "bad-name", 2, true)]
+    [InlineData("serviceAccountLinks: [{name: l, secret: {names: [a]}}]", "unknown-field", 2, true)]
+    [InlineData("pulls: {defaultPullPolicy: always}", "bad-value", 2, true)]
+    [InlineData("pulls: {namespaces: {namespaceSelector: {matchExpressions: [{key: a, operator: In}]}}}", "selector-values-required", 2, true)]
+    public void Pull_secret_rules_are_checked_with_their_fix(string spec, string code, int line, bool isError)
+    {
+        string text = $"apiVersion: registrypolicy.dev/v1alpha1\nkind: RegistryPolicy\nmetadata: {{name: p}}\nspec:\n  {spec}\n";
+
+        bool loaded = PolicyLoader.TryLoad(text, "p.yaml", out _, out var diagnostics);
+
+        Assert.Equal(!isError, loaded);
+        Diagnostic found = Assert.Single(diagnostics, d => d.Code == code);
+        Assert.Equal(line + 3, found.Location!.Value.Line);
     }
 
     [Fact]

@@ -18,8 +18,7 @@ public sealed class PolicySchemaTests
     }
 
     [Theory]
-    [InlineData("kyma-serverless")]
-    [InlineData("kyma-serverless-module")]
+    [MemberData(nameof(Support.Presets.Names), MemberType = typeof(Support.Presets))]
     public void Every_preset_validates_against_the_schema(string name)
     {
         Assert.True(PolicyPresets.TryGetText(name, out string? text));

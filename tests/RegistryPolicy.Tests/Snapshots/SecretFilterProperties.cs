@@ -67,8 +67,7 @@ public sealed class SecretFilterProperties
     }
 
     [Theory]
-    [InlineData("kyma-serverless")]
-    [InlineData("kyma-serverless-module")]
+    [MemberData(nameof(Support.Presets.Names), MemberType = typeof(Support.Presets))]
     public void The_embedded_json_form_of_each_preset_is_its_yaml_document(string name)
     {
         Assert.True(PolicyPresets.TryGetText(name, out string? yaml));
