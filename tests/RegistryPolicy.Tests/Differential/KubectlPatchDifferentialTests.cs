@@ -38,6 +38,35 @@ public class KubectlPatchDifferentialTests
         Assert.Equal(predicted.ImagePullSecrets.ToArray(), byKubectl.ImagePullSecrets.ToArray());
     }
 
+    [SkippableTheory]
+    [InlineData("ibm-iks", "ibm-iks-cluster.yaml")]
+    [InlineData("openfaas", "openfaas-cluster.yaml")]
+    public void Kubectl_applies_each_presets_planned_patch_to_the_sample_as_the_plan_predicts(string preset, string sample)
+    {
+        string kubectl = RealTools.Require("kubectl", "kubectl is expected on every machine");
+        string text = File.ReadAllText(Path.Combine(Policies.PolicySchemaTests.RepositoryRoot(), "samples", sample));
+        ClusterSnapshot snapshot = ClusterSnapshot.Create(SnapshotReader.Read(text, sample));
+        RegistryPolicy.Policies.PolicyPresets.TryGet(preset, out RegistryPolicy.Policies.CompiledPolicy? policy);
+        RegistryPolicy.Resolution.PropagationPlan plan = RegistryPolicy.Resolution.PolicyEngine.Plan(policy!, snapshot);
+        ClusterSnapshot predicted = plan.ApplyTo(snapshot);
+        string dir = Directory.CreateTempSubdirectory().FullName;
+
+        Assert.NotEmpty(plan.ServiceAccountPatches);
+        foreach (ServiceAccountPatch patch in plan.ServiceAccountPatches)
+        {
+            ServiceAccountObject account = snapshot.GetServiceAccount(patch.ServiceAccount.Namespace!, patch.ServiceAccount.Name)!;
+            string list = account.ImagePullSecrets.Count == 0 ? string.Empty : "imagePullSecrets:\n" + string.Concat(account.ImagePullSecrets.Select(e => $"- name: {e}\n"));
+            string file = Path.Combine(dir, $"{account.Namespace}-{account.Name}.yaml");
+            File.WriteAllText(file, $"apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {account.Name}\n  namespace: {account.Namespace}\n{list}");
+
+            ProcessResult run = RealTools.Run(kubectl, ["patch", "--local", "-f", file, "--type=json", "-p", patch.ToJson(), "-o", "yaml"]);
+
+            Assert.True(run.ExitCode == 0, run.Error);
+            ServiceAccountObject byKubectl = ClusterSnapshot.Create(SnapshotReader.Read(run.Output, "kubectl.yaml")).ServiceAccounts.Single();
+            Assert.Equal(predicted.GetServiceAccount(account.Namespace!, account.Name)!.ImagePullSecrets.ToArray(), byKubectl.ImagePullSecrets.ToArray());
+        }
+    }
+
     [SkippableFact]
     public void Appending_to_a_missing_array_is_the_failure_users_hit()
     {
