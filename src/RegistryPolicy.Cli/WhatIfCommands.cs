@@ -30,7 +30,7 @@ internal static class WhatIfCommands
         };
         var command = new Command("whatif",
             "What changes between two snapshots, two policies, or both: per namespace the resolution fields that change (with both traces), " +
-            "whether Functions must be rebuilt, and the propagation actions that appear or disappear. " +
+            "whether Functions must be rebuilt, the propagation actions and ServiceAccount links that appear or disappear, and containers whose rewritten image or pull credential changes. " +
             "Exit 0 (changes or not), 3 with --fail-on-change when something changes, 1 on input errors, 2 on usage errors.")
         {
             before, after, policy, preset, policyAfter, presetAfter, changes, output, failOnChange,
@@ -92,6 +92,16 @@ internal static class WhatIfCommands
                         streams.Out.WriteLine($"plan {(change.Appears ? "+" : "-")} {change.Action}");
                     }
 
+                    foreach (LinkChange change in diff.Links)
+                    {
+                        streams.Out.WriteLine($"plan {(change.Appears ? "+" : "-")} {change}");
+                    }
+
+                    foreach (ImageChange change in diff.Images)
+                    {
+                        streams.Out.WriteLine(ImageLine(change));
+                    }
+
                     break;
             }
 
@@ -125,6 +135,33 @@ internal static class WhatIfCommands
             ["appears"] = new JsonArray([.. diff.Plan.Where(p => p.Appears).Select(p => (JsonNode)PlanJson(p.Action))]),
             ["disappears"] = new JsonArray([.. diff.Plan.Where(p => !p.Appears).Select(p => (JsonNode)PlanJson(p.Action))]),
         },
+        ["links"] = new JsonObject
+        {
+            ["appears"] = new JsonArray([.. diff.Links.Where(l => l.Appears).Select(l => (JsonNode)LinkJson(l))]),
+            ["disappears"] = new JsonArray([.. diff.Links.Where(l => !l.Appears).Select(l => (JsonNode)LinkJson(l))]),
+        },
+    };
+
+    /// <summary>One line per container: the rewritten image and the credential (key and fingerprint, never the password), before and after.</summary>
+    private static string ImageLine(ImageChange i)
+    {
+        var parts = new List<string>();
+        if (i.Before != i.After)
+        {
+            parts.Add($"image {i.Before} -> {i.After}");
+        }
+
+        if (i.CredentialBefore != i.CredentialAfter)
+        {
+            parts.Add($"credential {i.CredentialBefore ?? "(none)"} -> {i.CredentialAfter ?? "(none)"}");
+        }
+
+        return $"pull {i.Workload.Kind} {i.Workload.Namespace}/{i.Workload.Name} container '{i.Container}': {string.Join("; ", parts)}";
+    }
+
+    private static JsonObject LinkJson(LinkChange l) => new()
+    {
+        ["serviceAccount"] = $"{l.ServiceAccount.Namespace}/{l.ServiceAccount.Name}", ["secret"] = l.Secret,
     };
 
     private static JsonObject PlanJson(PlanAction a) => new()
@@ -158,6 +195,28 @@ internal static class WhatIfCommands
             foreach (PlanChange p in diff.Plan)
             {
                 text.Append("- ").Append(p.Appears ? "now: " : "no longer: ").Append(Cell(p.Action.ToString())).Append('\n');
+            }
+
+            text.Append("\n</details>\n");
+        }
+
+        if (!diff.Images.IsEmpty)
+        {
+            text.Append("<details><summary>").Append(diff.Images.Length).Append(" container(s) pull differently</summary>\n\n");
+            foreach (ImageChange i in diff.Images)
+            {
+                text.Append("- ").Append(Cell(ImageLine(i))).Append('\n');
+            }
+
+            text.Append("\n</details>\n");
+        }
+
+        if (!diff.Links.IsEmpty)
+        {
+            text.Append("<details><summary>").Append(diff.Links.Length).Append(" ServiceAccount link(s) change</summary>\n\n");
+            foreach (LinkChange l in diff.Links)
+            {
+                text.Append("- ").Append(l.Appears ? "now: " : "no longer: ").Append(Cell(l.ToString())).Append('\n');
             }
 
             text.Append("\n</details>\n");

@@ -1,3 +1,4 @@
+using RegistryPolicy.Credentials;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
@@ -161,6 +162,18 @@ public static class KubernetesSnapshot
 
         string json = "[" + string.Join(",", result.Patch.Select(p => $"{{\"op\":\"{p.Op}\",\"path\":{Quote(p.Path)},\"value\":{p.ValueJson}}}")) + "]";
         return new V1Patch(json, V1Patch.PatchType.JsonPatch);
+    }
+
+    /// <summary>
+    /// A planned ServiceAccount patch as a KubernetesClient <see cref="V1Patch"/> (JSON patch), for
+    /// <c>PatchNamespacedServiceAccountAsync(patch, name, namespace)</c>.
+    /// </summary>
+    /// <param name="patch">The planned patch.</param>
+    /// <returns>The patch.</returns>
+    public static V1Patch ToV1Patch(this ServiceAccountPatch patch)
+    {
+        ArgumentNullException.ThrowIfNull(patch);
+        return new V1Patch(patch.ToJson(), V1Patch.PatchType.JsonPatch);
     }
 
     private static string Quote(string text) => "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";

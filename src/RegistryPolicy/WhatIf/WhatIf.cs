@@ -33,6 +33,17 @@ public sealed record NamespaceChange(string Namespace, NamespaceResolution Befor
 /// <param name="Appears">True when only the after-plan has it; false when only the before-plan had it.</param>
 public sealed record PlanChange(PlanAction Action, bool Appears);
 
+/// <summary>A pull secret that the plan links to a ServiceAccount on one side only.</summary>
+/// <param name="ServiceAccount">The ServiceAccount.</param>
+/// <param name="Secret">The pull secret.</param>
+/// <param name="Appears">True when only the after-plan links it; false when only the before-plan did.</param>
+public sealed record LinkChange(ObjectReference ServiceAccount, string Secret, bool Appears)
+{
+    /// <summary>Formats as one line.</summary>
+    /// <returns>The change as text.</returns>
+    public override string ToString() => $"link {Secret} to ServiceAccount {ServiceAccount.Namespace}/{ServiceAccount.Name}";
+}
+
 /// <summary>A container whose rewritten image, or whose pull credential, differs.</summary>
 /// <param name="Workload">The workload.</param>
 /// <param name="Container">The container's name.</param>
@@ -54,8 +65,11 @@ public sealed record ImageChange(ObjectReference Workload, string Container, str
 /// <param name="Images">Containers whose rewritten image changes.</param>
 public sealed record OutcomeDiff(ImmutableArray<NamespaceChange> Namespaces, ImmutableArray<PlanChange> Plan, ImmutableArray<ImageChange> Images)
 {
+    /// <summary>ServiceAccount links the plan makes on one side only.</summary>
+    public ImmutableArray<LinkChange> Links { get; init; } = [];
+
     /// <summary>Whether nothing changes.</summary>
-    public bool IsEmpty => Namespaces.IsEmpty && Plan.IsEmpty && Images.IsEmpty;
+    public bool IsEmpty => Namespaces.IsEmpty && Plan.IsEmpty && Images.IsEmpty && Links.IsEmpty;
 }
 
 /// <summary>
@@ -96,18 +110,40 @@ public static class WhatIf
         plan.AddRange(a.Plan.Actions.Where(p => !afterActions.Contains(Effect(p))).Select(p => new PlanChange(p, Appears: false)));
         plan.AddRange(b.Plan.Actions.Where(p => !beforeActions.Contains(Effect(p))).Select(p => new PlanChange(p, Appears: true)));
 
-        return new OutcomeDiff(namespaces.ToImmutable(), plan.ToImmutable(), Images(before, after));
+        static IEnumerable<(ObjectReference Account, string Secret)> LinksOf(PropagationPlan p) =>
+            p.ServiceAccountPatches.SelectMany(patch => patch.Secrets.Select(secret => (patch.ServiceAccount, secret)));
+        var linksBefore = LinksOf(a.Plan).ToHashSet();
+        var linksAfter = LinksOf(b.Plan).ToHashSet();
+        ImmutableArray<LinkChange> links =
+        [
+            .. linksBefore.Where(l => !linksAfter.Contains(l)).Select(l => new LinkChange(l.Account, l.Secret, Appears: false)),
+            .. linksAfter.Where(l => !linksBefore.Contains(l)).Select(l => new LinkChange(l.Account, l.Secret, Appears: true)),
+        ];
+
+        return new OutcomeDiff(namespaces.ToImmutable(), plan.ToImmutable(), Images(before, after, a.Plan, b.Plan)) { Links = links };
     }
 
     private static (PlanOperation, SecretReference, SecretObject?) Effect(PlanAction action) => (action.Operation, action.Secret, action.Desired);
 
-    private static ImmutableArray<ImageChange> Images(WhatIfSide before, WhatIfSide after)
+    private static ImmutableArray<ImageChange> Images(WhatIfSide before, WhatIfSide after, PropagationPlan planBefore, PropagationPlan planAfter)
     {
-        // The credential the kubelet would use for each container, on both sides (matched by workload and container).
+        // The credential the kubelet would use for each container, on both sides (matched by workload and container), in each
+        // side's view: in the converged view, after that side's plan (its Secret copies and ServiceAccount links).
         static string? Credential(Credentials.ContainerPull? p) => p?.CredentialKey is { } key ? $"{key} ({p.CredentialFingerprint})" : null;
-        var pullsBefore = Credentials.PullCoverage.Analyze(before.Snapshot).ToDictionary(p => (p.Workload, p.Container.Role, p.Container.Index));
+        static ImmutableArray<Credentials.ContainerPull> Pulls(WhatIfSide side, PropagationPlan plan)
+        {
+            if (side.Snapshot.Workloads.IsEmpty)
+            {
+                return [];
+            }
+
+            ClusterSnapshot seen = side.View == EvaluationView.Converged && !plan.IsEmpty ? plan.ApplyTo(side.Snapshot) : side.Snapshot;
+            return Credentials.PullCoverage.Analyze(seen, PolicyEngine.PullOptions(side.Policy, seen));
+        }
+
+        var pullsBefore = Pulls(before, planBefore).ToDictionary(p => (p.Workload, p.Container.Role, p.Container.Index));
         var changes = ImmutableArray.CreateBuilder<ImageChange>();
-        foreach (Credentials.ContainerPull pull in Credentials.PullCoverage.Analyze(after.Snapshot))
+        foreach (Credentials.ContainerPull pull in Pulls(after, planAfter))
         {
             ContainerSpec container = pull.Container;
             string x = before.Swap?.Rewrite(container.Image).Result ?? container.Image;

@@ -134,4 +134,19 @@ public sealed class KubernetesSnapshotTests
         Assert.Equal(V1Patch.PatchType.JsonPatch, patch.Type);
         Assert.Contains("\"path\":\"/data/.dockerconfigjson\"", (string)patch.Content, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_planned_service_account_patch_becomes_a_json_patch_for_the_client()
+    {
+        var account = new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = "default", NamespaceProperty = "team" } };
+        var secret = new V1Secret { Metadata = new V1ObjectMeta { Name = "regcred", NamespaceProperty = "team" }, Type = "kubernetes.io/dockerconfigjson" };
+        var snapshot = KubernetesSnapshot.Create([account, secret]);
+        var policy = RegistryPolicy.Policies.PolicyLoader.Load(
+            "apiVersion: registrypolicy.dev/v1alpha1\nkind: RegistryPolicy\nmetadata: {name: l}\nspec:\n  serviceAccountLinks: [{name: l, secrets: {names: [regcred]}}]\n", "l.yaml");
+
+        V1Patch patch = Assert.Single(PolicyEngine.Plan(policy, snapshot).ServiceAccountPatches).ToV1Patch();
+
+        Assert.Equal(V1Patch.PatchType.JsonPatch, patch.Type);
+        Assert.Equal("[{\"op\":\"add\",\"path\":\"/imagePullSecrets\",\"value\":[{\"name\":\"regcred\"}]}]", (string)patch.Content);
+    }
 }

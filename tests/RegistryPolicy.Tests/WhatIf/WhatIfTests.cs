@@ -40,6 +40,23 @@ public sealed class WhatIfTests
     }
 
     [Fact]
+    public void Adopting_the_ibm_preset_lists_the_new_links_and_the_containers_that_gain_a_credential()
+    {
+        Assert.True(PolicyPresets.TryGet("ibm-iks", out CompiledPolicy? ibm));
+        string file = Path.Combine(PolicySchemaTests.RepositoryRoot(), "samples", "ibm-iks-cluster.yaml");
+        var snapshot = ClusterSnapshot.Create(SnapshotReader.Read(File.ReadAllText(file), file));
+
+        OutcomeDiff diff = Compare(snapshot, snapshot, Kyma, ibm);
+
+        Assert.Equal(["link all-icr-io to ServiceAccount team-a/default", "link all-icr-io to ServiceAccount team-b/default"],
+            diff.Links.Where(l => l.Appears).Select(l => l.ToString()));
+        ImageChange web = Assert.Single(diff.Images, i => i.Workload.Name == "web");
+        Assert.Null(web.CredentialBefore);
+        Assert.StartsWith("us.icr.io (sha256:", web.CredentialAfter, StringComparison.Ordinal);
+        Assert.True(Compare(snapshot, snapshot, ibm, ibm).IsEmpty);
+    }
+
+    [Fact]
     public void A_credentials_only_change_does_not_rebuild()
     {
         SecretObject before = NamespaceOverride("team");
