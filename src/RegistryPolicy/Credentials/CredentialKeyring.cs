@@ -61,6 +61,9 @@ public sealed class CredentialKeyring
         return Build(configs, diagnostics);
     }
 
+    /// <summary>Builds the keyring from configs already decoded, each with the Secret it came from, in order.</summary>
+    internal static CredentialKeyring Create(List<(DockerConfig Config, ObjectReference? Source)> configs) => Build(configs, []);
+
     /// <summary>Builds the keyring from decoded configs (for example <c>.dockerconfigjson</c> files), in order.</summary>
     /// <param name="configs">The configs, in order.</param>
     /// <returns>The keyring.</returns>

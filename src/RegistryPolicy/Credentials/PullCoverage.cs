@@ -50,22 +50,47 @@ public static class PullCoverage
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         options ??= new PullCoverageOptions();
-        var results = ImmutableArray.CreateBuilder<ContainerPull>();
-        // Workloads of one namespace usually share their pull secrets: decode each set once.
-        var keyrings = new Dictionary<string, (CredentialKeyring Keyring, List<(string Code, string Message)> Problems)>(StringComparer.Ordinal);
+        // Workloads of one namespace usually share their pull secrets (decided once per namespace and list of names), and
+        // copies of one pull secret in many namespaces have the same content: decode each content once, and build one keyring
+        // per list of contents, shared by every namespace with that list (the credential's Secret is then renamespaced).
+        var perNamespace = new Dictionary<(string Namespace, ImmutableArray<string> Names), (CachedKeyring Keyring, List<(string Code, string Message)> Problems)>(NamesComparer.Instance);
+        // Replicated workloads produce the same finding text: build each text once.
+        var messages = new Dictionary<(string Container, string Image), string>();
+        var keyrings = new Dictionary<string, CachedKeyring>(StringComparer.Ordinal);
+        var decoded = new Dictionary<(string Type, SecretData Data), (DockerConfig Config, int Id)>();
+        // Images repeat across replicas and workloads: parse each distinct image once.
+        var images = new Dictionary<string, ImageFacts>(StringComparer.Ordinal);
+        var publicRegistries = new HashSet<string>(options.PublicRegistries, StringComparer.Ordinal);
+        int containers = 0;
+        foreach (WorkloadObject workload in snapshot.Workloads)
+        {
+            containers += workload.Template.Containers.Count;
+        }
+
+        var results = ImmutableArray.CreateBuilder<ContainerPull>(containers);
         foreach (WorkloadObject workload in snapshot.Workloads)
         {
             string ns = workload.Namespace!;
-            var findings = new List<Diagnostic>();
-            Diagnostic Finding(string code, DiagnosticSeverity severity, string message) =>
-                new(code, severity, message) { Subject = workload.Reference, Location = snapshot.LocationOf(workload.Reference) };
+            List<Diagnostic>? findings = null;
+            SourceLocation? location = null;
+            bool located = false;
+            Diagnostic Finding(string code, DiagnosticSeverity severity, string message)
+            {
+                if (!located)
+                {
+                    location = snapshot.LocationOf(workload.Reference);
+                    located = true;
+                }
+
+                return new(code, severity, message) { Subject = workload.Reference, Location = location };
+            }
 
             ImmutableArray<string> names = workload.Template.ImagePullSecrets.Items;
             string accountName = workload.Template.ServiceAccountName ?? "default";
             ServiceAccountObject? account = snapshot.GetServiceAccount(ns, accountName);
             if (account is null && workload.Template.ServiceAccountName is not null && snapshot.ServiceAccounts.Any(a => a.Namespace == ns))
             {
-                findings.Add(Finding("service-account-missing", DiagnosticSeverity.Warning,
+                (findings ??= []).Add(Finding("service-account-missing", DiagnosticSeverity.Warning,
                     $"the ServiceAccount '{accountName}' is not in the snapshot; the API server refuses pods that name a missing ServiceAccount"));
             }
 
@@ -74,11 +99,11 @@ public static class PullCoverage
                 names = account.ImagePullSecrets.Items;
             }
 
-            string cacheKey = ns + "\0" + string.Join('\0', names);
-            if (!keyrings.TryGetValue(cacheKey, out var cached))
+            if (!perNamespace.TryGetValue((ns, names), out var cached))
             {
                 var problems = new List<(string, string)>();
-                var secrets = new List<PullSecret>();
+                var configs = new List<(DockerConfig, ObjectReference?)>();
+                var contentKey = new System.Text.StringBuilder().AppendJoin('\0', names).Append('|');
                 foreach (string name in names)
                 {
                     SecretObject? secret = snapshot.GetSecret(ns, name);
@@ -87,43 +112,75 @@ public static class PullCoverage
                         string elsewhere = string.Join(", ", snapshot.GetSecretsNamed(name).Select(s => s.Namespace));
                         problems.Add(("pull-secret-missing",
                             $"{name} (not found)" + (elsewhere.Length > 0 ? $": it exists only in {elsewhere}; pull secrets must be in the pod's namespace, so copy it" : "")));
+                        contentKey.Append("-,");
                         continue;
                     }
 
                     if (secret.Type is not (PullSecret.DockerConfigJsonType or PullSecret.DockerCfgType))
                     {
                         problems.Add(("pull-secret-wrong-type", $"{name} has type '{secret.Type}', which the kubelet ignores for pulls; use {PullSecret.DockerConfigJsonType}"));
+                        contentKey.Append("-,");
                         continue;
                     }
 
-                    secrets.Add(new PullSecret(ns, name, secret.Type, secret.Data.RevealEntries().ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal)));
+                    if (!decoded.TryGetValue((secret.Type, secret.Data), out var content))
+                    {
+                        var pullSecret = new PullSecret(ns, name, secret.Type, secret.Data.RevealEntries().ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal));
+                        content = (pullSecret.ReadDockerConfig().Config, decoded.Count);
+                        decoded[(secret.Type, secret.Data)] = content;
+                    }
+
+                    configs.Add((content.Config, secret.Reference));
+                    contentKey.Append(content.Id).Append(',');
                 }
 
-                cached = (CredentialKeyring.Create(secrets), problems);
-                keyrings[cacheKey] = cached;
+                string contents = contentKey.ToString();
+                if (!keyrings.TryGetValue(contents, out CachedKeyring? keyring))
+                {
+                    keyring = new CachedKeyring(CredentialKeyring.Create(configs));
+                    keyrings[contents] = keyring;
+                }
+
+                cached = (keyring, problems);
+                perNamespace[(ns, names)] = cached;
             }
 
-            findings.AddRange(cached.Problems.Select(p => Finding(p.Code, DiagnosticSeverity.Warning, p.Message)));
+            foreach (var (code, message) in cached.Problems)
+            {
+                (findings ??= []).Add(Finding(code, DiagnosticSeverity.Warning, message));
+            }
+
+            ImmutableArray<Diagnostic> shared = findings is null ? [] : [.. findings];
             bool defaultApplies = options.DefaultPullPolicyNamespaces is not { } scope || scope.Contains(ns);
-            CredentialKeyring keyring = cached.Keyring;
             foreach (ContainerSpec container in workload.Template.Containers)
             {
-                var own = new List<Diagnostic>(findings);
-                KeyringLookup lookup = keyring.Lookup(container.Image);
-                KeyringMatch? chosen = lookup.Found ? lookup.Matches[0] : null;
-                string policy = container.ImagePullPolicy ?? (defaultApplies ? options.DefaultPullPolicy : null) ?? DefaultPolicy(container.Image);
-                if (lookup.Error is not null)
+                if (!images.TryGetValue(container.Image, out ImageFacts facts))
                 {
-                    own.Add(Finding("image-invalid", DiagnosticSeverity.Error, $"container '{container.Name}': the image '{container.Image}' is not a valid reference: {lookup.Error}"));
-                }
-                else if (chosen is null && ImageReference.TryParseNormalized(container.Image, out ImageReference image, out _) &&
-                         !options.PublicRegistries.Contains(image.Domain ?? string.Empty))
-                {
-                    own.Add(Finding("no-credential", DiagnosticSeverity.Error,
-                        $"container '{container.Name}': no pull secret has a credential for '{image.Domain}' (image {container.Image}); the pull is anonymous and a private registry refuses it"));
+                    facts = ImageFacts.Of(container.Image);
+                    images[container.Image] = facts;
                 }
 
-                results.Add(new ContainerPull(workload.Reference, container, policy, names, chosen?.IndexKey, chosen?.Secret, [.. own])
+                KeyringMatch? chosen = cached.Keyring.Choose(container.Image, facts);
+                string policy = container.ImagePullPolicy ?? (defaultApplies ? options.DefaultPullPolicy : null) ?? facts.DefaultPolicy;
+                ImmutableArray<Diagnostic> own = shared;
+                if (facts.Error is not null)
+                {
+                    own = own.Add(Finding("image-invalid", DiagnosticSeverity.Error, $"container '{container.Name}': the image '{container.Image}' is not a valid reference: {facts.Error}"));
+                }
+                else if (chosen is null && !publicRegistries.Contains(facts.Reference.Domain ?? string.Empty))
+                {
+                    if (!messages.TryGetValue((container.Name, container.Image), out string? message))
+                    {
+                        message = $"container '{container.Name}': no pull secret has a credential for '{facts.Reference.Domain}' (image {container.Image}); the pull is anonymous and a private registry refuses it";
+                        messages[(container.Name, container.Image)] = message;
+                    }
+
+                    own = own.Add(Finding("no-credential", DiagnosticSeverity.Error, message));
+                }
+
+                // The keyring may have been built for another namespace with the same pull secrets: the Secret is this namespace's.
+                ObjectReference? credentialSecret = chosen?.Secret is { } source ? source with { Namespace = ns } : null;
+                results.Add(new ContainerPull(workload.Reference, container, policy, names, chosen?.IndexKey, credentialSecret, own)
                 {
                     CredentialFingerprint = chosen?.Credential.Fingerprint,
                 });
@@ -131,6 +188,60 @@ public static class PullCoverage
         }
 
         return results.ToImmutable();
+    }
+
+    /// <summary>Compares (namespace, pull-secret names) keys by content, without building a string per workload.</summary>
+    private sealed class NamesComparer : IEqualityComparer<(string Namespace, ImmutableArray<string> Names)>
+    {
+        public static readonly NamesComparer Instance = new();
+
+        public bool Equals((string Namespace, ImmutableArray<string> Names) x, (string Namespace, ImmutableArray<string> Names) y) =>
+            string.Equals(x.Namespace, y.Namespace, StringComparison.Ordinal) &&
+            (x.Names == y.Names || x.Names.AsSpan().SequenceEqual(y.Names.AsSpan()));
+
+        public int GetHashCode((string Namespace, ImmutableArray<string> Names) key)
+        {
+            var hash = new HashCode();
+            hash.Add(key.Namespace, StringComparer.Ordinal);
+            foreach (string name in key.Names)
+            {
+                hash.Add(name, StringComparer.Ordinal);
+            }
+
+            return hash.ToHashCode();
+        }
+    }
+
+    /// <summary>What one image string gives, parsed once per analysis.</summary>
+    private readonly record struct ImageFacts(ImageReference Reference, string? Error, string DefaultPolicy)
+    {
+        public static ImageFacts Of(string image) =>
+            ImageReference.TryParseNormalized(image, out ImageReference reference, out ReferenceError error)
+                ? new ImageFacts(reference, null, PullCoverage.DefaultPolicy(image))
+                : new ImageFacts(default, error.ToString(), PullCoverage.DefaultPolicy(image));
+    }
+
+    /// <summary>A keyring for one list of pull-secret names and contents, with the credential it chose for each image so far.</summary>
+    private sealed class CachedKeyring(CredentialKeyring keyring)
+    {
+        private readonly Dictionary<string, KeyringMatch?> _chosen = new(StringComparer.Ordinal);
+
+        public KeyringMatch? Choose(string image, ImageFacts facts)
+        {
+            if (facts.Error is not null)
+            {
+                return null;
+            }
+
+            if (!_chosen.TryGetValue(image, out KeyringMatch? chosen))
+            {
+                KeyringLookup lookup = keyring.Lookup(facts.Reference);
+                chosen = lookup.Found ? lookup.Matches[0] : null;
+                _chosen[image] = chosen;
+            }
+
+            return chosen;
+        }
     }
 
     /// <summary>Kubernetes' default <c>imagePullPolicy</c>: <c>Always</c> for <c>:latest</c> or no tag (without a digest), else <c>IfNotPresent</c>.</summary>

@@ -17,6 +17,7 @@ public sealed class RegistryCredential : IEquatable<RegistryCredential>
     private readonly string _password;
     private readonly string? _identityToken;
     private readonly string? _registryToken;
+    private string? _fingerprint;
 
     /// <summary>Creates a credential.</summary>
     /// <param name="username">The username (not secret; may be empty).</param>
@@ -30,10 +31,10 @@ public sealed class RegistryCredential : IEquatable<RegistryCredential>
         ArgumentNullException.ThrowIfNull(password);
         Username = username;
         _password = password;
+        _fingerprint = null;
         Email = string.IsNullOrEmpty(email) ? null : email;
         _identityToken = string.IsNullOrEmpty(identityToken) ? null : identityToken;
         _registryToken = string.IsNullOrEmpty(registryToken) ? null : registryToken;
-        Fingerprint = FingerprintOf(password);
     }
 
     /// <summary>The username.</summary>
@@ -52,7 +53,7 @@ public sealed class RegistryCredential : IEquatable<RegistryCredential>
     /// <c>sha256:</c> and the first 12 hex characters of SHA-256 over <c>registry-policy:</c> and the password's UTF-8 bytes:
     /// equal passwords have equal fingerprints; the password cannot be read from it.
     /// </summary>
-    public string Fingerprint { get; }
+    public string Fingerprint => _fingerprint ??= FingerprintOf(_password); // computed on first read (a benign race computes it twice)
 
     /// <summary>Returns the password. Call only where the user asked to see secrets, or to hand it to a registry client.</summary>
     /// <returns>The password.</returns>
