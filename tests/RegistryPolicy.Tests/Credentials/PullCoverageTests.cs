@@ -55,6 +55,28 @@ public sealed class PullCoverageTests
     private static ClusterSnapshot Snapshot() => ClusterSnapshot.Create(SnapshotReader.Read(Cluster, "cluster.yaml"));
 
     [Fact]
+    public void Namespaces_with_identical_pull_secrets_each_get_their_own_secret_as_the_credential_source()
+    {
+        byte[] config = DockerConfigJson.Encode("registry.example.com", "robot", "robot-secret-pass");
+        byte[] other = DockerConfigJson.Encode("registry.example.com", "robot", "another-pass");
+        var objects = new List<KubeObject>();
+        foreach (string ns in new[] { "a", "b", "c" })
+        {
+            objects.Add(new ServiceAccountObject(new ObjectMetadata("default", ns), new ValueArray<string>(["regcred"])));
+            objects.Add(new SecretObject(new ObjectMetadata("regcred", ns), PullSecret.DockerConfigJsonType,
+                SecretData.Create([new(PullSecret.DockerConfigJsonKey, ns == "c" ? other : config)])));
+            objects.Add(new WorkloadObject("Deployment", new ObjectMetadata("app", ns), new PodTemplate("/spec/template/spec", null, default,
+                new ValueArray<ContainerSpec>([new ContainerSpec(ContainerRole.Container, 0, "app", "registry.example.com/x:1", null)]))));
+        }
+
+        var pulls = PullCoverage.Analyze(ClusterSnapshot.Create(objects));
+
+        Assert.Equal(["a/regcred", "b/regcred", "c/regcred"], pulls.Select(p => $"{p.CredentialSecret?.Namespace}/{p.CredentialSecret?.Name}"));
+        Assert.Equal(pulls[0].CredentialFingerprint, pulls[1].CredentialFingerprint);
+        Assert.Equal(RegistryCredential.FingerprintOf("another-pass"), pulls[2].CredentialFingerprint);
+    }
+
+    [Fact]
     public void The_service_account_supplies_pull_secrets_to_pods_that_name_none()
     {
         var pulls = PullCoverage.Analyze(Snapshot());
