@@ -132,4 +132,40 @@ public class SkopeoPushTests
         Assert.Equal("0", results["linked"]);
         Assert.NotEqual("0", results["unlinked"]);
     }
+
+    [SkippableFact]
+    public void The_copy_and_link_the_ibm_preset_plans_give_a_pod_the_credential_the_registry_accepts()
+    {
+        byte[] right = DockerConfigJson.Encode(Server, Username, Password);
+        string manifests = $$"""
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: all-icr-io, namespace: default}
+            type: kubernetes.io/dockerconfigjson
+            data:
+              .dockerconfigjson: {{Convert.ToBase64String(right)}}
+            ---
+            apiVersion: v1
+            kind: ServiceAccount
+            metadata: {name: default, namespace: team}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: app, namespace: team}
+            spec:
+              containers: [{name: app, image: "{{Server}}/library/tiny:planned"}]
+            """;
+        var snapshot = RegistryPolicy.Snapshots.ClusterSnapshot.Create(RegistryPolicy.Snapshots.SnapshotReader.Read(manifests, "cluster.yaml"));
+        Assert.True(RegistryPolicy.Policies.PolicyPresets.TryGet("ibm-iks", out var ibm));
+        ContainerPull before = RegistryPolicy.Resolution.PolicyEngine.Pulls(ibm, snapshot, RegistryPolicy.Resolution.EvaluationView.AsIs).Single();
+        RegistryPolicy.Snapshots.ClusterSnapshot after = RegistryPolicy.Resolution.PolicyEngine.Plan(ibm, snapshot).ApplyTo(snapshot);
+        ContainerPull planned = RegistryPolicy.Resolution.PolicyEngine.Pulls(ibm, snapshot).Single();
+        Assert.Contains(before.Findings, f => f.Code == "no-credential");
+        Assert.Equal(("team", "all-icr-io", Server), (planned.CredentialSecret?.Namespace, planned.CredentialSecret?.Name, planned.CredentialKey));
+
+        // The planned copy in the pod's namespace, as the skopeo authfile.
+        byte[] copy = after.GetSecret("team", "all-icr-io")!.Data.TryGetBytes(PullSecret.DockerConfigJsonKey, out ReadOnlyMemory<byte> bytes) ? bytes.ToArray() : [];
+        Dictionary<string, string> results = Push(new Dictionary<string, byte[]> { ["planned-copy"] = copy });
+        Assert.Equal("0", results["planned-copy"]);
+    }
 }
