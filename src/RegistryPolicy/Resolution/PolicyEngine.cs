@@ -33,7 +33,8 @@ public static class PolicyEngine
         ArgumentNullException.ThrowIfNull(options);
         PropagationPlan plan = Planner.Plan(policy, snapshot, options.Namespaces);
         var view = new SecretView(snapshot, options.View == EvaluationView.Converged ? plan : null);
-        var resolver = new Resolver(policy, view, options.View, plan.Actions.ToLookup(a => a.Secret.Namespace, StringComparer.Ordinal));
+        var resolver = new Resolver(policy, view, options.View, plan.Actions.ToLookup(a => a.Secret.Namespace, StringComparer.Ordinal),
+            plan.ServiceAccountPatches.IsEmpty ? null : plan.ServiceAccountPatches.ToLookup(p => p.ServiceAccount.Namespace, StringComparer.Ordinal));
 
         IEnumerable<NamespaceObject> scope = options.Namespaces.IsEmpty
             ? snapshot.Namespaces

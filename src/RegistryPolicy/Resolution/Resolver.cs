@@ -51,7 +51,8 @@ internal sealed class SecretView
 /// Resolves one namespace: the first candidate found wins. Runs without text by default; the trace (and the reason) are
 /// produced by running the same decision again with tracing on, when someone reads them.
 /// </summary>
-internal sealed class Resolver(CompiledPolicy policy, SecretView view, EvaluationView mode, ILookup<string, PlanAction> actionsByNamespace)
+internal sealed class Resolver(CompiledPolicy policy, SecretView view, EvaluationView mode, ILookup<string, PlanAction> actionsByNamespace,
+    ILookup<string?, ServiceAccountPatch>? patchesByNamespace = null)
 {
     private readonly ResolutionRule? _rule = policy.Document.Spec.Resolution;
 
@@ -79,6 +80,12 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
             {
                 trace.Add(new TraceStep($"propagation '{action.Rule}'", TraceOutcome.Note,
                     (mode == EvaluationView.Converged ? "applied in this view: " : "pending, not applied in this view: ") + action));
+            }
+
+            foreach (ServiceAccountPatch patch in patchesByNamespace?[ns.Name] ?? [])
+            {
+                trace.Add(new TraceStep($"ServiceAccount link '{patch.Rule}'", TraceOutcome.Note,
+                    (mode == EvaluationView.Converged ? "applied in this view: " : "pending, not applied in this view: ") + patch));
             }
         }
 

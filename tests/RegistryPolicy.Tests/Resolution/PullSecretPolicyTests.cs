@@ -63,6 +63,18 @@ public sealed class PullSecretPolicyTests
     }
 
     [Fact]
+    public void The_trace_of_a_namespace_notes_its_copies_and_its_service_account_link()
+    {
+        Evaluation evaluation = PolicyEngine.Evaluate(Preset("ibm-iks"), Sample("ibm-iks-cluster.yaml"));
+
+        string[] notes = [.. evaluation.Find("team-a")!.Trace.Where(t => t.Outcome == TraceOutcome.Note).Select(t => t.ToString())];
+
+        Assert.Contains(notes, n => n.Contains("create team-a/all-icr-io", StringComparison.Ordinal));
+        Assert.Contains(notes, n => n.StartsWith("[note] ServiceAccount link 'default-service-account': applied in this view: patch team-a/default", StringComparison.Ordinal));
+        Assert.DoesNotContain(evaluation.Find("team-c")!.Trace, t => t.Step.StartsWith("ServiceAccount link", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_openfaas_preset_links_every_pull_secret_of_openfaas_fn_and_nothing_else()
     {
         PropagationPlan plan = PolicyEngine.Plan(Preset("openfaas"), Sample("openfaas-cluster.yaml"));
