@@ -72,25 +72,14 @@ public static class PullCoverage
         {
             string ns = workload.Namespace!;
             List<Diagnostic>? findings = null;
-            SourceLocation? location = null;
-            bool located = false;
-            Diagnostic Finding(string code, DiagnosticSeverity severity, string message)
-            {
-                if (!located)
-                {
-                    location = snapshot.LocationOf(workload.Reference);
-                    located = true;
-                }
-
-                return new(code, severity, message) { Subject = workload.Reference, Location = location };
-            }
+            var finding = new FindingFactory(snapshot, workload);
 
             ImmutableArray<string> names = workload.Template.ImagePullSecrets.Items;
             string accountName = workload.Template.ServiceAccountName ?? "default";
             ServiceAccountObject? account = snapshot.GetServiceAccount(ns, accountName);
             if (account is null && workload.Template.ServiceAccountName is not null && snapshot.ServiceAccounts.Any(a => a.Namespace == ns))
             {
-                (findings ??= []).Add(Finding("service-account-missing", DiagnosticSeverity.Warning,
+                (findings ??= []).Add(finding.Make("service-account-missing", DiagnosticSeverity.Warning,
                     $"the ServiceAccount '{accountName}' is not in the snapshot; the API server refuses pods that name a missing ServiceAccount"));
             }
 
@@ -147,7 +136,7 @@ public static class PullCoverage
 
             foreach (var (code, message) in cached.Problems)
             {
-                (findings ??= []).Add(Finding(code, DiagnosticSeverity.Warning, message));
+                (findings ??= []).Add(finding.Make(code, DiagnosticSeverity.Warning, message));
             }
 
             ImmutableArray<Diagnostic> shared = findings is null ? [] : [.. findings];
@@ -165,7 +154,7 @@ public static class PullCoverage
                 ImmutableArray<Diagnostic> own = shared;
                 if (facts.Error is not null)
                 {
-                    own = own.Add(Finding("image-invalid", DiagnosticSeverity.Error, $"container '{container.Name}': the image '{container.Image}' is not a valid reference: {facts.Error}"));
+                    own = own.Add(finding.Make("image-invalid", DiagnosticSeverity.Error, $"container '{container.Name}': the image '{container.Image}' is not a valid reference: {facts.Error}"));
                 }
                 else if (chosen is null && !publicRegistries.Contains(facts.Reference.Domain ?? string.Empty))
                 {
@@ -175,7 +164,7 @@ public static class PullCoverage
                         messages[(container.Name, container.Image)] = message;
                     }
 
-                    own = own.Add(Finding("no-credential", DiagnosticSeverity.Error, message));
+                    own = own.Add(finding.Make("no-credential", DiagnosticSeverity.Error, message));
                 }
 
                 // The keyring may have been built for another namespace with the same pull secrets: the Secret is this namespace's.
@@ -187,7 +176,25 @@ public static class PullCoverage
             }
         }
 
-        return results.ToImmutable();
+        return results.Count == results.Capacity ? results.MoveToImmutable() : results.ToImmutable();
+    }
+
+    /// <summary>Makes a workload's findings, looking its location up once (a struct: no allocation per workload).</summary>
+    private struct FindingFactory(ClusterSnapshot snapshot, WorkloadObject workload)
+    {
+        private SourceLocation? _location;
+        private bool _located;
+
+        public Diagnostic Make(string code, DiagnosticSeverity severity, string message)
+        {
+            if (!_located)
+            {
+                _location = snapshot.LocationOf(workload.Reference);
+                _located = true;
+            }
+
+            return new(code, severity, message) { Subject = workload.Reference, Location = _location };
+        }
     }
 
     /// <summary>Compares (namespace, pull-secret names) keys by content, without building a string per workload.</summary>
