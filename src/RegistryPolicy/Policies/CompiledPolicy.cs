@@ -205,7 +205,11 @@ internal sealed class CompiledPropagation(PropagationRule rule)
     public SelectorMatcher? Shield { get; } = rule.Shield is null ? null : SelectorMatcher.Compile(rule.Shield);
 
 
-    public bool Copies(CopiedField field) => Rule.Copy.Contains(field);
+    // Indexed by the enum's value (Labels, Annotations, Data, Type).
+    private readonly bool[] _copies =
+        [rule.Copy.Contains(CopiedField.Labels), rule.Copy.Contains(CopiedField.Annotations), rule.Copy.Contains(CopiedField.Data), rule.Copy.Contains(CopiedField.Type)];
+
+    public bool Copies(CopiedField field) => _copies[(int)field];
 }
 
 internal sealed class CompiledCandidate(ResolutionCandidate candidate)

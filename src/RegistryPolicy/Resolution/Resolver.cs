@@ -104,7 +104,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
                 continue;
             }
 
-            (ResolutionSource source, string? why) = Classify(candidate.Candidate, secret, explain: true);
+            (ResolutionSource source, string? why) = Classify(candidate.Candidate, secret, explain: trace is not null);
             if (trace is not null)
             {
                 trace.Add(new TraceStep($"candidate {i + 1}: {candidate.Describe()}", TraceOutcome.Applied, $"found {secret.Reference}; {why}"));

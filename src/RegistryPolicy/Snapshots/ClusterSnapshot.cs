@@ -12,7 +12,6 @@ namespace RegistryPolicy.Snapshots;
 /// </summary>
 public sealed class ClusterSnapshot
 {
-    private readonly Dictionary<(string Namespace, string Name), SecretObject> _secrets;
     private readonly Lazy<Dictionary<string, ImmutableArray<SecretObject>>> _secretsByName;
     private readonly Dictionary<string, (int Start, int Count)> _secretsByNamespace;
     private readonly Dictionary<string, List<SecretObject>> _secretsByLabel = new(StringComparer.Ordinal);
@@ -57,12 +56,10 @@ public sealed class ClusterSnapshot
         });
         Workloads = ImmutableCollectionsMarshal.AsImmutableArray(sortedWorkloads);
 
-        _secrets = new(Secrets.Length);
         _secretsByNamespace = new(StringComparer.Ordinal);
         for (int i = 0; i < Secrets.Length; i++)
         {
             SecretObject s = Secrets[i];
-            _secrets[(s.Namespace!, s.Name)] = s;
             ref (int Start, int Count) range = ref CollectionsMarshal.GetValueRefOrAddDefault(_secretsByNamespace, s.Namespace!, out bool exists);
             range = exists ? (range.Start, range.Count + 1) : (i, 1);
             foreach (var (key, _) in s.Metadata.Labels)
@@ -229,7 +226,37 @@ public sealed class ClusterSnapshot
     /// <param name="namespace">Its namespace.</param>
     /// <param name="name">Its name.</param>
     /// <returns>The Secret, or <see langword="null"/>.</returns>
-    public SecretObject? GetSecret(string @namespace, string name) => _secrets.GetValueOrDefault((@namespace, name));
+    public SecretObject? GetSecret(string @namespace, string name)
+    {
+        // The namespace's Secrets are a slice of the sorted array: a binary search by name (objects are unique by then).
+        if (!_secretsByNamespace.TryGetValue(@namespace, out var range))
+        {
+            return null;
+        }
+
+        ReadOnlySpan<SecretObject> slice = Secrets.AsSpan(range.Start, range.Count);
+        int low = 0, high = slice.Length - 1;
+        while (low <= high)
+        {
+            int mid = (low + high) >>> 1;
+            int c = string.CompareOrdinal(slice[mid].Name, name);
+            if (c == 0)
+            {
+                return slice[mid];
+            }
+
+            if (c < 0)
+            {
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid - 1;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>Every Secret with this name, in any namespace, sorted by namespace.</summary>
     /// <param name="name">The name.</param>
