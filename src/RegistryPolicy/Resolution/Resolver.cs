@@ -147,6 +147,12 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
             return secret;
         }
 
+        return FindBySelector(ns, candidate, explain, out miss);
+    }
+
+    /// <summary>The first Secret (by name) whose labels match; separate so that the named path allocates no closure.</summary>
+    private SecretObject? FindBySelector(string ns, CompiledCandidate candidate, bool explain, out string? miss)
+    {
         SecretObject? match = view.In(ns).FirstOrDefault(s => candidate.Selector!.Matches(s.Metadata.Labels));
         miss = match is null && explain ? $"no Secret in {ns} has labels {candidate.Selector!.Text}" : null;
         return match;
