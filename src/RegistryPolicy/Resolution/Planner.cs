@@ -25,8 +25,9 @@ internal sealed class Planner
     {
         _policy = policy;
         _snapshot = snapshot;
-        var extra = extraNamespaces.Where(n => snapshot.GetNamespace(n) is null).Distinct(StringComparer.Ordinal).Select(n => NamespaceObject.Named(n));
-        _namespaces = [.. snapshot.Namespaces.Concat(extra).OrderBy(n => n.Name, StringComparer.Ordinal)];
+        var extra = extraNamespaces.Where(n => snapshot.GetNamespace(n) is null).Distinct(StringComparer.Ordinal).Select(n => NamespaceObject.Named(n)).ToList();
+        // The snapshot's namespaces are sorted already; sort again only when namespaces are added.
+        _namespaces = extra.Count == 0 ? snapshot.Namespaces : [.. snapshot.Namespaces.Concat(extra).OrderBy(n => n.Name, StringComparer.Ordinal)];
     }
 
     public static PropagationPlan Plan(CompiledPolicy policy, ClusterSnapshot snapshot, IEnumerable<string> extraNamespaces)

@@ -38,7 +38,8 @@ public static class PolicyEngine
 
         IEnumerable<NamespaceObject> scope = options.Namespaces.IsEmpty
             ? snapshot.Namespaces
-            : options.Namespaces.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(n => snapshot.GetNamespace(n) ?? NamespaceObject.Named(n));
+            : (IsSortedAndDistinct(options.Namespaces) ? (IEnumerable<string>)options.Namespaces : options.Namespaces.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+                .Select(n => snapshot.GetNamespace(n) ?? NamespaceObject.Named(n));
         var results = ImmutableArray.CreateBuilder<NamespaceResolution>();
         foreach (NamespaceObject ns in scope)
         {
@@ -54,6 +55,19 @@ public static class PolicyEngine
             Plan = plan,
             Diagnostics = Lints.Find(policy, snapshot, plan, namespaces),
         };
+    }
+
+    private static bool IsSortedAndDistinct(ImmutableArray<string> names)
+    {
+        for (int i = 1; i < names.Length; i++)
+        {
+            if (string.CompareOrdinal(names[i - 1], names[i]) >= 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The actions that bring the snapshot to the converged state, with hazards as warnings.</summary>

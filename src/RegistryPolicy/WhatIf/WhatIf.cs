@@ -167,33 +167,35 @@ public static class WhatIf
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
-        var changed = ImmutableArray.CreateBuilder<string>();
+        // Most namespaces do not change: allocate only when something does.
+        List<string>? changed = null;
         if (x.Source != y.Source)
         {
-            changed.Add("source");
+            (changed ??= []).Add("source");
         }
 
         if (x.Secret != y.Secret)
         {
-            changed.Add("secret");
+            (changed ??= []).Add("secret");
         }
 
-        Add("pushAddress", x.PushAddress, y.PushAddress);
-        Add("pullAddress", x.PullAddress, y.PullAddress);
-        Add("registryAddress", x.RegistryAddress, y.RegistryAddress);
-        Add("serverAddress", x.ServerAddress, y.ServerAddress);
-        Add("username", x.Username, y.Username);
+        Add(ref changed, "pushAddress", x.PushAddress, y.PushAddress);
+        Add(ref changed, "pullAddress", x.PullAddress, y.PullAddress);
+        Add(ref changed, "registryAddress", x.RegistryAddress, y.RegistryAddress);
+        Add(ref changed, "serverAddress", x.ServerAddress, y.ServerAddress);
+        Add(ref changed, "username", x.Username, y.Username);
         if (!x.SameCredential(y))
         {
-            changed.Add("credentialFingerprint");
+            (changed ??= []).Add("credentialFingerprint");
         }
-        return changed.ToImmutable();
 
-        void Add(string name, string? p, string? q)
+        return changed is null ? [] : [.. changed];
+
+        static void Add(ref List<string>? changed, string name, string? p, string? q)
         {
             if (!string.Equals(p, q, StringComparison.Ordinal))
             {
-                changed.Add(name);
+                (changed ??= []).Add(name);
             }
         }
     }
