@@ -114,7 +114,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
                 }
             }
 
-            return Read(ns, candidate.Candidate, secret, source, why, trace);
+            return Read(ns, i, candidate.Candidate, secret, source, why, trace);
         }
 
         return new NamespaceResolution
@@ -208,10 +208,51 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
         _ => "none",
     };
 
-    private NamespaceResolution Read(NamespaceObject nsObject, ResolutionCandidate candidate, SecretObject secret, ResolutionSource source, string? why,
+    /// <summary>What a candidate reads from one Secret content: copies of one Secret in many namespaces share it.</summary>
+    private readonly record struct Fields(string? Push, string? Pull, string? Registry, string? Server, string? Username, string? Fingerprint, bool HasPassword,
+        ReadOnlyMemory<byte> Password);
+
+    private readonly Dictionary<(int Candidate, SecretData Data), Fields> _fields = [];
+
+    private NamespaceResolution Read(NamespaceObject nsObject, int index, ResolutionCandidate candidate, SecretObject secret, ResolutionSource source, string? why,
         ImmutableArray<TraceStep>.Builder? trace)
     {
-        string ns = nsObject.Name;
+        if (trace is null)
+        {
+            if (!_fields.TryGetValue((index, secret.Data), out Fields fields))
+            {
+                fields = ReadFields(candidate, secret, trace: null);
+                if (_fields.Count < 65_536)
+                {
+                    _fields[(index, secret.Data)] = fields;
+                }
+            }
+
+            return Result(nsObject, secret, source, why, fields, trace);
+        }
+
+        return Result(nsObject, secret, source, why, ReadFields(candidate, secret, trace), trace);
+    }
+
+    private NamespaceResolution Result(NamespaceObject nsObject, SecretObject secret, ResolutionSource source, string? why, Fields fields,
+        ImmutableArray<TraceStep>.Builder? trace) => new()
+    {
+        Namespace = nsObject.Name,
+        Source = source,
+        Secret = new SecretReference(secret.Namespace!, secret.Name),
+        PushAddress = fields.Push ?? string.Empty,
+        PullAddress = fields.Pull ?? string.Empty,
+        RegistryAddress = fields.Registry,
+        ServerAddress = fields.Server,
+        Username = fields.Username,
+        CredentialFingerprint = fields.Fingerprint,
+        PasswordForFingerprint = fields.HasPassword ? (fields.Password, _fingerprints) : null,
+        Reason = why is null ? null : $"{secret.Reference}: {why}",
+        Explanation = Deferred(nsObject, trace),
+    };
+
+    private Fields ReadFields(ResolutionCandidate candidate, SecretObject secret, ImmutableArray<TraceStep>.Builder? trace)
+    {
         ResolutionKeys keys = _rule!.Keys;
         SecretData data = secret.Data;
         string? push = null, pull = null;
@@ -247,21 +288,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
             }
         }
 
-        return new NamespaceResolution
-        {
-            Namespace = ns,
-            Source = source,
-            Secret = new SecretReference(secret.Namespace!, secret.Name),
-            PushAddress = push ?? string.Empty,
-            PullAddress = pull ?? string.Empty,
-            RegistryAddress = _text.Get(data, keys.RegistryAddress),
-            ServerAddress = server,
-            Username = username,
-            CredentialFingerprint = fingerprint,
-            PasswordForFingerprint = hasPassword ? (password, _fingerprints) : null,
-            Reason = why is null ? null : $"{secret.Reference}: {why}",
-            Explanation = Deferred(nsObject, trace),
-        };
+        return new Fields(push, pull, _text.Get(data, keys.RegistryAddress), server, username, fingerprint, hasPassword, hasPassword ? password : default);
     }
 
     private static string? Value(SecretData data, string key, string what, ImmutableArray<TraceStep>.Builder? trace, TextCache text)

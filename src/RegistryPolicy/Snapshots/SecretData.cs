@@ -12,6 +12,7 @@ public sealed class SecretData : IEquatable<SecretData>
     // One buffer for all values: three objects per Secret however many keys it has (large snapshots hold 100,000s).
     private readonly (string Key, int Start, int Length)[] _entries;
     private readonly byte[] _buffer;
+    private int _hash; // 0: not computed yet (a computed 0 is stored as 1); immutable content, so a race only computes it twice
 
     private SecretData((string Key, int Start, int Length)[] sortedEntries, byte[] buffer)
     {
@@ -221,6 +222,11 @@ public sealed class SecretData : IEquatable<SecretData>
     /// <inheritdoc/>
     public override int GetHashCode()
     {
+        if (_hash != 0)
+        {
+            return _hash;
+        }
+
         var hash = new HashCode();
         for (int i = 0; i < _entries.Length; i++)
         {
@@ -228,7 +234,9 @@ public sealed class SecretData : IEquatable<SecretData>
             hash.AddBytes(Value(i).Span);
         }
 
-        return hash.ToHashCode();
+        int value = hash.ToHashCode();
+        _hash = value == 0 ? 1 : value;
+        return _hash;
     }
 
     /// <summary>Shows the keys only, never the values.</summary>
