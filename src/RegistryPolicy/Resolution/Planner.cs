@@ -109,7 +109,14 @@ internal sealed class Planner
     {
         string baseNs = rule.Rule.Base.Namespace;
         string? finalizer = rule.Rule.Finalizer;
-        var targets = _namespaces.Where(n => IsTarget(rule, n)).ToList();
+        // A mask over the namespaces rather than a list: at 10,000 namespaces a list of them would land in the large-object heap.
+        var mask = new bool[_namespaces.Length];
+        for (int t = 0; t < mask.Length; t++)
+        {
+            mask[t] = IsTarget(rule, _namespaces[t]);
+        }
+
+        var targets = new TargetList(_namespaces, mask);
         foreach (SecretObject secret in _snapshot.GetSecretsIn(baseNs))
         {
             bool isBase = IsBase(rule, secret);
@@ -185,7 +192,22 @@ internal sealed class Planner
         }
     }
 
-    private void FormerBase(CompiledPropagation rule, SecretObject secret, List<NamespaceObject> targets)
+    /// <summary>The namespaces a rule copies into, as a mask over the planner's namespaces.</summary>
+    private readonly struct TargetList(ImmutableArray<NamespaceObject> namespaces, bool[] mask)
+    {
+        public IEnumerator<NamespaceObject> GetEnumerator()
+        {
+            for (int t = 0; t < mask.Length; t++)
+            {
+                if (mask[t])
+                {
+                    yield return namespaces[t];
+                }
+            }
+        }
+    }
+
+    private void FormerBase(CompiledPropagation rule, SecretObject secret, TargetList targets)
     {
         if (rule.Rule.OnBaseUnlabeled == CopyFate.DeleteUnshieldedCopies)
         {
@@ -200,7 +222,7 @@ internal sealed class Planner
             $"(kubectl patch secret -n {secret.Namespace} {secret.Name} --type=json -p '[{{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}}]')");
     }
 
-    private void DeleteCopies(CompiledPropagation rule, SecretObject source, List<NamespaceObject> targets, string why)
+    private void DeleteCopies(CompiledPropagation rule, SecretObject source, TargetList targets, string why)
     {
         foreach (NamespaceObject ns in targets)
         {

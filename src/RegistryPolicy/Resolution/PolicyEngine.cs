@@ -40,13 +40,13 @@ public static class PolicyEngine
             ? snapshot.Namespaces
             : (IsSortedAndDistinct(options.Namespaces) ? (IEnumerable<string>)options.Namespaces : options.Namespaces.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
                 .Select(n => snapshot.GetNamespace(n) ?? NamespaceObject.Named(n));
-        var results = ImmutableArray.CreateBuilder<NamespaceResolution>();
+        var results = ImmutableArray.CreateBuilder<NamespaceResolution>(options.Namespaces.IsEmpty ? snapshot.Namespaces.Length : options.Namespaces.Length);
         foreach (NamespaceObject ns in scope)
         {
             results.Add(resolver.Resolve(ns));
         }
 
-        ImmutableArray<NamespaceResolution> namespaces = results.ToImmutable();
+        ImmutableArray<NamespaceResolution> namespaces = results.Count == results.Capacity ? results.MoveToImmutable() : results.ToImmutable();
         return new Evaluation
         {
             Policy = policy.Name,
