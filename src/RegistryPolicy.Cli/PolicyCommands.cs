@@ -142,6 +142,16 @@ internal static class PolicyCommands
                 streams.Out.WriteLine($"#   {change.Namespace}: {string.Join(", ", change.Changed)}: {Resolution.PolicyEngine.SourceName(change.Before.Source)} {change.Before.Secret} vs {Resolution.PolicyEngine.SourceName(change.After.Source)} {change.After.Secret}");
             }
 
+            foreach (WhatIf.PlanChange change in search.Diff.Plan)
+            {
+                streams.Out.WriteLine($"#   plan: only '{(change.Appears ? b.Name : a.Name)}' would {change.Action.ToString().ReplaceLineEndings(" ")}");
+            }
+
+            foreach (WhatIf.LinkChange change in search.Diff.Links)
+            {
+                streams.Out.WriteLine($"#   plan: only '{(change.Appears ? b.Name : a.Name)}' would {change}");
+            }
+
             foreach (Snapshots.KubeObject o in search.Counterexample!.Objects)
             {
                 streams.Out.WriteLine("---");

@@ -29,7 +29,9 @@ public sealed record DifferenceSearchResult(ClusterSnapshot? Counterexample, Out
 /// <summary>
 /// "Do these two policies ever disagree?" An exhaustive, deterministic search over small snapshots drawn from the values
 /// the two policies mention (their namespaces, Secret names, selector labels, data keys and condition values), smallest
-/// first; the first difference is shrunk (Secrets, labels, data keys removed while the difference stays) and returned.
+/// first; the first difference is shrunk (Secrets, labels, data keys removed while the difference stays) and returned. A
+/// difference in resolution is preferred; when there is none, the first difference in what the controller writes (Secret
+/// copies, ServiceAccount links) is returned instead. Snapshots hold the ServiceAccounts the policies link, in every namespace.
 /// For random search beyond these bounds, use the FsCheck generators in <c>RegistryPolicy.Testing</c>.
 /// </summary>
 public static class PolicyComparison
@@ -49,15 +51,29 @@ public static class PolicyComparison
         var labelSets = new List<StringMap> { StringMap.Empty };
         var keys = new SortedSet<string>(StringComparer.Ordinal);
         var conditions = new Dictionary<string, string>(StringComparer.Ordinal);
+        var types = new SortedSet<string>(StringComparer.Ordinal) { "Opaque" };
+        var accounts = new SortedSet<string>(StringComparer.Ordinal);
+        var renames = new List<(PropagationRule Rule, RenameRule Rename)>();
         foreach (CompiledPolicy policy in new[] { a, b })
         {
             RegistryPolicySpec spec = policy.Document.Spec;
             foreach (PropagationRule rule in spec.Propagation)
             {
                 namespaces.Add(rule.Base.Namespace);
+                namespaces.UnionWith(rule.Targets.Namespaces);
                 names.UnionWith(rule.Base.Names);
                 AddLabels(rule.Base.Selector);
                 AddLabels(rule.Shield);
+                renames.AddRange(rule.Rename.Select(r => (rule, r)));
+            }
+
+            foreach (ServiceAccountLinkRule link in spec.ServiceAccountLinks)
+            {
+                accounts.Add(link.ServiceAccount);
+                names.UnionWith(link.Secrets.Names);
+                types.UnionWith(link.Secrets.Types);
+                AddLabels(link.Secrets.Selector);
+                namespaces.UnionWith(link.Namespaces.Namespaces);
             }
 
             foreach (ResolutionCandidate candidate in spec.Resolution?.Candidates ?? [])
@@ -96,6 +112,24 @@ public static class PolicyComparison
             namespaces.Add($"team-{(char)('a' + i)}");
         }
 
+        // Renamed copies: the names they get in the team namespaces, so that an existing copy can be met.
+        foreach ((PropagationRule rule, RenameRule rename) in renames)
+        {
+            foreach (string baseName in rename.From is { } from ? [from] : rule.Base.Names)
+            {
+                for (int i = 0; i < options.MaxNamespaces; i++)
+                {
+                    names.Add(rename.Apply(baseName, $"team-{(char)('a' + i)}"));
+                }
+            }
+        }
+
+        // Policies that read no key (only copy and link) still need Secrets whose contents differ.
+        if (keys.Count == 0)
+        {
+            keys.Add(".dockerconfigjson");
+        }
+
         // Three data variants: nothing; every key set (conditions false); every key set with the conditions' values (conditions true).
         SecretData[] data =
         [
@@ -112,16 +146,25 @@ public static class PolicyComparison
                 {
                     foreach (SecretData d in data.Distinct())
                     {
-                        templates.Add(new SecretObject(new ObjectMetadata(name, ns) { Labels = labels }, "Opaque", d));
+                        foreach (string type in types)
+                        {
+                            templates.Add(new SecretObject(new ObjectMetadata(name, ns) { Labels = labels }, type, d));
+                        }
                     }
                 }
             }
         }
 
-        ImmutableArray<KubeObject> nsObjects = [.. namespaces.Select(n => (KubeObject)NamespaceObject.Named(n))];
+        // Every namespace has the ServiceAccounts the policies link, without pull secrets (as a new namespace's 'default' has).
+        ImmutableArray<KubeObject> nsObjects =
+        [
+            .. namespaces.Select(n => (KubeObject)NamespaceObject.Named(n)),
+            .. namespaces.SelectMany(n => accounts.Select(sa => (KubeObject)new ServiceAccountObject(new ObjectMetadata(sa, n), default))),
+        ];
         string bounds = $"{namespaces.Count} namespaces ({string.Join(", ", namespaces)}), up to {options.MaxSecrets} Secrets from {templates.Count} templates " +
             $"(names {string.Join(", ", names)}; {labelSets.Distinct().Count()} label sets; {data.Distinct().Count()} data variants)";
         long tried = 0;
+        List<SecretObject>? planOnly = null;
         foreach (List<SecretObject> secrets in Subsets(templates, options.MaxSecrets))
         {
             tried++;
@@ -129,9 +172,21 @@ public static class PolicyComparison
             OutcomeDiff diff = Compare(a, b, snapshot);
             if (!diff.Namespaces.IsEmpty)
             {
-                (ClusterSnapshot small, OutcomeDiff smallDiff) = Shrink(a, b, nsObjects, secrets, diff);
+                (ClusterSnapshot small, OutcomeDiff smallDiff) = Shrink(a, b, nsObjects, secrets, diff, ResolutionDiffers);
                 return new DifferenceSearchResult(small, smallDiff, tried, bounds);
             }
+
+            // A difference only in what the controller writes (copies, ServiceAccount links) is kept in case no resolution differs.
+            if (planOnly is null && PlanDiffers(diff))
+            {
+                planOnly = secrets;
+            }
+        }
+
+        if (planOnly is not null)
+        {
+            (ClusterSnapshot small, OutcomeDiff smallDiff) = Shrink(a, b, nsObjects, planOnly, Compare(a, b, ClusterSnapshot.Create(nsObjects.Concat(planOnly))), PlanDiffers);
+            return new DifferenceSearchResult(small, smallDiff, tried, bounds);
         }
 
         return new DifferenceSearchResult(null, null, tried, bounds);
@@ -144,6 +199,10 @@ public static class PolicyComparison
             }
         }
     }
+
+    private static bool ResolutionDiffers(OutcomeDiff diff) => !diff.Namespaces.IsEmpty;
+
+    private static bool PlanDiffers(OutcomeDiff diff) => !diff.Plan.IsEmpty || !diff.Links.IsEmpty;
 
     private static OutcomeDiff Compare(CompiledPolicy a, CompiledPolicy b, ClusterSnapshot snapshot) =>
         WhatIf.Compare(new WhatIfSide(a, snapshot), new WhatIfSide(b, snapshot));
@@ -181,7 +240,8 @@ public static class PolicyComparison
         }
     }
 
-    private static (ClusterSnapshot, OutcomeDiff) Shrink(CompiledPolicy a, CompiledPolicy b, ImmutableArray<KubeObject> namespaces, List<SecretObject> secrets, OutcomeDiff diff)
+    private static (ClusterSnapshot, OutcomeDiff) Shrink(CompiledPolicy a, CompiledPolicy b, ImmutableArray<KubeObject> namespaces, List<SecretObject> secrets, OutcomeDiff diff,
+        Func<OutcomeDiff, bool> differs)
     {
         var current = new List<KubeObject>(namespaces.Concat(secrets));
         bool progress = true;
@@ -191,7 +251,7 @@ public static class PolicyComparison
             foreach (List<KubeObject> candidate in Smaller(current))
             {
                 OutcomeDiff d = Compare(a, b, ClusterSnapshot.Create(candidate));
-                if (!d.Namespaces.IsEmpty)
+                if (differs(d))
                 {
                     current = candidate;
                     diff = d;

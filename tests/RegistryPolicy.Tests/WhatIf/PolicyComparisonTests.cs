@@ -50,6 +50,28 @@ public sealed class PolicyComparisonTests
     }
 
     [Fact]
+    public void Policies_that_differ_only_in_what_they_write_are_told_apart_by_their_plans()
+    {
+        Assert.True(PolicyPresets.TryGetText("ibm-iks", out string? ibm));
+        CompiledPolicy original = PolicyLoader.Load(ibm, "ibm.yaml");
+        CompiledPolicy updating = PolicyLoader.Load(ibm.Replace("updateExisting: false", "updateExisting: true", StringComparison.Ordinal), "updating.yaml");
+        CompiledPolicy builder = PolicyLoader.Load(ibm.Replace("serviceAccount: default", "serviceAccount: builder", StringComparison.Ordinal), "builder.yaml");
+
+        DifferenceSearchResult copies = PolicyComparison.FindDifference(original, updating);
+        DifferenceSearchResult links = PolicyComparison.FindDifference(original, builder);
+        DifferenceSearchResult same = PolicyComparison.FindDifference(original, original);
+
+        Assert.True(copies.Found);
+        PlanChange update = Assert.Single(copies.Diff!.Plan);
+        Assert.Equal((PlanOperation.Update, true), (update.Action.Operation, update.Appears));
+        Assert.True(links.Found);
+        // Shrinking keeps only what the difference needs: the link to 'default' that the other policy no longer makes.
+        LinkChange link = Assert.Single(links.Diff!.Links);
+        Assert.Equal(("default", "all-icr-io", false), (link.ServiceAccount.Name, link.Secret, link.Appears));
+        Assert.False(same.Found);
+    }
+
+    [Fact]
     public void The_cli_prints_a_counterexample_that_resolve_reads_back()
     {
         string dir = Directory.CreateTempSubdirectory().FullName;
