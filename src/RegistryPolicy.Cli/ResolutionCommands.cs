@@ -53,6 +53,12 @@ internal static class ResolutionCommands
             Evaluation evaluation = PolicyEngine.Evaluate(compiled, snapshot, options);
             ImmutableArray<Diagnostic> diagnostics = [.. snapshot.Diagnostics, .. evaluation.Diagnostics];
             string format = result.GetValue(output)!;
+            if (compiled.Document.Spec.Resolution is null)
+            {
+                streams.Error.WriteLine($"note: policy '{compiled.Name}' has no resolution rule, so every namespace resolves to 'none'. " +
+                    "Its Secret copies and ServiceAccount links: 'registry-policy plan'; the credential each container pulls with: 'registry-policy pulls'.");
+            }
+
             if (format == "table")
             {
                 var rows = new List<string[]> { ResolveHeader };

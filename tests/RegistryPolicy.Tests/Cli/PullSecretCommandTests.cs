@@ -94,6 +94,16 @@ public sealed class PullSecretCommandTests
     }
 
     [Fact]
+    public void Resolve_with_a_policy_without_resolution_points_to_plan_and_pulls()
+    {
+        CliResult result = CliRunner.Run("resolve", "-f", Ibm, "--preset", "ibm-iks");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("has no resolution rule", result.Error, StringComparison.Ordinal);
+        Assert.Contains("'registry-policy pulls'", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Policy_show_converts_a_policy_file_to_json_that_loads_as_the_same_policy()
     {
         string yamlFile = Path.Combine(PolicySchemaTests.RepositoryRoot(), "src", "RegistryPolicy", "Policies", "Presets", "ibm-iks.yaml");
