@@ -26,7 +26,11 @@ public static class PolicyEngine
     /// <param name="snapshot">The snapshot.</param>
     /// <param name="options">The view and the namespaces to report.</param>
     /// <returns>The evaluation.</returns>
-    public static Evaluation Evaluate(CompiledPolicy policy, ClusterSnapshot snapshot, EvaluationOptions options)
+    public static Evaluation Evaluate(CompiledPolicy policy, ClusterSnapshot snapshot, EvaluationOptions options) =>
+        Evaluate(policy, snapshot, options, caches: null, lints: true);
+
+    /// <summary>Evaluates, optionally sharing caches with another evaluation under the same policy and without lints (what-if).</summary>
+    internal static Evaluation Evaluate(CompiledPolicy policy, ClusterSnapshot snapshot, EvaluationOptions options, ResolverCaches? caches, bool lints)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(snapshot);
@@ -34,7 +38,7 @@ public static class PolicyEngine
         PropagationPlan plan = Planner.Plan(policy, snapshot, options.Namespaces);
         var view = new SecretView(snapshot, options.View == EvaluationView.Converged ? plan : null);
         var resolver = new Resolver(policy, view, options.View, plan.Actions.ToLookup(a => a.Secret.Namespace, StringComparer.Ordinal),
-            plan.ServiceAccountPatches.IsEmpty ? null : plan.ServiceAccountPatches.ToLookup(p => p.ServiceAccount.Namespace, StringComparer.Ordinal));
+            plan.ServiceAccountPatches.IsEmpty ? null : plan.ServiceAccountPatches.ToLookup(p => p.ServiceAccount.Namespace, StringComparer.Ordinal), caches);
 
         IEnumerable<NamespaceObject> scope = options.Namespaces.IsEmpty
             ? snapshot.Namespaces
@@ -53,7 +57,7 @@ public static class PolicyEngine
             View = options.View,
             Namespaces = namespaces,
             Plan = plan,
-            Diagnostics = Lints.Find(policy, snapshot, plan, namespaces),
+            Diagnostics = lints ? Lints.Find(policy, snapshot, plan, namespaces) : [],
         };
     }
 

@@ -52,13 +52,13 @@ internal sealed class SecretView
 /// produced by running the same decision again with tracing on, when someone reads them.
 /// </summary>
 internal sealed class Resolver(CompiledPolicy policy, SecretView view, EvaluationView mode, ILookup<string, PlanAction> actionsByNamespace,
-    ILookup<string?, ServiceAccountPatch>? patchesByNamespace = null)
+    ILookup<string?, ServiceAccountPatch>? patchesByNamespace = null, ResolverCaches? caches = null)
 {
     private readonly ResolutionRule? _rule = policy.Document.Spec.Resolution;
 
     private Func<NamespaceObjectKey, (string? Reason, ImmutableArray<TraceStep> Trace)>? _explain;
-    private readonly TextCache _text = new();
-    private readonly FingerprintCache _fingerprints = new();
+    private readonly TextCache _text = (caches ??= new ResolverCaches()).Text;
+    private readonly FingerprintCache _fingerprints = caches.Fingerprints;
 
     public NamespaceResolution Resolve(NamespaceObject ns) => Resolve(ns, null);
 
@@ -209,10 +209,10 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
     };
 
     /// <summary>What a candidate reads from one Secret content: copies of one Secret in many namespaces share it.</summary>
-    private readonly record struct Fields(string? Push, string? Pull, string? Registry, string? Server, string? Username, string? Fingerprint, bool HasPassword,
+    internal readonly record struct Fields(string? Push, string? Pull, string? Registry, string? Server, string? Username, string? Fingerprint, bool HasPassword,
         ReadOnlyMemory<byte> Password);
 
-    private readonly Dictionary<(int Candidate, SecretData Data), Fields> _fields = [];
+    private readonly Dictionary<(int Candidate, SecretData Data), Fields> _fields = caches.Fields;
 
     private NamespaceResolution Read(NamespaceObject nsObject, int index, ResolutionCandidate candidate, SecretObject secret, ResolutionSource source, string? why,
         ImmutableArray<TraceStep>.Builder? trace)
@@ -372,6 +372,19 @@ internal sealed class TextCache
 }
 
 /// <summary>Fingerprints computed once per distinct password per evaluation (copies of one Secret share it); thread-safe.</summary>
+/// <summary>
+/// Decoded values, fingerprints and what each candidate read from each Secret content: valid for one policy, and shared by
+/// the two evaluations of a what-if under the same policy (most Secret contents are the same on both sides).
+/// </summary>
+internal sealed class ResolverCaches
+{
+    public TextCache Text { get; } = new();
+
+    public FingerprintCache Fingerprints { get; } = new();
+
+    public Dictionary<(int Candidate, SecretData Data), Resolver.Fields> Fields { get; } = [];
+}
+
 internal sealed class FingerprintCache
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _byPassword = new(StringComparer.Ordinal);

@@ -87,8 +87,11 @@ public static class WhatIf
         ArgumentNullException.ThrowIfNull(before);
         ArgumentNullException.ThrowIfNull(after);
         ImmutableArray<string> names = [.. before.Snapshot.Namespaces.Select(n => n.Name).Union(after.Snapshot.Namespaces.Select(n => n.Name), StringComparer.Ordinal).Order(StringComparer.Ordinal)];
-        Evaluation a = PolicyEngine.Evaluate(before.Policy, before.Snapshot, new EvaluationOptions { View = before.View, Namespaces = names });
-        Evaluation b = PolicyEngine.Evaluate(after.Policy, after.Snapshot, new EvaluationOptions { View = after.View, Namespaces = names });
+        // Lints are not compared; under one policy, both sides share what was read from each Secret content.
+        var caches = new ResolverCaches();
+        Evaluation a = PolicyEngine.Evaluate(before.Policy, before.Snapshot, new EvaluationOptions { View = before.View, Namespaces = names }, caches, lints: false);
+        Evaluation b = PolicyEngine.Evaluate(after.Policy, after.Snapshot, new EvaluationOptions { View = after.View, Namespaces = names },
+            ReferenceEquals(before.Policy, after.Policy) ? caches : null, lints: false);
         var rebuildOn = (after.Policy.Document.Spec.Rebuild?.OnChange ?? []).Select(FieldName).ToHashSet(StringComparer.Ordinal);
         var functions = after.Snapshot.Functions.GroupBy(f => f.Namespace!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(f => f.Name).ToImmutableArray(), StringComparer.Ordinal);
 
