@@ -86,7 +86,7 @@ public static class WhatIf
     {
         ArgumentNullException.ThrowIfNull(before);
         ArgumentNullException.ThrowIfNull(after);
-        ImmutableArray<string> names = [.. before.Snapshot.Namespaces.Select(n => n.Name).Union(after.Snapshot.Namespaces.Select(n => n.Name), StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+        ImmutableArray<string> names = MergeNames(before.Snapshot.Namespaces, after.Snapshot.Namespaces);
         // Lints are not compared; under one policy, both sides share what was read from each Secret content.
         var caches = new ResolverCaches();
         Evaluation a = PolicyEngine.Evaluate(before.Policy, before.Snapshot, new EvaluationOptions { View = before.View, Namespaces = names }, caches, lints: false);
@@ -124,6 +124,22 @@ public static class WhatIf
         ];
 
         return new OutcomeDiff(namespaces.ToImmutable(), plan.ToImmutable(), Images(before, after, a.Plan, b.Plan)) { Links = links };
+    }
+
+    /// <summary>The union of two namespace lists that are sorted already (snapshots keep them sorted), without sorting again.</summary>
+    private static ImmutableArray<string> MergeNames(ImmutableArray<NamespaceObject> x, ImmutableArray<NamespaceObject> y)
+    {
+        var merged = ImmutableArray.CreateBuilder<string>(x.Length + y.Length);
+        int i = 0, j = 0;
+        while (i < x.Length || j < y.Length)
+        {
+            int c = i == x.Length ? 1 : j == y.Length ? -1 : string.CompareOrdinal(x[i].Name, y[j].Name);
+            merged.Add(c <= 0 ? x[i].Name : y[j].Name);
+            i += c <= 0 ? 1 : 0;
+            j += c >= 0 ? 1 : 0;
+        }
+
+        return merged.ToImmutable();
     }
 
     private static (PlanOperation, SecretReference, SecretObject?) Effect(PlanAction action) => (action.Operation, action.Secret, action.Desired);
