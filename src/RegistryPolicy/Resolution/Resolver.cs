@@ -72,7 +72,15 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
     private (Func<NamespaceObjectKey, (string? Reason, ImmutableArray<TraceStep> Trace)>, NamespaceObjectKey) Deferred(NamespaceObject ns, ImmutableArray<TraceStep>.Builder? trace) =>
         trace is null ? (_explain ??= Explain, new NamespaceObjectKey(ns)) : default;
 
-    private NamespaceResolution Resolve(NamespaceObject ns, ImmutableArray<TraceStep>.Builder? trace)
+    private Func<NamespaceObjectKey, string?>? _reasonOf;
+
+    /// <summary>The one-line reason alone: the decision re-run without a trace (much cheaper than <see cref="Explain"/>).</summary>
+    private string? ReasonOf(NamespaceObjectKey key) => Resolve(key.Namespace, null, reason: true).Reason;
+
+    private Func<NamespaceObjectKey, string?>? DeferredReason(ImmutableArray<TraceStep>.Builder? trace, bool reason) =>
+        trace is null && !reason ? _reasonOf ??= ReasonOf : null;
+
+    private NamespaceResolution Resolve(NamespaceObject ns, ImmutableArray<TraceStep>.Builder? trace, bool reason = false)
     {
         if (trace is not null)
         {
@@ -104,7 +112,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
                 continue;
             }
 
-            (ResolutionSource source, string? why) = Classify(candidate.Candidate, secret, explain: trace is not null);
+            (ResolutionSource source, string? why) = Classify(candidate.Candidate, secret, explain: trace is not null || reason);
             if (trace is not null)
             {
                 trace.Add(new TraceStep($"candidate {i + 1}: {candidate.Describe()}", TraceOutcome.Applied, $"found {secret.Reference}; {why}"));
@@ -114,7 +122,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
                 }
             }
 
-            return Read(ns, i, candidate.Candidate, secret, source, why, trace);
+            return Read(ns, i, candidate.Candidate, secret, source, why, trace, reason);
         }
 
         return new NamespaceResolution
@@ -215,7 +223,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
     private readonly Dictionary<(int Candidate, SecretData Data), Fields> _fields = caches.Fields;
 
     private NamespaceResolution Read(NamespaceObject nsObject, int index, ResolutionCandidate candidate, SecretObject secret, ResolutionSource source, string? why,
-        ImmutableArray<TraceStep>.Builder? trace)
+        ImmutableArray<TraceStep>.Builder? trace, bool reason)
     {
         if (trace is null)
         {
@@ -228,14 +236,14 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
                 }
             }
 
-            return Result(nsObject, secret, source, why, fields, trace);
+            return Result(nsObject, secret, source, why, fields, trace, reason);
         }
 
-        return Result(nsObject, secret, source, why, ReadFields(candidate, secret, trace), trace);
+        return Result(nsObject, secret, source, why, ReadFields(candidate, secret, trace), trace, reason);
     }
 
     private NamespaceResolution Result(NamespaceObject nsObject, SecretObject secret, ResolutionSource source, string? why, Fields fields,
-        ImmutableArray<TraceStep>.Builder? trace) => new()
+        ImmutableArray<TraceStep>.Builder? trace, bool reason) => new()
     {
         Namespace = nsObject.Name,
         Source = source,
@@ -249,6 +257,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
         PasswordForFingerprint = fields.HasPassword ? (fields.Password, _fingerprints) : null,
         Reason = why is null ? null : $"{secret.Reference}: {why}",
         Explanation = Deferred(nsObject, trace),
+        ReasonExplanation = DeferredReason(trace, reason),
     };
 
     private Fields ReadFields(ResolutionCandidate candidate, SecretObject secret, ImmutableArray<TraceStep>.Builder? trace)

@@ -122,6 +122,7 @@ public sealed record NamespaceResolution
     }
 
     private string? _reason;
+    private Func<NamespaceObjectKey, string?>? _reasonOf;
     private ImmutableArray<TraceStep>? _trace;
     private Func<NamespaceObjectKey, (string? Reason, ImmutableArray<TraceStep> Trace)>? _explain;
     private NamespaceObjectKey _key;
@@ -130,8 +131,23 @@ public sealed record NamespaceResolution
     /// <summary>Why the result is what it is, in one sentence (for <see cref="ResolutionSource.None"/>, the controller's error).</summary>
     public string? Reason
     {
-        get => _reason ?? Explained()?.Reason;
+        get
+        {
+            if (_reason is null && _explained is null && _reasonOf is not null)
+            {
+                _reason = _reasonOf(_key); // the decision re-run without a trace: idempotent, a race computes it twice
+            }
+
+            return _reason ?? Explained()?.Reason;
+        }
+
         init => _reason = value;
+    }
+
+    /// <summary>Computes <see cref="Reason"/> alone on first use, without the trace.</summary>
+    internal Func<NamespaceObjectKey, string?>? ReasonExplanation
+    {
+        init => _reasonOf = value;
     }
 
     /// <summary>
