@@ -20,6 +20,7 @@ internal static class CliApp
             }
         }
 
+        RefuseOptionsTakenAsValues(root);
         ParseResult parsed = root.Parse(args);
         var invocation = new InvocationConfiguration { Output = streams.Out, Error = streams.Error, EnableDefaultExceptionHandler = false };
         if (parsed.Errors.Count > 0 && parsed.Action is not HelpWithExamplesAction)
@@ -47,6 +48,60 @@ internal static class CliApp
         {
             streams.Error.WriteLine($"error: {e.Message}");
             return ExitCodes.InputError;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Writing (render --out) or reading failed in the file system; the message names the path, never content.
+            streams.Error.WriteLine($"error: {e.Message}");
+            return ExitCodes.InputError;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug, never an answer: name it without its message (which could quote input) and exit distinctly.
+            // The test suite runs every command on hostile input and fails on this exit code.
+            streams.Error.WriteLine($"error: internal error ({e.GetType().Name}); please report it with the command line (not the input).");
+            return ExitCodes.InternalError;
+        }
+    }
+
+    /// <summary>
+    /// Options that take several values, and list arguments, would otherwise swallow a mistyped option as a value
+    /// (<c>-n team-a -o json</c> explaining a namespace called '-o'): a value that starts with '-' (other than '-' alone,
+    /// standard input) is refused as the unknown option it is. A file whose name starts with '-' can be given as './-x'.
+    /// </summary>
+    private static void RefuseOptionsTakenAsValues(Command command)
+    {
+        foreach (Option option in command.Options)
+        {
+            if (option.ValueType == typeof(string[]))
+            {
+                option.Validators.Add(result => Refuse(result.Tokens, result.AddError));
+            }
+        }
+
+        foreach (Argument argument in command.Arguments)
+        {
+            if (argument.ValueType == typeof(string[]) || argument.ValueType == typeof(string))
+            {
+                argument.Validators.Add(result => Refuse(result.Tokens, result.AddError));
+            }
+        }
+
+        foreach (Command sub in command.Subcommands)
+        {
+            RefuseOptionsTakenAsValues(sub);
+        }
+
+        static void Refuse(IReadOnlyList<System.CommandLine.Parsing.Token> tokens, Action<string> error)
+        {
+            foreach (var token in tokens)
+            {
+                if (token.Value.Length > 1 && token.Value[0] == '-')
+                {
+                    error($"unknown option '{token.Value}' (a value that starts with '-' is taken for an option; write a file as './{token.Value}')");
+                    return;
+                }
+            }
         }
     }
 

@@ -68,6 +68,17 @@ internal static class CredentialCommands
             DockerConfigLayout chosen = result.GetValue(layout) == "auth-only" ? DockerConfigLayout.AuthOnly : DockerConfigLayout.Kubectl;
             // "--server=" is given-but-empty (kubectl refuses it), which is not the same as leaving --server out.
             string? serverValue = result.GetResult(server) is null ? null : result.GetValue(server) ?? string.Empty;
+            // kubectl's own refusal names kubectl's flags; say which of ours is missing.
+            string? missing = string.IsNullOrEmpty(result.GetValue(username)) ? "--username is required and must not be empty"
+                : string.IsNullOrEmpty(pass) ? "--password (or --password-stdin) is required and must not be empty"
+                : serverValue is { Length: 0 } ? "--server was given empty; leave it out for Docker Hub (https://index.docker.io/v1/)"
+                : null;
+            if (missing is not null)
+            {
+                streams.Error.WriteLine($"error: {missing} (kubectl refuses the same: \"{DockerConfigJson.MissingValuesMessage}\")");
+                return ExitCodes.InputError;
+            }
+
             if (!DockerConfigJson.TryEncode(serverValue, result.GetValue(username), pass, result.GetValue(email), chosen, out byte[]? bytes, out string? error))
             {
                 streams.Error.WriteLine($"error: {error}");
@@ -125,21 +136,31 @@ internal static class CredentialCommands
 
             var decoded = new List<(string Label, DockerConfigReadResult Read)>();
             var diagnostics = new List<Diagnostic>();
-            foreach (string file in secretFiles)
+            if (secretFiles.Length > 0)
             {
-                (List<PullSecret> secrets, List<Diagnostic> fileDiagnostics) = SecretFiles.Read(file);
-                diagnostics.AddRange(fileDiagnostics);
-                foreach (PullSecret secret in secrets)
+                // The one reader of Kubernetes objects, with its limits, as every other command uses it.
+                foreach (Snapshots.SnapshotSource source in SnapshotInput.Read(secretFiles, streams))
                 {
-                    DockerConfigReadResult read = secret.ReadDockerConfig();
-                    decoded.Add((secret.Namespace is null ? secret.Name : $"{secret.Namespace}/{secret.Name}", read));
-                    diagnostics.AddRange(read.Diagnostics);
+                    diagnostics.AddRange(source.Diagnostics);
+                    foreach (Snapshots.LocatedObject located in source.Objects)
+                    {
+                        if (located.Item is not Snapshots.SecretObject secret)
+                        {
+                            continue;
+                        }
+
+                        var pullSecret = new PullSecret(secret.Namespace, secret.Name, secret.Type,
+                            secret.Data.RevealEntries().ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal));
+                        DockerConfigReadResult read = pullSecret.ReadDockerConfig();
+                        decoded.Add(($"{secret.Namespace}/{secret.Name}", read));
+                        diagnostics.AddRange(read.Diagnostics.Select(d => d with { Location = d.Location ?? located.Location }));
+                    }
                 }
             }
 
             foreach (string file in configFiles)
             {
-                DockerConfigReadResult read = DockerConfigJson.Decode(SecretFiles.ReadDockerConfig(file), DockerConfigFormat.DockerConfigJson, field: null);
+                DockerConfigReadResult read = DockerConfigJson.Decode(CliFiles.ReadBytes(file, "--dockerconfig", streams, CliFiles.MaxDockerConfigBytes), DockerConfigFormat.DockerConfigJson, field: null);
                 decoded.Add((file, read));
                 diagnostics.AddRange(read.Diagnostics.Select(d => d with { Location = d.Location ?? new SourceLocation(file, 0, 0) }));
             }
@@ -158,7 +179,7 @@ internal static class CredentialCommands
                     foreach (DockerConfigEntry entry in read.Config.Entries)
                     {
                         json.StartObject();
-                        json.String("server", entry.Server);
+                        json.String("server", reveal ? entry.Server : entry.DisplayServer);
                         json.String("username", entry.Credential.Username);
                         if (reveal)
                         {
@@ -187,7 +208,7 @@ internal static class CredentialCommands
                     foreach (DockerConfigEntry entry in read.Config.Entries)
                     {
                         string shown = reveal ? entry.Credential.RevealPassword() : entry.Credential.HasPassword ? entry.Credential.Fingerprint : "(none)";
-                        rows.Add([label, entry.Server, entry.Credential.Username, shown, entry.Credential.Email ?? ""]);
+                        rows.Add([label, reveal ? entry.Server : entry.DisplayServer, entry.Credential.Username, shown, entry.Credential.Email ?? ""]);
                     }
                 }
 
@@ -222,7 +243,7 @@ internal static class CredentialCommands
             var decodedConfigs = new List<DockerConfig>();
             foreach (string file in result.GetValue(configs)!)
             {
-                DockerConfigReadResult read = DockerConfigJson.Decode(SecretFiles.ReadDockerConfig(file), DockerConfigFormat.DockerConfigJson);
+                DockerConfigReadResult read = DockerConfigJson.Decode(CliFiles.ReadBytes(file, "--dockerconfig", streams, CliFiles.MaxDockerConfigBytes), DockerConfigFormat.DockerConfigJson);
                 diagnostics.AddRange(read.Diagnostics.Select(d => d with { Location = d.Location ?? new SourceLocation(file, 0, 0) }));
                 decodedConfigs.Add(read.Config);
             }
@@ -249,7 +270,7 @@ internal static class CredentialCommands
                 {
                     json.StartObject();
                     json.String("key", match.IndexKey);
-                    json.String("server", match.Server);
+                    json.String("server", match.DisplayServer);
                     json.String("username", match.Credential.Username);
                     json.String("passwordFingerprint", match.Credential.HasPassword ? match.Credential.Fingerprint : null);
                     json.Boolean("dockerHubFallback", match.ViaDockerHubFallback);

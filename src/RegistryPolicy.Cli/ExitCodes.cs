@@ -14,4 +14,7 @@ internal static class ExitCodes
 
     /// <summary><c>admit</c>: the webhook refuses the object.</summary>
     public const int Refused = 3;
+
+    /// <summary>A bug in the tool (an exception it did not expect). Tests fail on it; users should report it.</summary>
+    public const int InternalError = 70;
 }

@@ -8,6 +8,9 @@ namespace RegistryPolicy.Cli;
 /// </summary>
 internal static class InputLines
 {
+    /// <summary>The longest line read (an image reference is at most a few hundred characters; this bounds endless input).</summary>
+    public const int MaxLineChars = 1024 * 1024;
+
     public static IEnumerable<string> Read(TextReader reader)
     {
         char[] buffer = ArrayPool<char>.Shared.Rent(1 << 16);
@@ -37,6 +40,11 @@ internal static class InputLines
                     Array.Copy(buffer, start, buffer, 0, end - start);
                     end -= start;
                     start = 0;
+                }
+
+                if (end >= MaxLineChars)
+                {
+                    throw new InputException($"a line of the input is longer than {MaxLineChars / 1024} KiB characters; no image or reference is that long (is it the right input?)");
                 }
 
                 if (end == buffer.Length)

@@ -78,6 +78,14 @@ internal sealed class JsonLineWriter(TextWriter output)
         _needsComma = true;
     }
 
+    /// <summary>A value that is already JSON (a patch value built by the core's JSON writer).</summary>
+    public void Raw(string name, string json)
+    {
+        WriteName(name);
+        output.Write(json);
+        _needsComma = true;
+    }
+
     public void EndLine()
     {
         output.Write('\n');

@@ -46,9 +46,9 @@ internal static class PolicyCommands
         show.SetAction(result =>
         {
             string preset = result.GetValue(name)!;
-            if (!PolicyPresets.TryGet(preset, out _) && File.Exists(preset))
+            if (!PolicyPresets.TryGet(preset, out _) && (File.Exists(preset) || preset == "-"))
             {
-                string fileText = File.ReadAllText(preset);
+                string fileText = CliFiles.ReadText(preset, "policy show", streams);
                 if (!PolicyLoader.TryLoad(fileText, preset, out CompiledPolicy? loaded, out var problems))
                 {
                     foreach (var problem in problems)
@@ -80,16 +80,7 @@ internal static class PolicyCommands
         validate.SetAction(result =>
         {
             string path = result.GetValue(file)!;
-            string text;
-            try
-            {
-                text = File.ReadAllText(path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new InputException($"{path}: cannot read the file: {e.Message}");
-            }
-
+            string text = CliFiles.ReadText(path, "policy validate", streams);
             bool ok = PolicyLoader.TryLoad(text, path, out CompiledPolicy? policy, out var diagnostics);
             DiagnosticOutput.WriteText(streams.Error, diagnostics);
             if (!ok)
@@ -114,6 +105,19 @@ internal static class PolicyCommands
         var fileB = new Argument<string>("b") { Description = "The other policy document." };
         var maxNamespaces = new Option<int>("--max-namespaces") { Description = "Namespaces besides the base namespaces (default 2).", DefaultValueFactory = _ => 2 };
         var maxSecrets = new Option<int>("--max-secrets") { Description = "The most Secrets per snapshot (default 2).", DefaultValueFactory = _ => 2 };
+        foreach (Option<int> bound in new[] { maxNamespaces, maxSecrets })
+        {
+            // The search grows exponentially with these bounds: refuse what cannot be meant before it starts.
+            bound.Validators.Add(r =>
+            {
+                int value = r.GetValueOrDefault<int>();
+                if (value is < 0 or > 6)
+                {
+                    r.AddError($"{bound.Name} must be between 0 and 6 (the search grows exponentially with it); got {value}");
+                }
+            });
+        }
+
         var diff = new Command("diff",
             "Do two policies ever disagree? Searches small snapshots built from the values both mention, smallest first, and prints the smallest " +
             "counterexample as a snapshot (YAML you can feed to 'resolve' and 'explain'), or 'no difference found within' the bounds searched. " +
@@ -170,15 +174,7 @@ internal static class PolicyCommands
 
         CompiledPolicy Load(string path)
         {
-            string text;
-            try
-            {
-                text = File.ReadAllText(path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new InputException($"{path}: cannot read the file: {e.Message}");
-            }
+            string text = CliFiles.ReadText(path, "policy diff", streams);
 
             if (!PolicyLoader.TryLoad(text, path, out CompiledPolicy? policy, out var diagnostics))
             {

@@ -50,6 +50,7 @@ internal static class ResolutionCommands
             // Only the Secrets the policy can match are decoded: resolution and its lints are the same, memory is proportional.
             ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams, compiled.SecretFilter);
             var options = new EvaluationOptions { View = ParseView(result.GetValue(view)!), Namespaces = [.. result.GetValue(namespaces) ?? []] };
+            WarnUnknownNamespaces(streams, snapshot, options.Namespaces);
             Evaluation evaluation = PolicyEngine.Evaluate(compiled, snapshot, options);
             ImmutableArray<Diagnostic> diagnostics = [.. snapshot.Diagnostics, .. evaluation.Diagnostics];
             string format = result.GetValue(output)!;
@@ -115,6 +116,7 @@ internal static class ResolutionCommands
             CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
             ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams, compiled.SecretFilter);
             var options = new EvaluationOptions { View = ParseView(result.GetValue(view)!), Namespaces = [.. result.GetValue(namespaces)!] };
+            WarnUnknownNamespaces(streams, snapshot, options.Namespaces);
             Evaluation evaluation = PolicyEngine.Evaluate(compiled, snapshot, options);
             streams.Out.WriteLine($"policy {compiled.Name}, {ViewName(options.View)} view");
             foreach (NamespaceResolution resolution in evaluation.Namespaces)
@@ -233,9 +235,39 @@ internal static class ResolutionCommands
             CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
             ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams);
             DiagnosticOutput.WriteText(streams.Error, snapshot.Diagnostics);
-            SecretObject secret = snapshot.Secrets.Length > 0
-                ? snapshot.Secrets.OrderBy(s => snapshot.LocationOf(s.Reference)?.Line ?? 0).First()
-                : throw new InputException("the file holds no readable Secret");
+            SecretObject? secret = snapshot.Secrets.OrderBy(s => snapshot.LocationOf(s.Reference)?.Line ?? 0).FirstOrDefault();
+            // A Secret the API server refuses never reaches a webhook: that is the answer, not "no Secret".
+            RefusedObject? refusal = snapshot.Refused
+                .Where(r => r.Subject.Kind == "Secret")
+                .OrderBy(r => r.Location.Line)
+                .FirstOrDefault(r => secret is null || r.Location.Line < (snapshot.LocationOf(secret.Reference)?.Line ?? int.MaxValue));
+            if (refusal is not null)
+            {
+                string reason = $"the API server refuses the Secret before any webhook sees it: {refusal.Reason.Field}: {refusal.Reason.Message}";
+                if (result.GetValue(output) == "json")
+                {
+                    StructuredOutput.WriteJson(streams.Out, new JsonObject
+                    {
+                        ["allowed"] = false,
+                        ["refusedBy"] = "api-server",
+                        ["statusCode"] = 422,
+                        ["object"] = refusal.Subject.ToString(),
+                        ["reason"] = reason,
+                    });
+                }
+                else
+                {
+                    streams.Out.WriteLine($"refused (422, by the API server): {refusal.Subject}: {reason}");
+                }
+
+                return ExitCodes.Refused;
+            }
+
+            if (secret is null)
+            {
+                throw new InputException("the file holds no Secret");
+            }
+
             var labels = new List<KeyValuePair<string, string>>();
             foreach (string pair in result.GetValue(namespaceLabels) ?? [])
             {
@@ -288,6 +320,18 @@ internal static class ResolutionCommands
             return answer.Allowed ? ExitCodes.Ok : ExitCodes.Refused;
         });
         return command;
+    }
+
+    /// <summary>A namespace asked for with -n that the snapshot does not have is probably a typo: say so (it is still evaluated).</summary>
+    private static void WarnUnknownNamespaces(CliStreams streams, ClusterSnapshot snapshot, IEnumerable<string> namespaces)
+    {
+        foreach (string ns in namespaces)
+        {
+            if (snapshot.GetNamespace(ns) is null)
+            {
+                streams.Error.WriteLine($"warning namespace-not-in-snapshot: -n {DisplayText.Escape(ns)}: the snapshot has no such namespace (a typo?); it is evaluated as an existing namespace without labels or Secrets");
+            }
+        }
     }
 
     private static Option<string> ViewOption()
@@ -381,7 +425,7 @@ internal static class ResolutionCommands
 
         foreach (PlanAction action in plan.Actions)
         {
-            text.Append("# ").Append(Op(action.Operation)).Append(' ').Append(action.Secret.ToString()).Append(": ").AppendLine(action.Reason.ReplaceLineEndings(" "));
+            text.Append("# ").AppendLine(Comment($"{Op(action.Operation)} {action.Secret}: {action.Reason}"));
             if (action.Desired is { } desired && action.Operation != PlanOperation.Delete)
             {
                 var writer = new StringWriter();
@@ -390,17 +434,29 @@ internal static class ResolutionCommands
             }
             else
             {
-                text.Append("# run: kubectl delete secret -n ").Append(action.Secret.Namespace).Append(' ').AppendLine(action.Secret.Name);
+                text.Append("# run: ").AppendLine(Comment(action.ToKubectlCommand()!));
             }
         }
 
         foreach (Credentials.ServiceAccountPatch patch in plan.ServiceAccountPatches)
         {
             // A ServiceAccount is patched, not applied: applying a partial manifest would replace its imagePullSecrets.
-            text.Append("# ").AppendLine(patch.ToString());
-            text.Append("# run: ").AppendLine(patch.ToKubectlCommand());
+            text.Append("# ").AppendLine(Comment(patch.ToString()));
+            text.Append("# run: ").AppendLine(Comment(patch.ToKubectlCommand()));
         }
 
         output.Write(text.ToString());
+    }
+
+    /// <summary>Text for a YAML comment: nothing in it may end the line (YAML 1.1 also breaks lines at NEL, LS and PS).</summary>
+    private static string Comment(string text)
+    {
+        var builder = new StringBuilder(text.Length);
+        foreach (char c in text)
+        {
+            builder.Append(c < 0x20 || c is '\u0085' or '\u2028' or '\u2029' or '\u007f' ? ' ' : c);
+        }
+
+        return builder.ToString();
     }
 }

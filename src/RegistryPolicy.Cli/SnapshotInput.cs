@@ -20,11 +20,29 @@ internal static class SnapshotInput
     };
 
     /// <summary>Loads every file; diagnostics are in the snapshot. Unreadable files are usage-level input errors.</summary>
-    public static ClusterSnapshot Load(IEnumerable<string> paths, CliStreams streams, SecretFilter? keep = null)
+    public static ClusterSnapshot Load(IEnumerable<string> paths, CliStreams streams, SecretFilter? keep = null, string option = "-f")
     {
         var sources = new List<SnapshotSource>();
+        foreach (SnapshotSource source in Read(paths, streams, keep, option))
+        {
+            sources.Add(source);
+        }
+
+        return ClusterSnapshot.Create(sources);
+    }
+
+    /// <summary>
+    /// Reads every file, each as one source. A snapshot with no objects at all (what a failed <c>kubectl get &gt; file</c>
+    /// leaves) is an input error, not an empty answer.
+    /// </summary>
+    public static List<SnapshotSource> Read(IEnumerable<string> paths, CliStreams streams, SecretFilter? keep = null, string option = "-f")
+    {
+        var sources = new List<SnapshotSource>();
+        var names = new List<string>();
         foreach (string path in paths)
         {
+            CliFiles.CheckName(path, option);
+            names.Add(path == "-" ? "<stdin>" : path);
             if (path == "-")
             {
                 sources.Add(SnapshotReader.Read(streams.InStream(), "<stdin>", keep: keep));
@@ -33,27 +51,36 @@ internal static class SnapshotInput
 
             if (Directory.Exists(path))
             {
-                foreach (string file in Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
+                // Symbolic links to directories are not followed: a link back to a parent would never end.
+                var enumeration = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = false };
+                foreach (string file in Directory.EnumerateFiles(path, "*", enumeration)
                              .Where(f => f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".yml", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal))
                              .Order(StringComparer.Ordinal))
                 {
-                    sources.Add(ReadFile(file, keep));
+                    sources.Add(ReadFile(file, keep, option));
                 }
 
                 continue;
             }
 
-            sources.Add(ReadFile(path, keep));
+            sources.Add(ReadFile(path, keep, option));
         }
 
-        return ClusterSnapshot.Create(sources);
+        bool anything = sources.Any(s => s.Objects.Length > 0 || s.OtherNamespaces.Length > 0 ||
+            s.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error || d.Code is "kinds-ignored" or "secrets-filtered"));
+        if (!anything)
+        {
+            throw new InputException($"no objects in {string.Join(", ", names)}: is it the output of 'kubectl get ... -o yaml|json'? (A failed 'kubectl get > file' leaves an empty file.)");
+        }
+
+        return sources;
     }
 
-    private static SnapshotSource ReadFile(string path, SecretFilter? keep)
+    private static SnapshotSource ReadFile(string path, SecretFilter? keep, string option)
     {
+        using FileStream stream = CliFiles.Open(path, option);
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
             return SnapshotReader.Read(stream, path, keep: keep);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -77,15 +104,7 @@ internal static class SnapshotInput
                 : throw new UsageException($"there is no preset '{name}'; the presets are: {string.Join(", ", PolicyPresets.Names)}");
         }
 
-        string text;
-        try
-        {
-            text = File.ReadAllText(file);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InputException($"{file}: cannot read the file: {e.Message}");
-        }
+        string text = CliFiles.ReadText(file, optionName, streams);
 
         if (!PolicyLoader.TryLoad(text, file, out CompiledPolicy? policy, out var diagnostics))
         {

@@ -48,7 +48,7 @@ internal static class SwapCommands
             """;
         command.SetAction(result =>
         {
-            ImageSwapMap map = LoadMap(result.GetValue(mapFile), result.GetValue(mirrors));
+            ImageSwapMap map = LoadMap(result.GetValue(mapFile), result.GetValue(mirrors), streams);
             DiagnosticOutput.WriteText(streams.Error, map.Diagnostics);
             var swapper = new ImageSwapper(map, new ImageSwapOptions
             {
@@ -70,6 +70,7 @@ internal static class SwapCommands
             IEnumerable<string> inputs = given.Length > 0 ? given : InputLines.Read(streams.In);
             bool json = result.GetValue(output) == "json";
             var writer = new JsonLineWriter(streams.Out);
+            int invalid = 0;
             foreach (string image in inputs)
             {
                 SwapResult swap = swapper.Rewrite(image);
@@ -81,6 +82,7 @@ internal static class SwapCommands
                     writer.Boolean("swapped", swap.Swapped);
                     writer.String("rule", RuleName(swap.Rule));
                     writer.String("key", swap.Key);
+                    writer.Boolean("valid", !swap.ResultIsInvalid);
                     writer.EndObject();
                     writer.EndLine();
                 }
@@ -90,13 +92,19 @@ internal static class SwapCommands
                     streams.Out.Write('\n');
                 }
 
+                if (swap.ResultIsInvalid)
+                {
+                    invalid++;
+                    streams.Error.WriteLine($"error invalid-rewrite: {swap.Image} -> {swap.Result}: the rewrite is not a valid image reference; the kubelet fails the pod with InvalidImageName. Fix the map (a registry with a port needs its own key), or use --dialect reference.");
+                }
+
                 if (swap.Rule == SwapRule.UpstreamError)
                 {
                     streams.Error.WriteLine($"error upstream-crash: {swap.Image}: '{swap.Key}' is defined without its plain registry key; imageswap-webhook fails this request (HTTP 500) and the pod is refused. Left unchanged here.");
                 }
             }
 
-            return map.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? ExitCodes.InputError : ExitCodes.Ok;
+            return invalid > 0 || map.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? ExitCodes.InputError : ExitCodes.Ok;
         });
         command.Add(BuildCheck(streams, examples));
         return command;
@@ -116,6 +124,7 @@ internal static class SwapCommands
 
         Snapshots.ClusterSnapshot snapshot = SnapshotInput.Load(files, streams);
         DiagnosticOutput.WriteText(streams.Error, snapshot.Diagnostics);
+        int invalid = 0;
         foreach (Snapshots.WorkloadObject workload in snapshot.Workloads)
         {
             var writer = new JsonLineWriter(streams.Out); // one object per line; the tail is written by hand below
@@ -124,37 +133,52 @@ internal static class SwapCommands
             writer.String("object", workload.Reference.ToString());
             writer.Boolean("disabled", swap.Disabled);
             writer.Boolean("swapped", swap.Swapped);
-            streams.Out.Write(",\"patch\":[");
-            for (int i = 0; i < swap.Patch.Length; i++)
+            writer.StartArray("patch");
+            foreach (Resolution.JsonPatchOperation op in swap.Patch)
             {
-                Resolution.JsonPatchOperation op = swap.Patch[i];
-                streams.Out.Write(i == 0 ? "" : ",");
-                streams.Out.Write($"{{\"op\":\"{op.Op}\",\"path\":\"{op.Path}\",\"value\":{op.ValueJson}}}");
+                writer.StartObject();
+                writer.String("op", op.Op);
+                writer.String("path", op.Path);
+                writer.Raw("value", op.ValueJson);
+                writer.EndObject();
             }
 
-            streams.Out.Write("]}\n");
+            writer.EndArray();
+            writer.EndObject();
+            writer.EndLine();
+            invalid += ReportInvalid(streams, workload, swap);
         }
 
-        return snapshot.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? ExitCodes.InputError : ExitCodes.Ok;
+        return invalid > 0 || snapshot.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? ExitCodes.InputError : ExitCodes.Ok;
     }
 
-    /// <summary>Prints every object of the files as YAML, with the patch applied to workloads (other objects unchanged).</summary>
+    private static int ReportInvalid(CliStreams streams, Snapshots.WorkloadObject workload, WorkloadSwap swap)
+    {
+        int invalid = 0;
+        foreach (ContainerSwap container in swap.Containers)
+        {
+            if (container.Swap.ResultIsInvalid)
+            {
+                invalid++;
+                streams.Error.WriteLine($"error invalid-rewrite: {workload.Reference} container '{container.Container.Name}': {container.Swap.Image} -> {container.Swap.Result} is not a valid image reference; the kubelet fails the pod with InvalidImageName.");
+            }
+        }
+
+        return invalid;
+    }
+
+    /// <summary>
+    /// Prints the Pods and workloads of the files as YAML, with the patch applied. Nothing else is printed: other objects
+    /// are not rewritten, and a Secret among them would print its credentials.
+    /// </summary>
     private static int Manifests(CliStreams streams, ImageSwapper swapper, string[] files, string disableLabel)
     {
         var diagnostics = new List<Diagnostic>();
         bool first = true;
+        int leftOut = 0, invalid = 0;
         foreach (string file in files)
         {
-            string text;
-            try
-            {
-                text = File.ReadAllText(file);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new InputException($"{file}: cannot read the file: {e.Message}");
-            }
-
+            string text = CliFiles.ReadText(file, "-f", streams, CliFiles.MaxManifestBytes);
             foreach (Documents.DocNode document in Documents.YamlDocumentReader.Read(new StringReader(text), file, Documents.DocumentLimits.Default, diagnostics))
             {
                 IEnumerable<Documents.DocNode> objects = document.Get("items") is { Kind: Documents.DocNodeKind.Sequence } items ? items.Items : [document];
@@ -167,9 +191,18 @@ internal static class SwapCommands
                     }
 
                     var read = Snapshots.SnapshotReader.Read(json.ToJsonString(), file);
-                    if (read.Objects.FirstOrDefault().Item is Snapshots.WorkloadObject workload)
+                    diagnostics.AddRange(read.Diagnostics.Where(d => d.Code is not "kinds-ignored")
+                        .Select(d => d with { Location = new SourceLocation(file, node.Line, node.Column) }));
+                    if (read.Objects.FirstOrDefault().Item is not Snapshots.WorkloadObject workload)
                     {
-                        foreach (Resolution.JsonPatchOperation op in WorkloadSwapper.Swap(swapper, workload, new WorkloadSwapOptions { DisableLabel = disableLabel }).Patch)
+                        leftOut++;
+                        continue;
+                    }
+
+                    {
+                        WorkloadSwap swap = WorkloadSwapper.Swap(swapper, workload, new WorkloadSwapOptions { DisableLabel = disableLabel });
+                        invalid += ReportInvalid(streams, workload, swap);
+                        foreach (Resolution.JsonPatchOperation op in swap.Patch)
                         {
                             string[] parts = op.Path.TrimStart('/').Split('/');
                             System.Text.Json.Nodes.JsonNode target = json;
@@ -194,7 +227,12 @@ internal static class SwapCommands
         }
 
         DiagnosticOutput.WriteText(streams.Error, diagnostics);
-        return diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? ExitCodes.InputError : ExitCodes.Ok;
+        if (leftOut > 0)
+        {
+            streams.Error.WriteLine($"info: {leftOut} object(s) that are not Pods or workloads were left out (image swap does not change them).");
+        }
+
+        return invalid > 0 || diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? ExitCodes.InputError : ExitCodes.Ok;
     }
 
     private static System.Text.Json.Nodes.JsonNode? ToJson(Documents.DocNode node) => node.Kind switch
@@ -230,7 +268,7 @@ internal static class SwapCommands
             """;
         check.SetAction(result =>
         {
-            ImageSwapMap map = LoadMap(result.GetValue(mapFile), result.GetValue(mirrors));
+            ImageSwapMap map = LoadMap(result.GetValue(mapFile), result.GetValue(mirrors), streams);
             DiagnosticOutput.WriteText(streams.Error, map.Diagnostics);
             string[] given = result.GetValue(images) ?? [];
             var findings = MirrorConsistency.Check(new ImageSwapper(map), MirrorSet.FromSwapMap(map), given.Length > 0 ? given : InputLines.Read(streams.In));
@@ -285,7 +323,7 @@ internal static class SwapCommands
                 Snapshots.ClusterSnapshot secretFile = SnapshotInput.Load([infoFile], streams);
                 DiagnosticOutput.WriteText(streams.Error, secretFile.Diagnostics);
                 Snapshots.SecretObject secret = secretFile.Secrets.FirstOrDefault() ?? throw new InputException($"{infoFile}: no Secret found");
-                if (!PaletteRegistryInfo.TryRead(secret, out PaletteRegistryInfo? info, out var problems))
+                if (!PaletteRegistryInfo.TryRead(secret, secretFile.LocationOf(secret.Reference), out PaletteRegistryInfo? info, out var problems))
                 {
                     DiagnosticOutput.WriteText(streams.Error, problems);
                     throw new InputException($"{infoFile}: the registry-info Secret has errors (listed above)");
@@ -297,13 +335,18 @@ internal static class SwapCommands
             }
             else
             {
-                map = LoadMap(result.GetValue(mapFile), result.GetValue(mirrors));
+                map = LoadMap(result.GetValue(mapFile), result.GetValue(mirrors), streams);
             }
 
             MirrorSet set = MirrorSet.FromSwapMap(map);
             DiagnosticOutput.WriteText(streams.Error, map.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Concat(set.Diagnostics));
             var options = new MirrorRenderOptions { PlainHttp = result.GetValue(plainHttp), SkipVerify = result.GetValue(skipVerify) || insecure, CaFile = result.GetValue(ca) };
             string? dir = result.GetValue(outDir);
+            if (dir is not null && (dir.Length == 0 || File.Exists(dir)))
+            {
+                throw new InputException($"--out '{dir}': not a directory (give a directory; it is created if missing)");
+            }
+
             var files = result.GetValue(format) switch
             {
                 "containerd" => new Dictionary<string, string> { ["config.toml"] = set.RenderContainerdConfig() },
@@ -335,7 +378,7 @@ internal static class SwapCommands
         return command;
     }
 
-    private static ImageSwapMap LoadMap(string? file, string? list)
+    private static ImageSwapMap LoadMap(string? file, string? list, CliStreams streams)
     {
         if ((file is null) == (list is null))
         {
@@ -347,14 +390,7 @@ internal static class SwapCommands
             return ImageSwapMap.ParseMirrorRegistries(list);
         }
 
-        try
-        {
-            return ImageSwapMap.Parse(File.ReadAllText(file!), file!);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InputException($"{file}: cannot read the file: {e.Message}");
-        }
+        return ImageSwapMap.Parse(CliFiles.ReadText(file!, "--map-file", streams), file!);
     }
 
     internal static string RuleName(SwapRule rule) => rule switch

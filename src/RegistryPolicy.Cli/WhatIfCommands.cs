@@ -53,15 +53,7 @@ internal static class WhatIfCommands
             DiagnosticOutput.WriteText(streams.Error, snapshotBefore.Diagnostics.Concat(afterFiles.Length > 0 ? snapshotAfter.Diagnostics : []));
             if (result.GetValue(changes) is { } changeFile)
             {
-                string text;
-                try
-                {
-                    text = File.ReadAllText(changeFile);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    throw new InputException($"{changeFile}: cannot read the file: {e.Message}");
-                }
+                string text = CliFiles.ReadText(changeFile, "--changes", streams);
 
                 var parsed = WhatIf.SnapshotChanges.Parse(text, changeFile, out var problems);
                 DiagnosticOutput.WriteText(streams.Error, problems);

@@ -86,8 +86,8 @@ public sealed class CredentialKeyring
                 if (!GoUrl.TryParse(value, out string host, out string path))
                 {
                     diagnostics.Add(new Diagnostic("key-unparsable", DiagnosticSeverity.Warning,
-                        $"the registry key '{entry.Server}' is not a valid URL, so the kubelet skips it (logging only). Use host[:port][/path].")
-                    { Subject = source, Field = $"auths[{entry.Server}]" });
+                        "the registry key is not a valid URL, so the kubelet skips it (logging only). Use host[:port][/path].")
+                    { Subject = source, Field = $"auths[{DisplayText.Escape(ConfigKeys.Redact(entry.Server))}]" });
                     continue;
                 }
 
@@ -133,7 +133,7 @@ public sealed class CredentialKeyring
 
         if (problem is not null)
         {
-            diagnostics.Add(new Diagnostic("key-never-matches", DiagnosticSeverity.Warning, problem) { Subject = source, Field = $"auths[{server}]" });
+            diagnostics.Add(new Diagnostic("key-never-matches", DiagnosticSeverity.Warning, problem) { Subject = source, Field = $"auths[{DisplayText.Escape(ConfigKeys.Redact(server))}]" });
         }
     }
 

@@ -17,9 +17,15 @@ public enum DockerConfigFormat
 /// <param name="Credential">The credential the kubelet reads from the entry.</param>
 public sealed record DockerConfigEntry(string Server, RegistryCredential Credential)
 {
-    /// <summary>Shows the server and the redacted credential.</summary>
+    /// <summary>
+    /// The key as it may be shown: <see cref="Server"/> with any URL userinfo (<c>https://bot:PASS@r.io</c>) hidden. The
+    /// kubelet ignores userinfo when it matches, so nothing that decides a match is hidden.
+    /// </summary>
+    public string DisplayServer => ConfigKeys.Redact(Server);
+
+    /// <summary>Shows the server (userinfo hidden) and the redacted credential.</summary>
     /// <returns>For example <c>r.io: user (password sha256:...)</c>.</returns>
-    public override string ToString() => $"{Server}: {Credential}";
+    public override string ToString() => $"{DisplayServer}: {Credential}";
 }
 
 /// <summary>The entries of one decoded pull secret, in document order.</summary>

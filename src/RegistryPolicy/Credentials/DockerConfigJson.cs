@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Json;
 using RegistryPolicy.Diagnostics;
+using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.Credentials;
 
@@ -131,7 +132,8 @@ public static class DockerConfigJson
                 bool sawAuths = false;
                 foreach (JsonProperty property in root.EnumerateObject())
                 {
-                    if (property.NameEquals("auths") || string.Equals(property.Name, "auths", StringComparison.OrdinalIgnoreCase))
+                    string propertyName = GoFoldedName(JsonText.GetName(property, out _));
+                    if (propertyName == "auths")
                     {
                         sawAuths = true;
                         if (property.Value.ValueKind == JsonValueKind.Null)
@@ -149,7 +151,7 @@ public static class DockerConfigJson
 
                         ok &= ReadEntries(property.Value, ".auths", entries, diagnostics, Make);
                     }
-                    else if (string.Equals(property.Name, "HttpHeaders", StringComparison.OrdinalIgnoreCase))
+                    else if (propertyName == "httpheaders")
                     {
                         ok &= CheckHeaders(property.Value, diagnostics, Make);
                     }
@@ -181,9 +183,18 @@ public static class DockerConfigJson
         Func<string, DiagnosticSeverity, string, string?, Diagnostic> make)
     {
         bool ok = true;
+        var read = new List<DockerConfigEntry?>();
+        var indexOf = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (JsonProperty entry in map.EnumerateObject())
         {
-            string entryPath = $"{path}[{entry.Name}]";
+            string server = JsonText.GetName(entry, out bool replaced);
+            string entryPath = $"{path}[{ConfigKeys.Redact(server)}]";
+            if (replaced)
+            {
+                diagnostics.Add(make("invalid-utf8", DiagnosticSeverity.Warning,
+                    "the key holds bytes that are not UTF-8 (or an unpaired surrogate escape); the kubelet reads it with U+FFFD in their place.", entryPath));
+            }
+
             RegistryCredential? credential = ReadEntry(entry.Value, entryPath, diagnostics, make);
             if (credential is null)
             {
@@ -191,16 +202,24 @@ public static class DockerConfigJson
                 continue;
             }
 
-            int existing = entries.FindIndex(e => e.Server == entry.Name);
-            if (existing >= 0)
+            if (indexOf.TryGetValue(server, out int existing))
             {
                 // Go decodes into a map: a repeated key replaces the earlier value.
                 diagnostics.Add(make("duplicate-server", DiagnosticSeverity.Warning,
-                    $"the key '{entry.Name}' appears more than once; the kubelet keeps only the last one.", entryPath));
-                entries.RemoveAt(existing);
+                    "the key appears more than once; the kubelet keeps only the last one.", entryPath));
+                read[existing] = null;
             }
 
-            entries.Add(new DockerConfigEntry(entry.Name, credential));
+            indexOf[server] = read.Count;
+            read.Add(new DockerConfigEntry(server, credential));
+        }
+
+        foreach (DockerConfigEntry? e in read)
+        {
+            if (e is not null)
+            {
+                entries.Add(e);
+            }
         }
 
         return ok;
@@ -225,7 +244,8 @@ public static class DockerConfigJson
         bool ok = true;
         foreach (JsonProperty field in value.EnumerateObject())
         {
-            string name = field.Name.ToLowerInvariant();
+            string fieldName = JsonText.GetName(field, out _);
+            string name = GoFoldedName(fieldName);
             if (name is not ("username" or "password" or "email" or "auth" or "identitytoken" or "registrytoken"))
             {
                 continue;
@@ -245,12 +265,18 @@ public static class DockerConfigJson
                 }
 
                 diagnostics.Add(make("json-wrong-type", DiagnosticSeverity.Error,
-                    $"'{field.Name}' is a JSON {Kind(field.Value)}, not a string; the kubelet refuses every pull that uses this secret.", $"{path}.{field.Name}"));
+                    $"'{name}' is a JSON {Kind(field.Value)}, not a string; the kubelet refuses every pull that uses this secret.", $"{path}.{name}"));
                 ok = false;
                 continue;
             }
 
-            string text = field.Value.GetString()!;
+            string text = JsonText.GetString(field.Value, out bool replacedText);
+            if (replacedText && name is "username" or "password" or "auth")
+            {
+                diagnostics.Add(make("invalid-utf8", DiagnosticSeverity.Warning,
+                    $"'{name}' holds bytes that are not UTF-8 (or an unpaired surrogate escape); the kubelet reads it with U+FFFD in their place.", $"{path}.{name}"));
+            }
+
             switch (name)
             {
                 case "username": username = text; break;
@@ -365,6 +391,9 @@ public static class DockerConfigJson
             Array.Clear(buffer);
         }
     }
+
+    /// <summary>A field name folded as Go's <c>encoding/json</c> matches names (<c>bytes.EqualFold</c>: 'ſ' is an 's', the Kelvin sign a 'k').</summary>
+    private static string GoFoldedName(string name) => name.ToLowerInvariant().Replace('\u017f', 's');
 
     private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
 

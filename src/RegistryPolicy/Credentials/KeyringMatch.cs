@@ -13,10 +13,13 @@ namespace RegistryPolicy.Credentials;
 /// <param name="ViaDockerHubFallback">Whether it came from the Docker Hub fallback (<c>index.docker.io</c>) rather than a direct match.</param>
 public sealed record KeyringMatch(string IndexKey, string Server, RegistryCredential Credential, ObjectReference? Secret, bool ViaDockerHubFallback)
 {
+    /// <summary>The config key as it may be shown: <see cref="Server"/> with any URL userinfo hidden.</summary>
+    public string DisplayServer => ConfigKeys.Redact(Server);
+
     /// <summary>Shows key, source and the redacted credential.</summary>
     /// <returns>One line of text without secrets.</returns>
     public override string ToString() =>
-        $"{IndexKey} ({Server}{(Secret is { } s ? $" in {s}" : "")}{(ViaDockerHubFallback ? ", Docker Hub fallback" : "")}): {Credential}";
+        $"{IndexKey} ({DisplayServer}{(Secret is { } s ? $" in {s}" : "")}{(ViaDockerHubFallback ? ", Docker Hub fallback" : "")}): {Credential}";
 }
 
 /// <summary>

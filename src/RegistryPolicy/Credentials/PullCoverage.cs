@@ -53,11 +53,11 @@ public static class PullCoverage
         // Workloads of one namespace usually share their pull secrets (decided once per namespace and list of names), and
         // copies of one pull secret in many namespaces have the same content: decode each content once, and build one keyring
         // per list of contents, shared by every namespace with that list (the credential's Secret is then renamespaced).
-        var perNamespace = new Dictionary<(string Namespace, ImmutableArray<string> Names), (CachedKeyring Keyring, List<(string Code, string Message)> Problems)>(NamesComparer.Instance);
+        var perNamespace = new Dictionary<(string Namespace, ImmutableArray<string> Names), (CachedKeyring Keyring, List<(string Code, DiagnosticSeverity Severity, string Message)> Problems, bool Unreadable)>(NamesComparer.Instance);
         // Replicated workloads produce the same finding text: build each text once.
         var messages = new Dictionary<(string Container, string Image), string>();
         var keyrings = new Dictionary<string, CachedKeyring>(StringComparer.Ordinal);
-        var decoded = new Dictionary<(string Type, SecretData Data), (DockerConfig Config, int Id)>();
+        var decoded = new Dictionary<(string Type, SecretData Data), (DockerConfig Config, int Id, bool Unreadable)>();
         // Images repeat across replicas and workloads: parse each distinct image once.
         var images = new Dictionary<string, ImageFacts>(StringComparer.Ordinal);
         var publicRegistries = new HashSet<string>(options.PublicRegistries, StringComparer.Ordinal);
@@ -90,8 +90,9 @@ public static class PullCoverage
 
             if (!perNamespace.TryGetValue((ns, names), out var cached))
             {
-                var problems = new List<(string, string)>();
+                var problems = new List<(string, DiagnosticSeverity, string)>();
                 var configs = new List<(DockerConfig, ObjectReference?)>();
+                bool unreadable = false;
                 var contentKey = new System.Text.StringBuilder().AppendJoin('\0', names).Append('|');
                 foreach (string name in names)
                 {
@@ -99,7 +100,7 @@ public static class PullCoverage
                     if (secret is null)
                     {
                         string elsewhere = string.Join(", ", snapshot.GetSecretsNamed(name).Select(s => s.Namespace));
-                        problems.Add(("pull-secret-missing",
+                        problems.Add(("pull-secret-missing", DiagnosticSeverity.Warning,
                             $"{name} (not found)" + (elsewhere.Length > 0 ? $": it exists only in {elsewhere}; pull secrets must be in the pod's namespace, so copy it" : "")));
                         contentKey.Append("-,");
                         continue;
@@ -107,7 +108,7 @@ public static class PullCoverage
 
                     if (secret.Type is not (PullSecret.DockerConfigJsonType or PullSecret.DockerCfgType))
                     {
-                        problems.Add(("pull-secret-wrong-type", $"{name} has type '{secret.Type}', which the kubelet ignores for pulls; use {PullSecret.DockerConfigJsonType}"));
+                        problems.Add(("pull-secret-wrong-type", DiagnosticSeverity.Warning, $"{name} has type '{secret.Type}', which the kubelet ignores for pulls; use {PullSecret.DockerConfigJsonType}"));
                         contentKey.Append("-,");
                         continue;
                     }
@@ -115,8 +116,17 @@ public static class PullCoverage
                     if (!decoded.TryGetValue((secret.Type, secret.Data), out var content))
                     {
                         var pullSecret = new PullSecret(ns, name, secret.Type, secret.Data.RevealEntries().ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal));
-                        content = (pullSecret.ReadDockerConfig().Config, decoded.Count);
+                        DockerConfigReadResult read = pullSecret.ReadDockerConfig();
+                        content = (read.Config, decoded.Count, read.HasErrors);
                         decoded[(secret.Type, secret.Data)] = content;
+                    }
+
+                    if (content.Unreadable)
+                    {
+                        // The kubelet's MakeDockerKeyring returns the decoding error: every pull of the pod fails, whatever the other secrets hold.
+                        problems.Add(("pull-secret-unreadable", DiagnosticSeverity.Error,
+                            $"{name} cannot be decoded as a pull secret (see 'registry-policy creds decode'); the kubelet fails every image pull of this pod, with any pull secret"));
+                        unreadable = true;
                     }
 
                     configs.Add((content.Config, secret.Reference));
@@ -130,13 +140,13 @@ public static class PullCoverage
                     keyrings[contents] = keyring;
                 }
 
-                cached = (keyring, problems);
+                cached = (keyring, problems, unreadable);
                 perNamespace[(ns, names)] = cached;
             }
 
-            foreach (var (code, message) in cached.Problems)
+            foreach (var (code, severity, message) in cached.Problems)
             {
-                (findings ??= []).Add(finding.Make(code, DiagnosticSeverity.Warning, message));
+                (findings ??= []).Add(finding.Make(code, severity, message));
             }
 
             ImmutableArray<Diagnostic> shared = findings is null ? [] : [.. findings];
@@ -149,14 +159,14 @@ public static class PullCoverage
                     images[container.Image] = facts;
                 }
 
-                KeyringMatch? chosen = cached.Keyring.Choose(container.Image, facts);
+                KeyringMatch? chosen = cached.Unreadable ? null : cached.Keyring.Choose(container.Image, facts);
                 string policy = container.ImagePullPolicy ?? (defaultApplies ? options.DefaultPullPolicy : null) ?? facts.DefaultPolicy;
                 ImmutableArray<Diagnostic> own = shared;
                 if (facts.Error is not null)
                 {
                     own = own.Add(finding.Make("image-invalid", DiagnosticSeverity.Error, $"container '{container.Name}': the image '{container.Image}' is not a valid reference: {facts.Error}"));
                 }
-                else if (chosen is null && !publicRegistries.Contains(facts.Reference.Domain ?? string.Empty))
+                else if (chosen is null && !cached.Unreadable && !publicRegistries.Contains(facts.Reference.Domain ?? string.Empty))
                 {
                     if (!messages.TryGetValue((container.Name, container.Image), out string? message))
                     {

@@ -34,8 +34,9 @@ public sealed record ServiceAccountPatch(ObjectReference ServiceAccount, Immutab
 
     /// <summary>The equivalent <c>kubectl patch</c> command line.</summary>
     /// <returns>One line, for example <c>kubectl patch -n ns serviceaccount/default --type=json -p '[...]'</c>.</returns>
+    /// <remarks>Every word is shell-quoted where it needs to be, so the line runs exactly this one command.</remarks>
     public string ToKubectlCommand() =>
-        $"kubectl patch -n {ServiceAccount.Namespace} serviceaccount/{ServiceAccount.Name} --type=json -p '{ToJson()}'";
+        Primitives.ShellWords.Join("kubectl", "patch", "-n", ServiceAccount.Namespace ?? "default", "serviceaccount/" + ServiceAccount.Name, "--type=json", "-p", ToJson());
 
     /// <summary>The patch as an RFC 6902 JSON document (it holds only Secret names).</summary>
     /// <returns>A JSON array of operations.</returns>

@@ -21,7 +21,10 @@ public readonly record struct ObjectReference(string Kind, string? Namespace, st
 {
     /// <summary>Formats as <c>Kind namespace/name</c> (or <c>Kind name</c> when cluster-scoped).</summary>
     /// <returns>The reference as text.</returns>
-    public override string ToString() => Namespace is null ? $"{Kind} {Name}" : $"{Kind} {Namespace}/{Name}";
+    /// <remarks>Characters that could break a line (in a name the API server would refuse) are shown escaped.</remarks>
+    public override string ToString() => Namespace is null
+        ? $"{DisplayText.Escape(Kind)} {DisplayText.Escape(Name)}"
+        : $"{DisplayText.Escape(Kind)} {DisplayText.Escape(Namespace)}/{DisplayText.Escape(Name)}";
 }
 
 /// <summary>Where in a source document something was found (1-based line and column; 0 when unknown).</summary>
@@ -73,9 +76,9 @@ public sealed record Diagnostic(string Code, DiagnosticSeverity Severity, string
 
         if (Field is not null)
         {
-            text.Append(' ').Append(Field);
+            text.Append(' ').Append(DisplayText.Escape(Field));
         }
 
-        return text.Append(": ").Append(Message).ToString();
+        return text.Append(": ").Append(Message.ReplaceLineEndings(" ")).ToString();
     }
 }

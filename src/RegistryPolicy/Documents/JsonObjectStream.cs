@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using RegistryPolicy.Diagnostics;
+using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.Documents;
 
@@ -209,7 +210,11 @@ internal sealed class JsonObjectStream
             tokenStart = _pos + (int)reader.TokenStartIndex;
             if (token == JsonTokenType.PropertyName)
             {
-                _lastPropertyName = reader.GetString();
+                _lastPropertyName = JsonText.GetString(ref reader, out bool replaced);
+                if (replaced)
+                {
+                    ReportInvalidText(tokenStart);
+                }
             }
 
             _pos += (int)reader.BytesConsumed;
@@ -365,7 +370,12 @@ internal sealed class JsonObjectStream
                         pendingKey = pendingKeys.Pop();
                         break;
                     case JsonTokenType.PropertyName:
-                        string name = reader.GetString()!;
+                        string name = JsonText.GetString(ref reader, out bool replacedName);
+                        if (replacedName)
+                        {
+                            ReportInvalidText(offset + (int)reader.TokenStartIndex);
+                        }
+
                         pendingKey = DocNode.NewScalar(DocNodeKind.String, name, line, column);
                         HashSet<string>? seen = keys.Pop() ?? new HashSet<string>(StringComparer.Ordinal);
                         keys.Push(seen);
@@ -386,7 +396,12 @@ internal sealed class JsonObjectStream
                             return null;
                         }
 
-                        completed = DocNode.NewScalar(DocNodeKind.String, reader.GetString()!, line, column);
+                        completed = DocNode.NewScalar(DocNodeKind.String, JsonText.GetString(ref reader, out bool replacedText), line, column);
+                        if (replacedText)
+                        {
+                            ReportInvalidText(offset + (int)reader.TokenStartIndex);
+                        }
+
                         break;
                     case JsonTokenType.Number:
                         completed = DocNode.NewScalar(DocNodeKind.Number, Encoding.UTF8.GetString(reader.ValueSpan), line, column);
@@ -502,6 +517,17 @@ internal sealed class JsonObjectStream
     {
         (int line, int column) = Locate(Math.Min(offset, _length));
         _diagnostics.Add(new Diagnostic(code, DiagnosticSeverity.Error, message) { Location = new SourceLocation(_source, line, column) });
+    }
+
+    /// <summary>Go (so kubectl and the API server) reads such a string with U+FFFD in place of each bad byte; so do we, and say so.</summary>
+    private void ReportInvalidText(int offset)
+    {
+        (int line, int column) = Locate(Math.Min(offset, _length));
+        _diagnostics.Add(new Diagnostic("invalid-utf8", DiagnosticSeverity.Warning,
+            "the string holds bytes that are not UTF-8, or a \\u escape of an unpaired surrogate; it was read as Go's JSON decoder (and so kubectl and the API server) reads it, with U+FFFD in their place")
+        {
+            Location = new SourceLocation(_source, line, column),
+        });
     }
 
     private void ReportSyntax(JsonException e)

@@ -8,54 +8,99 @@ namespace RegistryPolicy.Documents;
 /// Reads a YAML stream, one document at a time, into <see cref="DocNode"/> trees. Plain scalars are typed as Kubernetes'
 /// YAML reader (YAML 1.1 through <c>sigs.k8s.io/yaml</c>) types them, so that <c>enabled: true</c> in <c>labels</c> is
 /// reported as the boolean it is. Aliases are shared, not copied, and count against <see cref="DocumentLimits.MaxNodesPerObject"/>
-/// by their expanded size, so an alias bomb is refused after a bounded amount of work. A syntax error ends the stream: the
-/// documents before it are kept.
+/// by their expanded size, so an alias bomb is refused after a bounded amount of work.
+/// <para>
+/// The text is split at document markers (<c>---</c>, <c>...</c> and directives at the start of a line, which YAML forbids
+/// inside any scalar) before it reaches the parser, and each document gets a parser of its own: a syntax error or a limit
+/// ends only its document, and reading goes on with the next one. A refused document is abandoned at once, not parsed to
+/// its end, so the cost stays linear in the input (the parser's own cost grows with nesting, which the depth limit bounds).
+/// </para>
+/// <para>Messages never quote the document's text: a token may be a credential.</para>
 /// </summary>
 internal static class YamlDocumentReader
 {
+    /// <summary>The most characters one document may have, and the most skipped after an error while looking for the next one.</summary>
+    internal const int MaxDocumentChars = 256 * 1024 * 1024;
+
     public static IEnumerable<DocNode> Read(TextReader text, string source, DocumentLimits limits, List<Diagnostic> diagnostics)
     {
-        var parser = new Parser(new Scanner(text, skipComments: true));
-        while (true)
+        var splitter = new YamlDocumentSplitter(text, MaxDocumentChars);
+        while (splitter.NextDocument() is { } document)
         {
-            DocNode? root;
-            bool more;
-            try
+            var parser = new Parser(new Scanner(document, skipComments: true));
+            int lineOffset = document.FirstLine - 1;
+            while (true)
             {
-                more = ReadDocument(parser, source, limits, diagnostics, out root);
-            }
-            catch (YamlException e)
-            {
-                diagnostics.Add(new Diagnostic("yaml-syntax", DiagnosticSeverity.Error,
-                    $"YAML syntax error: {Clean(e.Message)}. Nothing after this point in the file was read; fix the syntax and run again.")
+                DocNode? root;
+                bool more;
+                string? failure = null;
+                Mark failureAt = Mark.Empty;
+                try
                 {
-                    Location = new SourceLocation(source, (int)e.Start.Line, (int)e.Start.Column),
+                    more = ReadDocument(parser, source, lineOffset, limits, diagnostics, out root);
+                }
+                catch (YamlException e)
+                {
+                    root = null;
+                    more = false;
+                    failure = $"YAML syntax error: {Clean(e.Message)}";
+                    failureAt = e.Start;
+                }
+
+                if (document.Overflowed)
+                {
+                    diagnostics.Add(new Diagnostic("document-limit", DiagnosticSeverity.Error,
+                        $"a YAML document (or the text skipped after an error) is longer than {MaxDocumentChars / (1024 * 1024)} Mi characters; nothing after this point in the file was read")
+                    {
+                        Location = new SourceLocation(source, document.FirstLine, 1),
+                    });
+                    yield break;
+                }
+
+                if (failure is not null)
+                {
+                    diagnostics.Add(new Diagnostic("yaml-syntax", DiagnosticSeverity.Error,
+                        $"{failure}. The rest of this document was skipped; the documents after it were read. Fix the syntax and run again.")
+                    {
+                        Location = new SourceLocation(source, (int)failureAt.Line + lineOffset, (int)failureAt.Column),
+                    });
+                }
+
+                if (root is not null)
+                {
+                    yield return root;
+                }
+
+                if (!more)
+                {
+                    break;
+                }
+            }
+
+            document.Drain();
+            if (document.Overflowed)
+            {
+                diagnostics.Add(new Diagnostic("document-limit", DiagnosticSeverity.Error,
+                    $"no next YAML document was found within {MaxDocumentChars / (1024 * 1024)} Mi characters; nothing after this point in the file was read")
+                {
+                    Location = new SourceLocation(source, document.FirstLine, 1),
                 });
-                yield break;
-            }
-
-            if (root is not null)
-            {
-                yield return root;
-            }
-
-            if (!more)
-            {
                 yield break;
             }
         }
     }
 
+    /// <summary>YamlDotNet's message without its location prefix, and without anything it quotes from the document.</summary>
     private static string Clean(string message)
     {
         // YamlDotNet prefixes "(Line: x, Col: y, Idx: z) - (Line: ...): "; the location is reported separately.
         int at = message.LastIndexOf("): ", StringComparison.Ordinal);
         string text = at >= 0 ? message[(at + 3)..] : message;
-        return text.TrimEnd('.');
+        return DisplayText.WithoutQuotedText(text).TrimEnd('.');
     }
 
     /// <summary>Reads the next document. Returns false at the end of the stream.</summary>
-    private static bool ReadDocument(Parser parser, string source, DocumentLimits limits, List<Diagnostic> diagnostics, out DocNode? root)
+    private static bool ReadDocument(Parser parser, string source, int lineOffset, DocumentLimits limits, List<Diagnostic> diagnostics, out DocNode? root)
     {
         root = null;
         while (parser.MoveNext())
@@ -68,8 +113,8 @@ internal static class YamlDocumentReader
                 case StreamEnd:
                     return false;
                 case DocumentStart:
-                    root = BuildDocument(parser, source, limits, diagnostics);
-                    return true;
+                    root = BuildDocument(parser, source, lineOffset, limits, diagnostics, out bool abandoned);
+                    return !abandoned;
                 default:
                     continue;
             }
@@ -91,8 +136,9 @@ internal static class YamlDocumentReader
         public long Size { get; set; } = 1;
     }
 
-    private static DocNode? BuildDocument(Parser parser, string source, DocumentLimits limits, List<Diagnostic> diagnostics)
+    private static DocNode? BuildDocument(Parser parser, string source, int lineOffset, DocumentLimits limits, List<Diagnostic> diagnostics, out bool abandoned)
     {
+        abandoned = false;
         var stack = new Stack<Frame>();
         var anchors = new Dictionary<string, (DocNode Node, long Size)>(StringComparer.Ordinal);
         DocNode? root = null;
@@ -110,8 +156,8 @@ internal static class YamlDocumentReader
 
             if (failure is not null)
             {
-                // Consume the rest of the document without building anything.
-                continue;
+                // Abandon the document: parsing it to its end could cost far more than the limit allows.
+                break;
             }
 
             DocNode? completed = null;
@@ -126,14 +172,15 @@ internal static class YamlDocumentReader
                         continue;
                     }
 
-                    completed = DocNode.NewScalar(TypeOf(scalar), scalar.Value, (int)scalar.Start.Line, (int)scalar.Start.Column);
+                    completed = DocNode.NewScalar(TypeOf(scalar), Primitives.JsonText.WithoutLoneSurrogates(scalar.Value), (int)scalar.Start.Line + lineOffset, (int)scalar.Start.Column);
                     completedSize = 1;
                     Remember(anchors, scalar.Anchor, completed, 1);
                     break;
                 case AnchorAlias alias:
                     if (!anchors.TryGetValue(alias.Value.Value, out var target))
                     {
-                        failure = $"the alias *{alias.Value.Value} names no anchor defined before it";
+                        // The alias is not quoted: a plain scalar starting with '*' (a password, say) reads as an alias.
+                        failure = "an alias ('*' followed by a name) names no anchor defined before it; if the value starts with '*', quote it";
                         failureAt = alias.Start;
                         continue;
                     }
@@ -149,7 +196,7 @@ internal static class YamlDocumentReader
                         continue;
                     }
 
-                    stack.Push(new Frame(DocNode.NewMapping((int)map.Start.Line, (int)map.Start.Column)) { Anchor = map.Anchor.IsEmpty ? null : map.Anchor.Value });
+                    stack.Push(new Frame(DocNode.NewMapping((int)map.Start.Line + lineOffset, (int)map.Start.Column)) { Anchor = map.Anchor.IsEmpty ? null : map.Anchor.Value });
                     continue;
                 case SequenceStart seq:
                     if (stack.Count >= limits.MaxDepth)
@@ -159,7 +206,7 @@ internal static class YamlDocumentReader
                         continue;
                     }
 
-                    stack.Push(new Frame(DocNode.NewSequence((int)seq.Start.Line, (int)seq.Start.Column)) { Anchor = seq.Anchor.IsEmpty ? null : seq.Anchor.Value });
+                    stack.Push(new Frame(DocNode.NewSequence((int)seq.Start.Line + lineOffset, (int)seq.Start.Column)) { Anchor = seq.Anchor.IsEmpty ? null : seq.Anchor.Value });
                     continue;
                 case MappingEnd:
                 case SequenceEnd:
@@ -211,7 +258,7 @@ internal static class YamlDocumentReader
                     if (!parent.Keys.Add(name))
                     {
                         diagnostics.Add(new Diagnostic("duplicate-key", DiagnosticSeverity.Error,
-                            $"the key '{name}' appears twice in one mapping; Kubernetes refuses such a manifest. The first value is used; remove one of them.")
+                            $"the key '{DisplayText.Escape(name)}' appears twice in one mapping; Kubernetes refuses such a manifest. The first value is used; remove one of them.")
                         {
                             Location = new SourceLocation(source, key.Line, key.Column),
                         });
@@ -225,11 +272,12 @@ internal static class YamlDocumentReader
 
         if (failure is not null)
         {
-            diagnostics.Add(new Diagnostic("document-limit", DiagnosticSeverity.Error,
+            diagnostics.Add(new Diagnostic(failure.StartsWith("an alias", StringComparison.Ordinal) ? "yaml-syntax" : "document-limit", DiagnosticSeverity.Error,
                 $"YAML document refused: {failure}. The whole document was skipped; the rest of the file was read.")
             {
-                Location = new SourceLocation(source, (int)failureAt.Line, (int)failureAt.Column),
+                Location = new SourceLocation(source, (int)failureAt.Line + lineOffset, (int)failureAt.Column),
             });
+            abandoned = true;
             return null;
         }
 

@@ -33,6 +33,13 @@ public static class MirrorConsistency
         {
             string? node = mirrors.NodeRepository(image);
             SwapResult swap = swapper.Rewrite(image);
+            if (swap.ResultIsInvalid)
+            {
+                findings.Add(new ConsistencyFinding(image, swap.Result, node ?? "(none)",
+                    "the rewritten image is not a valid reference, so the kubelet fails the pod with InvalidImageName"));
+                continue;
+            }
+
             if (node is null)
             {
                 continue; // no node mirror for this registry: the node pulls what the pod names
@@ -40,8 +47,7 @@ public static class MirrorConsistency
 
             if (!ImageReference.TryParseNormalized(swap.Result, out ImageReference rewritten, out _))
             {
-                findings.Add(new ConsistencyFinding(image, swap.Result, node, "the rewritten image is not a valid reference, so the pull fails"));
-                continue;
+                continue; // the image was invalid to begin with, and left alone
             }
 
             string admission = rewritten.Domain + "/" + rewritten.Path;

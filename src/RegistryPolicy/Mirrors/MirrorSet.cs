@@ -53,7 +53,27 @@ public sealed class MirrorSet
     /// <summary>Creates a set from rules.</summary>
     /// <param name="rules">The rules.</param>
     /// <returns>The set.</returns>
-    public static MirrorSet Create(IEnumerable<MirrorRule> rules) => new([.. rules], []);
+    /// <remarks>A rule whose registry is not a host (<c>host[:port]</c>) or whose mirror is not <c>host[:port][/path]</c> is left out and reported: the registry becomes a directory name and a TOML key.</remarks>
+    public static MirrorSet Create(IEnumerable<MirrorRule> rules)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        var kept = new List<MirrorRule>();
+        var diagnostics = new List<Diagnostic>();
+        foreach (MirrorRule rule in rules)
+        {
+            if (ReferenceGrammar.IsDomainAndPort<Identity>(rule.Registry) && IsMirror(rule.Mirror))
+            {
+                kept.Add(rule);
+            }
+            else
+            {
+                diagnostics.Add(new Diagnostic("mirror-invalid-host", DiagnosticSeverity.Warning,
+                    $"the rule for '{DisplayText.Escape(rule.Registry)}' does not name a registry host and a mirror host[:port][/path]; it is not rendered"));
+            }
+        }
+
+        return new MirrorSet([.. kept], [.. diagnostics]);
+    }
 
     /// <summary>The mirrors a swap map implies: every registry key with a value. Everything else is reported.</summary>
     /// <param name="map">The swap map.</param>
@@ -83,6 +103,15 @@ public sealed class MirrorSet
             else if (key.Contains('/', StringComparison.Ordinal))
             {
                 Skip("mirror-path-key", $"'{key}' maps part of a registry; node mirrors are per registry host, so it is not rendered");
+            }
+            else if (!ReferenceGrammar.IsDomainAndPort<Identity>(key))
+            {
+                // The host names a directory (certs.d/<host>) and a TOML table: it must be a host before it becomes either.
+                Skip("mirror-invalid-host", $"'{DisplayText.Escape(key)}' is not a registry host (host[:port]), so no node configuration is rendered for it");
+            }
+            else if (!IsMirror(value.TrimEnd('/')))
+            {
+                Skip("mirror-invalid-mirror", $"the mirror of '{key}' is not host[:port][/path], so no node configuration is rendered for it");
             }
             else
             {
@@ -194,6 +223,14 @@ public sealed class MirrorSet
         }
 
         return null;
+    }
+
+    private static bool IsMirror(string mirror)
+    {
+        int slash = mirror.IndexOf('/', StringComparison.Ordinal);
+        return slash < 0
+            ? ReferenceGrammar.IsDomainAndPort<Identity>(mirror)
+            : ReferenceGrammar.IsDomainAndPort<Identity>(mirror.AsSpan(0, slash)) && ReferenceGrammar.IsPath<Identity>(mirror.AsSpan(slash + 1));
     }
 
     private static string ServerOf(string registry) => registry == "docker.io" ? "https://registry-1.docker.io" : "https://" + registry;

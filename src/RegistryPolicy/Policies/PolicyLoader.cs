@@ -25,15 +25,22 @@ public static class PolicyLoader
         ArgumentNullException.ThrowIfNull(source);
         var found = new List<Diagnostic>();
         List<DocNode> documents;
-        if (text.AsSpan().TrimStart().StartsWith("{", StringComparison.Ordinal))
+        ReadOnlySpan<char> content = text.AsSpan();
+        if (content.StartsWith("\uFEFF"))
         {
-            using var stream = new MemoryStream(Encoding.UTF8.GetBytes(text), writable: false);
+            content = content[1..]; // a byte order mark is not part of the document
+        }
+
+        if (content.TrimStart().StartsWith("{", StringComparison.Ordinal))
+        {
+            using var stream = new MemoryStream(Encoding.UTF8.GetBytes(content.ToArray()), writable: false);
             documents = JsonObjectStream.Read(stream, source, DocumentLimits.Default, found).ToList();
         }
         else
         {
             documents = YamlDocumentReader.Read(new StringReader(text), source, DocumentLimits.Default, found).ToList();
         }
+
         policy = null;
         if (documents.Count != 1 || documents[0].Kind == DocNodeKind.Null)
         {

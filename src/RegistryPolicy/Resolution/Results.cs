@@ -230,6 +230,15 @@ public sealed record PlanAction(PlanOperation Operation, SecretReference Secret,
     /// <summary>The Secret as it should be after the action; <see langword="null"/> for a delete.</summary>
     public SecretObject? Desired { get; init; }
 
+    /// <summary>
+    /// For a delete, the <c>kubectl delete</c> command that carries it out (every word shell-quoted where needed); for a create
+    /// or update, <see langword="null"/> (those are manifests for <c>kubectl apply</c>).
+    /// </summary>
+    /// <returns>One command line, or null.</returns>
+    public string? ToKubectlCommand() => Operation == PlanOperation.Delete
+        ? Primitives.ShellWords.Join("kubectl", "delete", "secret", "-n", Secret.Namespace, Secret.Name)
+        : null;
+
     /// <summary>Formats as one line without content.</summary>
     /// <returns>The action as text.</returns>
     public override string ToString() => $"{Operation.ToString().ToLowerInvariant()} {Secret}: {Reason}";

@@ -114,6 +114,13 @@ public sealed class ClusterSnapshot
     /// <summary>What was found while reading the sources and building the snapshot (duplicates, for example).</summary>
     public ImmutableArray<Diagnostic> Diagnostics { get; }
 
+    /// <summary>
+    /// Objects of the sources that the API server would refuse to store (an invalid name, a label value that is not a
+    /// string, data that is not base64, a pull secret without its key): they are not in the snapshot, because they
+    /// cannot exist in a cluster. Each with where it was read and the first reason.
+    /// </summary>
+    public ImmutableArray<RefusedObject> Refused { get; private set; } = [];
+
     /// <summary>Every object, in a stable order.</summary>
     public IEnumerable<KubeObject> Objects =>
         Namespaces.Where(n => n.IsDeclared).Cast<KubeObject>().Concat(Secrets).Concat(ServiceAccounts).Concat(ConfigMaps).Concat(Functions).Concat(Workloads);
@@ -127,14 +134,18 @@ public sealed class ClusterSnapshot
         var diagnostics = new List<Diagnostic>();
         var located = new List<LocatedObject>();
         var other = new List<string>();
+        var refused = new List<RefusedObject>();
         foreach (SnapshotSource source in sources)
         {
             diagnostics.AddRange(source.Diagnostics);
             located.AddRange(source.Objects);
             other.AddRange(source.OtherNamespaces);
+            refused.AddRange(source.Refused);
         }
 
-        return Build(located, diagnostics, other);
+        ClusterSnapshot snapshot = Build(located, diagnostics, other);
+        snapshot.Refused = [.. refused]; // set once, before anyone else sees the snapshot
+        return snapshot;
     }
 
     /// <summary>Builds a snapshot from objects (for example from KubernetesClient models, or in tests).</summary>
@@ -148,16 +159,17 @@ public sealed class ClusterSnapshot
 
     private static ClusterSnapshot Build(List<LocatedObject> located, List<Diagnostic> diagnostics, List<string> otherNamespaces)
     {
-        var byReference = new Dictionary<ObjectReference, int>(located.Count);
+        var byReference = new Dictionary<ObjectReference, (int Index, SourceLocation First)>(located.Count);
         var objects = new List<KubeObject>(located.Count);
         foreach (LocatedObject item in located)
         {
             ObjectReference reference = item.Item.Reference;
-            if (byReference.TryGetValue(reference, out int index))
+            if (byReference.TryGetValue(reference, out var seen))
             {
-                SourceLocation? first = located.FirstOrDefault(l => l.Item.Reference == reference).Location is { Source: not null } l ? l : null;
+                int index = seen.Index;
+                SourceLocation? first = seen.First.Source is not null ? seen.First : null;
                 diagnostics.Add(new Diagnostic("duplicate-object", DiagnosticSeverity.Warning,
-                    $"the snapshot holds this object twice (first at {(first is { } f && f.Source is not null ? f.ToString() : "an earlier object")}); the later one is used, as 'kubectl apply' of both files in order would leave it")
+                    $"the snapshot holds this object twice (first at {(first is { } f ? f.ToString() : "an earlier object")}); the later one is used, as 'kubectl apply' of both files in order would leave it")
                 {
                     Subject = reference,
                     Location = item.Location.Source is null ? null : item.Location,
@@ -166,7 +178,7 @@ public sealed class ClusterSnapshot
             }
             else
             {
-                byReference[reference] = objects.Count;
+                byReference[reference] = (objects.Count, item.Location);
                 objects.Add(item.Item);
             }
         }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using RegistryPolicy.Credentials;
 using RegistryPolicy.Diagnostics;
 using RegistryPolicy.Documents;
+using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.Snapshots;
 
@@ -18,6 +19,7 @@ internal sealed class FastJsonDecoder
 {
     private static readonly SearchValues<byte> Base64Alphabet = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="u8);
     private static readonly NeedMoreData More = new();
+    private static readonly DeclineObject Decline = new();
 
     /// <summary>Returned for a Secret the filter leaves out.</summary>
     private static readonly KubeObject Filtered = NamespaceObject.Named("filtered");
@@ -30,6 +32,7 @@ internal sealed class FastJsonDecoder
     private readonly List<(string Key, int Start, int Length)> _data = new(16);
     private readonly List<(string Key, int Offset, int Length, string? Escaped)> _pending = new(16);
     private readonly SecretFilter? _keep;
+    private readonly HashSet<string> _seenKeys = new(StringComparer.Ordinal);
 
     /// <summary>Secrets the filter left out.</summary>
     public int Skipped { get; private set; }
@@ -49,6 +52,9 @@ internal sealed class FastJsonDecoder
 
     /// <summary>Thrown (one shared instance) when the object runs past the bytes read so far.</summary>
     private sealed class NeedMoreData : Exception;
+
+    /// <summary>Thrown (one shared instance) deep inside a read to decline the object.</summary>
+    private sealed class DeclineObject : Exception;
 
     /// <summary>
     /// Decodes the object whose <c>{</c> the reader has just read. The reader may run out of input: then the result is
@@ -75,6 +81,10 @@ internal sealed class FastJsonDecoder
         catch (NeedMoreData)
         {
             return JsonFastResult.NeedMoreData;
+        }
+        catch (DeclineObject)
+        {
+            return JsonFastResult.Declined;
         }
         catch (JsonException)
         {
@@ -108,6 +118,37 @@ internal sealed class FastJsonDecoder
         return reader.TokenType == JsonTokenType.PropertyName;
     }
 
+    /// <summary>
+    /// Whether <paramref name="key"/> differs from the <paramref name="count"/> keys before it: a scan while there are few, a
+    /// set once there are many, so that a hostile object with thousands of keys costs linear time.
+    /// </summary>
+    private bool Distinct(string key, int count, Func<int, string> keyAt)
+    {
+        if (count < 16)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                if (keyAt(i) == key)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        if (count == 16 || _seenKeys.Count != count)
+        {
+            _seenKeys.Clear();
+            for (int i = 0; i < count; i++)
+            {
+                _seenKeys.Add(keyAt(i));
+            }
+        }
+
+        return _seenKeys.Add(key);
+    }
+
     /// <summary>Whether the current property name was already seen at this level (raw bytes; an escaped name declines).</summary>
     private static bool Repeated(ref Utf8JsonReader reader, List<(int Start, int Length)> names, ReadOnlySpan<byte> json)
     {
@@ -117,6 +158,11 @@ internal sealed class FastJsonDecoder
         }
 
         ReadOnlySpan<byte> name = reader.ValueSpan;
+        if (names.Count >= 64)
+        {
+            return true; // far more fields than any real object has: the general path checks them in linear time
+        }
+
         foreach (var (start, length) in names)
         {
             if (json.Slice(start, length).SequenceEqual(name))
@@ -136,6 +182,12 @@ internal sealed class FastJsonDecoder
             return null;
         }
 
+        // Nothing of the previous object may survive into this one (kubectl prints 'data' before 'metadata', and an empty
+        // Secret has no 'data' at all).
+        _pending.Clear();
+        _data.Clear();
+        _metaNames.Clear();
+        _scratchLength = 0;
         string? kind = null, type = null, phase = null;
         Meta? meta = null;
         bool hasData = false;
@@ -264,6 +316,8 @@ internal sealed class FastJsonDecoder
             return null;
         }
 
+        string secretType;
+
         var metadata = new ObjectMetadata(meta.Name, kind == "Namespace" ? null : meta.Namespace ?? "default")
         {
             Labels = meta.Labels,
@@ -273,18 +327,30 @@ internal sealed class FastJsonDecoder
         };
         if (kind == "Namespace")
         {
-            return new NamespaceObject(metadata, phase);
+            var ns = new NamespaceObject(metadata, phase);
+            return ApiServerRules.Accepts(ns) ? ns : null;
         }
 
-        if (_keep is not null && !_keep(metadata.Namespace!, metadata.Name, metadata.Labels))
+        secretType = string.IsNullOrEmpty(type) ? SecretObject.OpaqueType : type;
+        if (_keep is not null && !_keep(metadata.Namespace!, metadata.Name, metadata.Labels) && !ApiServerRules.ChecksContent(secretType))
         {
-            // Not decoded, but checked: a value that may not be valid base64 sends the Secret to the general path, which reports it.
-            foreach (var (_, offset, length, escaped) in _pending)
+            // Not decoded, but checked as the API server would: anything it might refuse goes to the general path, which reports it.
+            long size = 0;
+            foreach (var (key, offset, length, escaped) in _pending)
             {
-                if (escaped is not null || length % 4 != 0 || json.Slice(offset, length).IndexOfAnyExcept(Base64Alphabet) >= 0)
+                if (escaped is not null || length % 4 != 0 || json.Slice(offset, length).IndexOfAnyExcept(Base64Alphabet) >= 0 ||
+                    ApiServerRules.DataKeyProblem(key) is not null)
                 {
                     return null;
                 }
+
+                size += length / 4 * 3;
+            }
+
+            if (stringData is not null || size > ApiServerRules.MaxSecretBytes ||
+                !ApiServerRules.Accepts(new SecretObject(metadata, secretType, SecretData.Empty)))
+            {
+                return null;
             }
 
             Skipped++;
@@ -307,7 +373,20 @@ internal sealed class FastJsonDecoder
             }
         }
 
-        return new SecretObject(metadata, string.IsNullOrEmpty(type) ? SecretObject.OpaqueType : type, data ?? SecretData.Empty);
+        var secret = new SecretObject(metadata, secretType, data ?? SecretData.Empty);
+        if (!ApiServerRules.Accepts(secret))
+        {
+            return null;
+        }
+
+        if (_keep is not null && !_keep(metadata.Namespace!, metadata.Name, metadata.Labels))
+        {
+            Skipped++;
+            FilteredNamespaces.Add(metadata.Namespace!);
+            return Filtered;
+        }
+
+        return secret;
     }
 
     private sealed class Meta
@@ -353,7 +432,7 @@ internal sealed class FastJsonDecoder
                     return null;
                 }
 
-                meta.Name = reader.GetString();
+                meta.Name = Text(ref reader);
             }
             else if (reader.ValueTextEquals("namespace"u8))
             {
@@ -433,7 +512,7 @@ internal sealed class FastJsonDecoder
                 Read(ref reader);
                 if (reader.TokenType == JsonTokenType.String)
                 {
-                    meta.DeletionTimestamp = reader.GetString();
+                    meta.DeletionTimestamp = Text(ref reader);
                 }
                 else if (reader.TokenType != JsonTokenType.Null)
                 {
@@ -488,12 +567,9 @@ internal sealed class FastJsonDecoder
                 return null;
             }
 
-            foreach (var (k, _) in pairs)
+            if (!Distinct(key, pairs.Count, i => pairs[i].Item1))
             {
-                if (k == key)
-                {
-                    return null;
-                }
+                return null;
             }
 
             pairs.Add((key, value));
@@ -522,12 +598,9 @@ internal sealed class FastJsonDecoder
         while (NextProperty(ref reader))
         {
             string key = Intern(ref reader);
-            foreach (var (k, _, _, _) in _pending)
+            if (!Distinct(key, _pending.Count, i => _pending[i].Key))
             {
-                if (k == key)
-                {
-                    return false;
-                }
+                return false;
             }
 
             Read(ref reader);
@@ -541,7 +614,7 @@ internal sealed class FastJsonDecoder
             }
             else if (reader.ValueIsEscaped)
             {
-                _pending.Add((key, 0, 0, reader.GetString()));
+                _pending.Add((key, 0, 0, Text(ref reader)));
             }
             else
             {
@@ -601,6 +674,10 @@ internal sealed class FastJsonDecoder
         }
     }
 
+    /// <summary>The current string token; an object with a string Go would repair (invalid UTF-8) is declined, so the general path reports it.</summary>
+    private static string Text(ref Utf8JsonReader reader) =>
+        JsonText.TryGetExactString(ref reader, out string? value) ? value : throw Decline;
+
     /// <summary>Reads the current string token, sharing one instance per distinct short value (label keys, namespaces, types).</summary>
     private string Intern(ref Utf8JsonReader reader)
     {
@@ -615,7 +692,7 @@ internal sealed class FastJsonDecoder
             }
         }
 
-        string value = reader.GetString()!;
+        string value = Text(ref reader);
         if (value.Length > 64)
         {
             return value;

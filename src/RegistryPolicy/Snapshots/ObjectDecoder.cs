@@ -5,9 +5,11 @@ using RegistryPolicy.Documents;
 namespace RegistryPolicy.Snapshots;
 
 /// <summary>
-/// Turns a <see cref="DocNode"/> into snapshot objects. Strict about types (a label value must be a string, as the API
-/// server requires) but never gives up on an object for one bad field: the field is reported and skipped, the rest of the
-/// object is kept. Objects of other kinds are counted, not kept.
+/// Turns a <see cref="DocNode"/> into snapshot objects. What the API server would refuse to store (a name it does not
+/// accept, a label value that is not a string, data that is not base64, a pull secret without its key: see
+/// <see cref="ApiServerRules"/>) makes the object absent, with an error naming the field, because such an object never
+/// exists in a cluster. Other bad fields (in parts the API server does not check here) are reported and skipped, and the
+/// rest of the object is kept. Objects of other kinds are counted, not kept.
 /// </summary>
 internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
 {
@@ -16,7 +18,17 @@ internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
         "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
     };
 
+    private const string Absent = " The API server refuses such an object, so it was treated as absent.";
+
+    /// <summary>Set when the object being decoded breaks a rule the API server enforces: it is then not kept.</summary>
+    private bool _refused;
+
     public SortedDictionary<string, int> Ignored { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The objects refused, in the order read.</summary>
+    public List<RefusedObject> Refused { get; } = [];
+
+    private Diagnostic? _firstRefusal;
 
     public void Decode(DocNode node, List<(KubeObject Object, SourceLocation Location)> output, bool nested = false)
     {
@@ -59,6 +71,8 @@ internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
             return;
         }
 
+        _refused = false;
+        _firstRefusal = null;
         ObjectMetadata? metadata = ReadMetadata(node, kind);
         if (metadata is null)
         {
@@ -71,11 +85,16 @@ internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
             "Secret" => ReadSecret(node, metadata, subject),
             "Namespace" => new NamespaceObject(metadata, ReadString(node.Get("status")?.Get("phase"), subject, "status.phase")),
             "ServiceAccount" => new ServiceAccountObject(metadata, ReadNameList(node.Get("imagePullSecrets"), subject, "imagePullSecrets")),
-            "ConfigMap" => new ConfigMapObject(metadata, ReadStringMap(node.Get("data"), subject, "data")),
+            "ConfigMap" => new ConfigMapObject(metadata, ReadStringMap(node.Get("data"), subject, "data", refuse: true,
+                static (key, _) => ApiServerRules.DataKeyProblem(key), "invalid-data-key")),
             "Function" => new FunctionObject(metadata, ReadString(node.Get("spec")?.Get("runtime"), subject, "spec.runtime")),
             _ => ReadWorkload(node, kind, metadata, subject),
         };
-        if (obj is not null)
+        if (_refused)
+        {
+            Refused.Add(new RefusedObject(subject, new SourceLocation(source, node.Line, node.Column), _firstRefusal!));
+        }
+        else if (obj is not null)
         {
             output.Add((obj, new SourceLocation(source, node.Line, node.Column)));
         }
@@ -110,17 +129,36 @@ internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
             ns = nsNode is { Kind: DocNodeKind.String } && nsNode.Scalar!.Length > 0 ? nsNode.Scalar : "default";
             if (nsNode is not null && nsNode.Kind is not (DocNodeKind.String or DocNodeKind.Null))
             {
-                Error(nsNode, new ObjectReference(kind, null, name), "metadata.namespace", "wrong-type",
-                    $"'metadata.namespace' must be a string, not {nsNode.Describe()}; 'default' was assumed");
+                Refuse(nsNode, new ObjectReference(kind, null, name), "metadata.namespace", "wrong-type",
+                    $"'metadata.namespace' must be a string, not {nsNode.Describe()}.");
+            }
+            else if (ApiServerRules.NamespaceProblem(ns) is { } nsProblem)
+            {
+                Refuse(nsNode!, new ObjectReference(kind, ns, name), "metadata.namespace", "invalid-name", nsProblem + ".");
             }
         }
 
         var subject = new ObjectReference(kind, ns, name);
+        if (ApiServerRules.NameProblem(kind, name) is { } problem)
+        {
+            Refuse(nameNode, subject, "metadata.name", "invalid-name", problem + ".");
+        }
+
+        var labels = ReadStringMap(meta.Get("labels"), subject, "metadata.labels", refuse: true, ApiServerRules.LabelProblem, "invalid-label");
+        var annotations = ReadStringMap(meta.Get("annotations"), subject, "metadata.annotations", refuse: true,
+            static (key, _) => ApiServerRules.AnnotationKeyProblem(key), "invalid-annotation");
+        if (ApiServerRules.AnnotationSizeProblem(annotations) is { } sizeProblem)
+        {
+            Refuse(meta.Get("annotations")!, subject, "metadata.annotations", "invalid-annotation", sizeProblem + ".");
+        }
+
+        var finalizers = ReadStringList(meta.Get("finalizers"), subject, "metadata.finalizers", refuse: true, ApiServerRules.FinalizerProblem, "invalid-finalizer");
+
         return new ObjectMetadata(name, ns)
         {
-            Labels = ReadStringMap(meta.Get("labels"), subject, "metadata.labels"),
-            Annotations = ReadStringMap(meta.Get("annotations"), subject, "metadata.annotations"),
-            Finalizers = ReadStringList(meta.Get("finalizers"), subject, "metadata.finalizers"),
+            Labels = labels,
+            Annotations = annotations,
+            Finalizers = finalizers,
             DeletionTimestamp = ReadString(meta.Get("deletionTimestamp"), subject, "metadata.deletionTimestamp"),
         };
     }
@@ -136,6 +174,11 @@ internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
             {
                 string key = keyNode.Scalar ?? string.Empty;
                 string field = $"data[{key}]";
+                if (!DataKeyAccepted(keyNode, key, subject, field))
+                {
+                    continue;
+                }
+
                 if (value.Kind == DocNodeKind.Null)
                 {
                     data[key] = [];
@@ -144,15 +187,14 @@ internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
 
                 if (value.Kind != DocNodeKind.String)
                 {
-                    Error(value, subject, field, "wrong-type", $"a data value must be a base64 string, not {value.Describe()}; the key was skipped");
+                    Refuse(value, subject, field, "wrong-type", $"a data value must be a base64 string, not {value.Describe()}.");
                     continue;
                 }
 
                 if (!GoBase64.TryDecode(value.Scalar!, padded: true, out byte[] bytes))
                 {
-                    Error(value, subject, field, "data-not-base64",
-                        "the value is not valid base64 (standard alphabet, padded), so the API server would refuse the Secret; the key was skipped. " +
-                        "Put plain text under 'stringData' instead, or encode it with 'base64 -w0'");
+                    Refuse(value, subject, field, "data-not-base64",
+                        "the value is not valid base64 (standard alphabet, padded). Put plain text under 'stringData' instead, or encode it with 'base64 -w0'.");
                     continue;
                 }
 
@@ -161,7 +203,7 @@ internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
         }
         else if (dataNode is not null && dataNode.Kind != DocNodeKind.Null)
         {
-            Error(dataNode, subject, "data", "wrong-type", $"'data' must be a mapping, not {dataNode.Describe()}; it was skipped");
+            Refuse(dataNode, subject, "data", "wrong-type", $"'data' must be a mapping, not {dataNode.Describe()}.");
         }
 
         DocNode? stringData = node.Get("stringData");
@@ -170,27 +212,53 @@ internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
             foreach (var (keyNode, value) in stringData.Entries)
             {
                 string key = keyNode.Scalar ?? string.Empty;
-                if (value.Kind is DocNodeKind.Mapping or DocNodeKind.Sequence)
+                string field = $"stringData[{key}]";
+                if (!DataKeyAccepted(keyNode, key, subject, field))
                 {
-                    Error(value, subject, $"stringData[{key}]", "wrong-type", $"a stringData value must be a string, not {value.Describe()}; the key was skipped");
                     continue;
                 }
 
-                if (value.Kind != DocNodeKind.String && value.Kind != DocNodeKind.Null)
+                if (value.Kind is not (DocNodeKind.String or DocNodeKind.Null))
                 {
-                    Warn(value, subject, $"stringData[{key}]", "unquoted-scalar",
-                        $"the value is {value.Describe()} in YAML, which the API server refuses for a string field; quote it. It was read as the text '{value.Scalar}'");
+                    // Never quote the value: it is a credential. YAML typed it (a number, a boolean), so JSON has no string here.
+                    Refuse(value, subject, field, "wrong-type",
+                        $"a stringData value must be a string, not {value.Describe()} (YAML reads an unquoted number, 'yes', 'on' or '~' that way). Quote the value.");
+                    continue;
                 }
 
-                data[key] = System.Text.Encoding.UTF8.GetBytes(value.Scalar ?? string.Empty); // stringData wins over data, as in the API server
+                // stringData wins over data, as in the API server; null (any spelling) decodes to an empty string, as in Go.
+                data[key] = value.Kind == DocNodeKind.Null ? [] : System.Text.Encoding.UTF8.GetBytes(value.Scalar!);
             }
         }
         else if (stringData is not null && stringData.Kind != DocNodeKind.Null)
         {
-            Error(stringData, subject, "stringData", "wrong-type", $"'stringData' must be a mapping, not {stringData.Describe()}; it was skipped");
+            Refuse(stringData, subject, "stringData", "wrong-type", $"'stringData' must be a mapping, not {stringData.Describe()}.");
         }
 
-        return new SecretObject(metadata, type, SecretData.Owning(data));
+        SecretData content = SecretData.Owning(data);
+        if (!_refused && ApiServerRules.SecretProblem(type, content, metadata.Annotations) is { } problem)
+        {
+            Refuse(dataNode ?? node, subject, "data", "secret-refused", problem + ".");
+        }
+
+        return new SecretObject(metadata, type, content);
+    }
+
+    private bool DataKeyAccepted(DocNode keyNode, string key, ObjectReference subject, string field)
+    {
+        if (!keyNode.IsScalar)
+        {
+            Refuse(keyNode, subject, field, "wrong-type", $"a data key must be a string, not {keyNode.Describe()}.");
+            return false;
+        }
+
+        if (ApiServerRules.DataKeyProblem(key) is { } problem)
+        {
+            Refuse(keyNode, subject, field, "invalid-data-key", problem + ".");
+            return false;
+        }
+
+        return true;
     }
 
     private WorkloadObject? ReadWorkload(DocNode node, string kind, ObjectMetadata metadata, ObjectReference subject)
@@ -270,7 +338,8 @@ internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
         return node.Scalar;
     }
 
-    private StringMap ReadStringMap(DocNode? node, ObjectReference subject, string field)
+    private StringMap ReadStringMap(DocNode? node, ObjectReference subject, string field, bool refuse = false,
+        Func<string, string, string?>? rule = null, string? ruleCode = null)
     {
         if (node is null || node.Kind == DocNodeKind.Null)
         {
@@ -279,7 +348,7 @@ internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
 
         if (node.Kind != DocNodeKind.Mapping)
         {
-            Error(node, subject, field, "wrong-type", $"'{field}' must be a mapping of strings, not {node.Describe()}; it was ignored");
+            Report(refuse, node, subject, field, "wrong-type", $"'{field}' must be a mapping of strings, not {node.Describe()}.");
             return StringMap.Empty;
         }
 
@@ -287,25 +356,31 @@ internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
         foreach (var (key, value) in node.Entries)
         {
             string name = key.Scalar ?? string.Empty;
-            if (value.Kind == DocNodeKind.String)
+            string? text = value.Kind == DocNodeKind.String ? value.Scalar!
+                : value.Kind == DocNodeKind.Null ? string.Empty
+                : null;
+            if (text is null)
             {
-                map[name] = value.Scalar!;
+                // The value is not quoted: it may be anything (an annotation can hold a token), so it is never quoted back.
+                Report(refuse, value, subject, $"{field}[{name}]", "wrong-type",
+                    $"the value must be a string, not {value.Describe()} (YAML reads an unquoted number, 'true', 'yes' or 'on' that way). Quote it.");
+                continue;
             }
-            else if (value.Kind == DocNodeKind.Null && value.Scalar is "" or "null")
+
+            if (rule?.Invoke(name, text) is { } problem)
             {
-                map[name] = string.Empty;
+                Report(refuse, key, subject, $"{field}[{name}]", ruleCode!, problem + ".");
+                continue;
             }
-            else
-            {
-                Error(value, subject, $"{field}[{name}]", "wrong-type",
-                    $"the value must be a string, not {value.Describe()}; the API server refuses this. Quote it (\"{value.Scalar}\"); the entry was ignored");
-            }
+
+            map[name] = text;
         }
 
         return StringMap.FromDictionary(map);
     }
 
-    private ValueArray<string> ReadStringList(DocNode? node, ObjectReference subject, string field)
+    private ValueArray<string> ReadStringList(DocNode? node, ObjectReference subject, string field, bool refuse = false,
+        Func<string, string?>? rule = null, string? ruleCode = null)
     {
         if (node is null || node.Kind == DocNodeKind.Null)
         {
@@ -314,20 +389,25 @@ internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
 
         if (node.Kind != DocNodeKind.Sequence)
         {
-            Error(node, subject, field, "wrong-type", $"'{field}' must be a list of strings, not {node.Describe()}; it was ignored");
+            Report(refuse, node, subject, field, "wrong-type", $"'{field}' must be a list of strings, not {node.Describe()}.");
             return default;
         }
 
         var list = new List<string>(node.Items.Count);
-        foreach (DocNode item in node.Items)
+        for (int i = 0; i < node.Items.Count; i++)
         {
-            if (item.Kind == DocNodeKind.String)
+            DocNode item = node.Items[i];
+            if (item.Kind != DocNodeKind.String)
             {
-                list.Add(item.Scalar!);
+                Report(refuse, item, subject, $"{field}[{i}]", "wrong-type", $"a list item must be a string, not {item.Describe()}.");
+            }
+            else if (rule?.Invoke(item.Scalar!) is { } problem)
+            {
+                Report(refuse, item, subject, $"{field}[{i}]", ruleCode!, problem + ".");
             }
             else
             {
-                Error(item, subject, field, "wrong-type", $"a list item must be a string, not {item.Describe()}; it was ignored");
+                list.Add(item.Scalar!);
             }
         }
 
@@ -364,16 +444,29 @@ internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
         return new ValueArray<string>(list);
     }
 
+    /// <summary>An error that makes the object absent (the API server would refuse it).</summary>
+    private void Refuse(DocNode at, ObjectReference? subject, string? field, string code, string message)
+    {
+        _refused = true;
+        Error(at, subject, field, code, message + Absent);
+        _firstRefusal ??= diagnostics[^1];
+    }
+
+    /// <summary>A refusal, or (in fields the API server does not check here) an error that drops only the field.</summary>
+    private void Report(bool refuse, DocNode at, ObjectReference? subject, string? field, string code, string message)
+    {
+        if (refuse)
+        {
+            Refuse(at, subject, field, code, message);
+        }
+        else
+        {
+            Error(at, subject, field, code, message + " It was ignored.");
+        }
+    }
+
     private void Error(DocNode at, ObjectReference? subject, string? field, string code, string message) =>
         diagnostics.Add(new Diagnostic(code, DiagnosticSeverity.Error, message)
-        {
-            Subject = subject,
-            Field = field,
-            Location = new SourceLocation(source, at.Line, at.Column),
-        });
-
-    private void Warn(DocNode at, ObjectReference? subject, string? field, string code, string message) =>
-        diagnostics.Add(new Diagnostic(code, DiagnosticSeverity.Warning, message)
         {
             Subject = subject,
             Field = field,

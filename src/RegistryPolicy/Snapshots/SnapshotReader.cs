@@ -13,7 +13,16 @@ public sealed record SnapshotSource(string Source, ImmutableArray<LocatedObject>
 {
     /// <summary>Namespaces known only from Secrets a <see cref="SecretFilter"/> left out: they exist, so they are reported too.</summary>
     public ImmutableArray<string> OtherNamespaces { get; init; } = [];
+
+    /// <summary>Objects the API server would refuse to store, so not in <see cref="Objects"/>; each with its first reason (also in <see cref="Diagnostics"/>).</summary>
+    public ImmutableArray<RefusedObject> Refused { get; init; } = [];
 }
+
+/// <summary>An object read from a source that the API server would refuse to store, so it is not in the snapshot.</summary>
+/// <param name="Subject">The object's kind, namespace and name as written.</param>
+/// <param name="Location">Where it starts in its source.</param>
+/// <param name="Reason">The first rule it breaks (an error diagnostic naming the field).</param>
+public sealed record RefusedObject(ObjectReference Subject, SourceLocation Location, Diagnostic Reason);
 
 /// <summary>Decides whether a Secret is kept in a snapshot (see <see cref="Policies.CompiledPolicy.SecretFilter"/>).</summary>
 /// <param name="namespace">The Secret's namespace.</param>
@@ -63,8 +72,10 @@ public static class SnapshotReader
             length += read;
         }
 
-        var whole = new PrefixedStream(head.AsMemory(0, length), stream);
-        bool json = IsJson(head.AsSpan(0, length));
+        // A UTF-8 byte order mark (Windows editors write one) is not part of the document, in JSON as in YAML.
+        int bom = head.AsSpan(0, length).StartsWith("\uFEFF"u8) ? 3 : 0;
+        var whole = new PrefixedStream(head.AsMemory(bom, length - bom), stream);
+        bool json = IsJson(head.AsSpan(bom, length - bom));
         FastJsonDecoder? fast = null;
         IEnumerable<DocNode> nodes;
         if (json)
@@ -130,6 +141,7 @@ public static class SnapshotReader
         return new SnapshotSource(source, [.. objects.Select(o => new LocatedObject(o.Item1, o.Item2))], [.. diagnostics])
         {
             OtherNamespaces = [.. filteredNamespaces.Order(StringComparer.Ordinal)],
+            Refused = [.. decoder.Refused],
         };
     }
 
@@ -148,11 +160,6 @@ public static class SnapshotReader
 
     private static bool IsJson(ReadOnlySpan<byte> head)
     {
-        if (head.StartsWith("\uFEFF"u8))
-        {
-            head = head[3..];
-        }
-
         foreach (byte b in head)
         {
             if (b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using RegistryPolicy.References;
 
 namespace RegistryPolicy.Swap;
 
@@ -69,6 +70,13 @@ public enum SwapRule
 /// <param name="Key">The map key that decided, if any.</param>
 public readonly record struct SwapResult(string Image, string Result, bool Swapped, SwapRule Rule, string? Key)
 {
+    /// <summary>
+    /// Whether the rewrite changed the image into something that is not a valid image reference (upstream's rules can, for
+    /// example with a registry that has a port): the kubelet then fails the pod with <c>InvalidImageName</c>. The
+    /// reference dialect never produces one.
+    /// </summary>
+    public bool ResultIsInvalid { get; init; }
+
     /// <summary>Formats as <c>image -> result (rule key)</c>.</summary>
     /// <returns>The result as text.</returns>
     public override string ToString() => $"{Image} -> {Result} ({Rule}{(Key is null ? "" : " " + Key)})";
@@ -120,12 +128,16 @@ public sealed class ImageSwapper
     public SwapResult Rewrite(string image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        if (_options.LegacyPrefix is { } prefix)
+        if (_options.Dialect == SwapDialect.Reference && _options.LegacyPrefix is null)
         {
-            return Legacy(image, prefix);
+            return _reference!.Rewrite(image);
         }
 
-        return _options.Dialect == SwapDialect.Reference ? _reference!.Rewrite(image) : Maps(image);
+        SwapResult result = _options.LegacyPrefix is { } prefix ? Legacy(image, prefix) : Maps(image);
+        // Only a rewrite that breaks a valid image is flagged: an image that was invalid already stays as broken as it was.
+        return result.Result != image && !ImageReference.TryParseNormalized(result.Result, out _, out _) && ImageReference.TryParseNormalized(image, out _, out _)
+            ? result with { ResultIsInvalid = true }
+            : result;
     }
 
     private static SwapResult Legacy(string image, string prefix)

@@ -37,12 +37,21 @@ public sealed record PaletteRegistryInfo
     /// <param name="info">The override when there are no errors.</param>
     /// <param name="diagnostics">Every error and warning, without credential values.</param>
     /// <returns>Whether the Secret is usable.</returns>
-    public static bool TryRead(SecretObject secret, [NotNullWhen(true)] out PaletteRegistryInfo? info, out ImmutableArray<Diagnostic> diagnostics)
+    public static bool TryRead(SecretObject secret, [NotNullWhen(true)] out PaletteRegistryInfo? info, out ImmutableArray<Diagnostic> diagnostics) =>
+        TryRead(secret, null, out info, out diagnostics);
+
+    /// <summary>Reads and validates the Secret; every problem is reported, naming the key and where the Secret is. Never throws.</summary>
+    /// <param name="secret">The <c>registry-info</c> Secret.</param>
+    /// <param name="location">Where the Secret was read (<see cref="ClusterSnapshot.LocationOf"/>), given to every diagnostic.</param>
+    /// <param name="info">The override when there are no errors.</param>
+    /// <param name="diagnostics">Every error and warning, without credential values.</param>
+    /// <returns>Whether the Secret is usable.</returns>
+    public static bool TryRead(SecretObject secret, SourceLocation? location, [NotNullWhen(true)] out PaletteRegistryInfo? info, out ImmutableArray<Diagnostic> diagnostics)
     {
         ArgumentNullException.ThrowIfNull(secret);
         var found = new List<Diagnostic>();
         void Report(DiagnosticSeverity severity, string code, string? key, string message) =>
-            found.Add(new Diagnostic(code, severity, message) { Subject = secret.Reference, Field = key is null ? null : $"data[{key}]" });
+            found.Add(new Diagnostic(code, severity, message) { Subject = secret.Reference, Field = key is null ? null : $"data[{key}]", Location = location });
 
         string? Get(string key, bool required)
         {
@@ -75,6 +84,12 @@ public sealed record PaletteRegistryInfo
         string? mirrors = Get("MIRROR_REGISTRIES", required: true);
         string? username = Get("USERNAME", required: false);
         bool hasPassword = secret.Data.TryGetString("PASSWORD", out string password);
+        if (hasPassword && password.StartsWith("REPLACE_WITH_", StringComparison.Ordinal))
+        {
+            // The placeholder is documentation, not a credential, but the check never quotes the value either way.
+            Report(DiagnosticSeverity.Error, "placeholder", "PASSWORD", "'PASSWORD' still holds the documentation placeholder; put the real password");
+        }
+
         string? ca = Get("CA_CERT", required: false);
         if (domain is { Length: 0 })
         {
@@ -83,7 +98,7 @@ public sealed record PaletteRegistryInfo
 
         if (insecure is not null && insecure is not ("true" or "false"))
         {
-            Report(DiagnosticSeverity.Error, "insecure-not-boolean", "INSECURE", $"INSECURE must be \"true\" or \"false\", not \"{insecure}\"");
+            Report(DiagnosticSeverity.Error, "insecure-not-boolean", "INSECURE", "INSECURE must be \"true\" or \"false\"");
         }
 
         if (!string.IsNullOrEmpty(ca) && !IsPem(ca))
@@ -97,7 +112,13 @@ public sealed record PaletteRegistryInfo
         }
 
         ImageSwapMap map = ImageSwapMap.ParseMirrorRegistries(mirrors ?? string.Empty, $"{secret.Reference} MIRROR_REGISTRIES");
-        found.AddRange(map.Diagnostics.Where(d => d.Severity != DiagnosticSeverity.Info));
+        // The list's own positions (entry N of MIRROR_REGISTRIES) go into the field; the location is the Secret's in its file.
+        found.AddRange(map.Diagnostics.Where(d => d.Severity != DiagnosticSeverity.Info).Select(d => d with
+        {
+            Subject = secret.Reference,
+            Field = d.Location is { Line: > 0 } at ? $"data[MIRROR_REGISTRIES] entry {at.Line}" : "data[MIRROR_REGISTRIES]",
+            Location = location ?? d.Location,
+        }));
         diagnostics = [.. found];
         if (found.Any(d => d.Severity == DiagnosticSeverity.Error))
         {

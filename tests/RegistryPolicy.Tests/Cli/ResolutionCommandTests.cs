@@ -88,14 +88,17 @@ public sealed class ResolutionCommandTests
     {
         string dir = Directory.CreateTempSubdirectory().FullName;
         File.Copy(Cluster, Path.Combine(dir, "a.yaml"));
-        File.WriteAllText(Path.Combine(dir, "b.yaml"), "kind: Secret\nmetadata: {name: bad, namespace: team-z}\ndata: {x: \"!!\"}\n");
+        File.WriteAllText(Path.Combine(dir, "b.yaml"), "kind: Secret\nmetadata: {name: bad, namespace: team-z}\ndata: {x: \"!!\"}\n---\nkind: Secret\nmetadata: {name: fine, namespace: team-y}\n");
 
         CliResult result = CliRunner.Run("resolve", "-f", dir);
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("b.yaml:3:", result.Error, StringComparison.Ordinal);
+        Assert.Contains("treated as absent", result.Error, StringComparison.Ordinal);
         Assert.Contains(result.Lines, l => l.StartsWith("team-a ", StringComparison.Ordinal));
-        Assert.Contains(result.Lines, l => l.StartsWith("team-z ", StringComparison.Ordinal));
+        Assert.Contains(result.Lines, l => l.StartsWith("team-y ", StringComparison.Ordinal));
+        // The API server refuses the bad Secret, so it is not stored: it is no namespace override, and team-z is not known from it.
+        Assert.DoesNotContain(result.Lines, l => l.StartsWith("team-z ", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -42,7 +42,7 @@ public sealed class SecretFilterProperties
         });
 
     [Fact]
-    public void A_filtered_secret_with_bad_base64_is_still_reported_and_its_namespace_still_listed()
+    public void A_filtered_secret_with_bad_base64_is_still_reported_and_refused_while_a_filtered_one_keeps_its_namespace()
     {
         const string json = """{"kind":"List","items":[{"kind":"Secret","metadata":{"name":"app-token","namespace":"team-z"},"data":{"token":"!!"}},{"kind":"Secret","metadata":{"name":"other","namespace":"team-y"},"data":{"token":"b2s="}}]}""";
 
@@ -52,7 +52,9 @@ public sealed class SecretFilterProperties
         Assert.Contains(source.Diagnostics, d => d.Code == "data-not-base64" && d.Subject!.Value.Name == "app-token");
         Assert.Contains(source.Diagnostics, d => d.Code == "secrets-filtered");
         Assert.Empty(snapshot.Secrets);
-        Assert.Equal(["team-y", "team-z"], snapshot.Namespaces.Select(n => n.Name));
+        // The filtered Secret's namespace is listed; the refused one's is not (the API server never stored that Secret).
+        Assert.Equal(["team-y"], snapshot.Namespaces.Select(n => n.Name));
+        Assert.Equal("app-token", Assert.Single(snapshot.Refused).Subject.Name);
     }
 
     [Fact]

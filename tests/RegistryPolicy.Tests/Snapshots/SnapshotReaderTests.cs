@@ -103,9 +103,9 @@ public sealed class SnapshotReaderTests
         Assert.Equal(new ObjectReference("Secret", "ns", "broken"), error.Subject);
         Assert.Equal("data[bad]", error.Field);
         Assert.Equal(new SourceLocation("bad.yaml", 8, 8), error.Location);
-        Assert.Equal(2, source.Objects.Length);
-        Assert.True(((SecretObject)source.Objects[0].Item).Data.ContainsKey("good"));
-        Assert.False(((SecretObject)source.Objects[0].Item).Data.ContainsKey("bad"));
+        // The API server refuses a Secret with data that is not base64: it is treated as absent, and the next one is read.
+        Assert.Equal("fine", Assert.Single(source.Objects).Item.Name);
+        Assert.Equal(new ObjectReference("Secret", "ns", "broken"), Assert.Single(source.Refused).Subject);
     }
 
     [Theory]
@@ -131,7 +131,9 @@ public sealed class SnapshotReaderTests
         Diagnostic d = Assert.Single(source.Diagnostics);
         Assert.Equal("metadata.labels[enabled]", d.Field);
         Assert.Equal(new SourceLocation("x.yaml", 6, 14), d.Location);
-        Assert.Equal(StringMap.Of("ok", "true"), source.Objects[0].Item.Metadata.Labels);
+        // kubectl cannot even send it ("cannot unmarshal bool into ... string"): the Secret never exists.
+        Assert.Empty(source.Objects);
+        Assert.Equal("s", Assert.Single(source.Refused).Subject.Name);
     }
 
     [Fact]
@@ -194,9 +196,10 @@ public sealed class SnapshotReaderTests
 
         SnapshotSource source = SnapshotReader.Read(stream, "big.json");
 
-        Assert.Equal(count, source.Objects.Length);
+        Assert.Equal(count - 1, source.Objects.Length); // the one with bad base64 is refused, as the API server would
         Assert.Equal(new SourceLocation("big.json", 4, 3), source.Objects[0].Location);
-        Assert.Equal(new SourceLocation("big.json", 4 + 4999, 3), source.Objects[4999].Location);
+        Assert.Equal(new SourceLocation("big.json", 4 + 4999, 3), source.Objects[4998].Location);
+        Assert.Equal(new SourceLocation("big.json", 4 + 4321, 3), Assert.Single(source.Refused).Location);
         Diagnostic bad = Assert.Single(source.Diagnostics);
         Assert.Equal(new SourceLocation("big.json", 4 + 4321, 95), bad.Location);
         Assert.Equal(new ObjectReference("Secret", "ns", "s4321"), bad.Subject);
