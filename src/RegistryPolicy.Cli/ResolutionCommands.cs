@@ -235,12 +235,13 @@ internal static class ResolutionCommands
             CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
             ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams);
             DiagnosticOutput.WriteText(streams.Error, snapshot.Diagnostics);
-            SecretObject? secret = snapshot.Secrets.OrderBy(s => snapshot.LocationOf(s.Reference)?.Line ?? 0).FirstOrDefault();
+            // The first Secret in the file: by line and column (a compact JSON list is one line).
+            SecretObject? secret = snapshot.Secrets.OrderBy(s => Position(snapshot.LocationOf(s.Reference))).FirstOrDefault();
             // A Secret the API server refuses never reaches a webhook: that is the answer, not "no Secret".
             RefusedObject? refusal = snapshot.Refused
                 .Where(r => r.Subject.Kind == "Secret")
-                .OrderBy(r => r.Location.Line)
-                .FirstOrDefault(r => secret is null || r.Location.Line < (snapshot.LocationOf(secret.Reference)?.Line ?? int.MaxValue));
+                .OrderBy(r => Position(r.Location))
+                .FirstOrDefault(r => secret is null || Position(r.Location) < Position(snapshot.LocationOf(secret.Reference)));
             if (refusal is not null)
             {
                 string reason = $"the API server refuses the Secret before any webhook sees it: {refusal.Reason.Field}: {refusal.Reason.Message}";
@@ -321,6 +322,8 @@ internal static class ResolutionCommands
         });
         return command;
     }
+
+    private static long Position(SourceLocation? at) => at is { } l ? ((long)l.Line << 32) | (uint)l.Column : long.MaxValue;
 
     /// <summary>A namespace asked for with -n that the snapshot does not have is probably a typo: say so (it is still evaluated).</summary>
     private static void WarnUnknownNamespaces(CliStreams streams, ClusterSnapshot snapshot, IEnumerable<string> namespaces)
