@@ -80,6 +80,21 @@ internal static class DisplayText
         return builder.ToString();
     }
 
+    /// <summary>
+    /// A System.Text.Json reader message without the input it quotes: the reader puts the offending character (or the
+    /// start of a literal) in quotes at the start of its message (<c>'x' is invalid after a value</c>); the quoted
+    /// characters later in a message are its own ('+' or '-').
+    /// </summary>
+    public static string WithoutLeadingQuotation(string message)
+    {
+        if (message.Length > 1 && message[0] == '\'' && message.IndexOf('\'', 1) is int close and > 0)
+        {
+            return "A character" + message[(close + 1)..];
+        }
+
+        return message;
+    }
+
     private static bool NeedsEscape(char c) =>
         c < 0x20 || c is (>= '\u007f' and <= '\u009f') or '\u2028' or '\u2029' or '\u0085' || char.IsSurrogate(c);
 }

@@ -52,7 +52,9 @@ internal sealed class JsonObjectStream
         _source = source;
         _limits = limits;
         _diagnostics = diagnostics;
-        _state = new JsonReaderState(new JsonReaderOptions { MaxDepth = limits.MaxDepth + 4, AllowMultipleValues = true });
+        // The stream's reader only skips over objects (iteratively); each object's own depth is checked when it is built, so a
+        // deep one is refused alone and the objects after it are still read.
+        _state = new JsonReaderState(new JsonReaderOptions { MaxDepth = int.MaxValue, AllowMultipleValues = true });
     }
 
     public static IEnumerable<DocNode> Read(Stream stream, string source, DocumentLimits limits, List<Diagnostic> diagnostics, FastPath? fast = null) =>
@@ -545,6 +547,7 @@ internal sealed class JsonObjectStream
     private static string CleanJsonMessage(string message)
     {
         int at = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
-        return (at >= 0 ? message[..at] : message).TrimEnd('.', ' ');
+        // System.Text.Json quotes the character it stopped at, which may be part of a credential.
+        return DisplayText.WithoutLeadingQuotation(at >= 0 ? message[..at] : message).TrimEnd('.', ' ');
     }
 }

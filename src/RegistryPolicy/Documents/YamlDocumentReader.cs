@@ -37,7 +37,7 @@ internal static class YamlDocumentReader
                 Mark failureAt = Mark.Empty;
                 try
                 {
-                    more = ReadDocument(parser, source, lineOffset, limits, diagnostics, out root);
+                    more = ReadDocument(parser, document, source, lineOffset, limits, diagnostics, out root);
                 }
                 catch (YamlException e)
                 {
@@ -57,7 +57,21 @@ internal static class YamlDocumentReader
                     yield break;
                 }
 
-                if (failure is not null)
+                if (document.ForbiddenAtLine > 0)
+                {
+                    // The parser saw the document end early, at a character go-yaml refuses: the whole document is refused.
+                    diagnostics.Add(new Diagnostic("yaml-syntax", DiagnosticSeverity.Error,
+                        (document.ForbiddenIsNotUtf8
+                            ? "the text is not valid UTF-8 here"
+                            : "the text holds a control character here (such as U+0000), which YAML does not allow") +
+                        "; kubectl refuses such a document, so it was skipped; the documents after it were read")
+                    {
+                        Location = new SourceLocation(source, document.ForbiddenAtLine, 0),
+                    });
+                    root = null;
+                    more = false;
+                }
+                else if (failure is not null)
                 {
                     diagnostics.Add(new Diagnostic("yaml-syntax", DiagnosticSeverity.Error,
                         $"{failure}. The rest of this document was skipped; the documents after it were read. Fix the syntax and run again.")
@@ -100,7 +114,7 @@ internal static class YamlDocumentReader
     }
 
     /// <summary>Reads the next document. Returns false at the end of the stream.</summary>
-    private static bool ReadDocument(Parser parser, string source, int lineOffset, DocumentLimits limits, List<Diagnostic> diagnostics, out DocNode? root)
+    private static bool ReadDocument(Parser parser, YamlDocumentSplitter.Document document, string source, int lineOffset, DocumentLimits limits, List<Diagnostic> diagnostics, out DocNode? root)
     {
         root = null;
         while (parser.MoveNext())
@@ -113,7 +127,7 @@ internal static class YamlDocumentReader
                 case StreamEnd:
                     return false;
                 case DocumentStart:
-                    root = BuildDocument(parser, source, lineOffset, limits, diagnostics, out bool abandoned);
+                    root = BuildDocument(parser, document, source, lineOffset, limits, diagnostics, out bool abandoned);
                     return !abandoned;
                 default:
                     continue;
@@ -136,7 +150,7 @@ internal static class YamlDocumentReader
         public long Size { get; set; } = 1;
     }
 
-    private static DocNode? BuildDocument(Parser parser, string source, int lineOffset, DocumentLimits limits, List<Diagnostic> diagnostics, out bool abandoned)
+    private static DocNode? BuildDocument(Parser parser, YamlDocumentSplitter.Document document, string source, int lineOffset, DocumentLimits limits, List<Diagnostic> diagnostics, out bool abandoned)
     {
         abandoned = false;
         var stack = new Stack<Frame>();
@@ -223,10 +237,18 @@ internal static class YamlDocumentReader
                     continue;
             }
 
-            total += completedSize;
-            if (total > limits.MaxNodesPerObject || completedSize > limits.MaxNodesPerObject)
+            // Each node counts once, an alias by the size of what it names. One object (an item of a List, or the whole
+            // document otherwise) may expand to MaxNodesPerObject; the document, to that or 16 nodes per character read,
+            // so a List of many objects is read while aliases cannot multiply the work beyond the size of the input.
+            total += current is AnchorAlias ? completedSize : 1;
+            bool isList = stack.Count == 0 ? completed!.Kind == DocNodeKind.Mapping && completed.Get("items") is { Kind: DocNodeKind.Sequence }
+                : stack.Count == 1 && completed!.Kind == DocNodeKind.Sequence && stack.Peek().PendingKey?.Scalar == "items";
+            long budget = Math.Max(limits.MaxNodesPerObject, 16 * document.CharsRead);
+            if (total > budget || (!isList && completedSize > limits.MaxNodesPerObject))
             {
-                failure = $"the document expands to more than {limits.MaxNodesPerObject} nodes (aliases count once per use)";
+                failure = total > budget
+                    ? $"the document expands to more than {budget} nodes (aliases count once per use)"
+                    : $"an object expands to more than {limits.MaxNodesPerObject} nodes (aliases count once per use)";
                 failureAt = current.Start;
                 stack.Clear();
                 continue;

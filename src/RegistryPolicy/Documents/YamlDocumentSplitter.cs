@@ -1,15 +1,29 @@
+using System.Buffers;
+
 namespace RegistryPolicy.Documents;
 
 /// <summary>
 /// Splits YAML text into documents before any parser sees it: a line that starts with <c>---</c> or a directive (<c>%</c>)
 /// begins a new document once the current one has content, and a <c>...</c> line ends the current one. YAML forbids these
 /// markers inside scalars, so the split is exact for every valid stream; for a broken one it lets reading go on with the
-/// next document. Each document is a <see cref="TextReader"/> that ends where the next begins. Lines are counted so that
-/// locations stay those of the whole file.
+/// next document. Each document is a <see cref="TextReader"/> that ends where the next begins; it also ends at the first
+/// character YAML does not allow (a control character, or a byte that is not UTF-8: see <see cref="NotUtf8"/>), which
+/// go-yaml, and so kubectl, refuses. Lines are counted so that locations stay those of the whole file.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "A Document is a view over the splitter's buffer and holds nothing to dispose.")]
 internal sealed class YamlDocumentSplitter(TextReader inner, int maxDocumentChars)
 {
+    /// <summary>What the decoder puts in place of bytes that are not UTF-8 (itself a character YAML forbids).</summary>
+    public const char NotUtf8 = '\uFFFE';
+
+    // c-printable (YAML 1.2 §5.1, go-yaml's yaml_parser_update_buffer): everything else is refused, and NotUtf8 is among it.
+    private static readonly SearchValues<char> Forbidden = SearchValues.Create(
+        "\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u000B\u000C\u000E\u000F\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F" +
+        "\u007F\u0080\u0081\u0082\u0083\u0084\u0086\u0087\u0088\u0089\u008A\u008B\u008C\u008D\u008E\u008F\u0090\u0091\u0092\u0093\u0094\u0095\u0096\u0097\u0098\u0099\u009A\u009B\u009C\u009D\u009E\u009F" +
+        "\uFFFE\uFFFF");
+
+    private static readonly SearchValues<char> LineBreaks = SearchValues.Create("\r\n");
+
     private readonly char[] _buffer = new char[1 << 16];
     private int _pos;
     private int _length;
@@ -17,11 +31,11 @@ internal sealed class YamlDocumentSplitter(TextReader inner, int maxDocumentChar
     private int _line = 1;
     private Document? _current;
 
-    /// <summary>The next document, or null at the end of the text. The previous document must have been read or drained.</summary>
+    /// <summary>The next document, or null at the end of the text. The previous document is drained first.</summary>
     public Document? NextDocument()
     {
         _current?.Drain();
-        if (!Fill(1))
+        if (_current is { Overflowed: true } || !Fill(1))
         {
             return null;
         }
@@ -104,46 +118,125 @@ internal sealed class YamlDocumentSplitter(TextReader inner, int maxDocumentChar
         /// <summary>The line of the whole text on which this document starts (1-based).</summary>
         public int FirstLine { get; } = firstLine;
 
-        /// <summary>Whether the document was cut at the character limit.</summary>
+        /// <summary>The characters read from the document so far.</summary>
+        public long CharsRead => _chars;
+
+        /// <summary>Whether the document (or what was skipped of it) reached the character limit.</summary>
         public bool Overflowed { get; private set; }
 
-        public override int Peek() => Next(consume: false);
+        /// <summary>The line where a character YAML does not allow was met, or 0; the document ends before it.</summary>
+        public int ForbiddenAtLine { get; private set; }
 
-        public override int Read() => Next(consume: true);
+        /// <summary>Whether that character stands for bytes that are not UTF-8 (rather than a control character).</summary>
+        public bool ForbiddenIsNotUtf8 { get; private set; }
+
+        public override int Peek()
+        {
+            if (!Advance())
+            {
+                return -1;
+            }
+
+            char c = owner._buffer[owner._pos];
+            return Forbidden.Contains(c) ? -1 : c;
+        }
+
+        public override int Read()
+        {
+            Span<char> one = stackalloc char[1];
+            return Read(one) == 1 ? one[0] : -1;
+        }
 
         public override int Read(char[] buffer, int index, int count) => Read(buffer.AsSpan(index, count));
 
         public override int Read(Span<char> buffer)
         {
             int n = 0;
-            while (n < buffer.Length)
+            while (n < buffer.Length && Advance())
             {
-                int c = Next(consume: true);
-                if (c < 0)
+                // Copy up to the end of the line (a line start is where a marker may end the document).
+                ReadOnlySpan<char> available = owner._buffer.AsSpan(owner._pos, owner._length - owner._pos);
+                int breakAt = available.IndexOfAny(LineBreaks);
+                int take = breakAt < 0 ? available.Length : breakAt + 1;
+                if (breakAt >= 0 && available[breakAt] == '\r' && breakAt + 1 == available.Length && !owner._eof)
                 {
+                    take = breakAt; // a '\r' at the end of the buffer: read it next time, with what follows
+                    if (take == 0)
+                    {
+                        owner.Fill(2);
+                        continue;
+                    }
+                }
+
+                take = Math.Min(take, buffer.Length - n);
+                ReadOnlySpan<char> chunk = available[..take];
+                int forbidden = chunk.IndexOfAny(Forbidden);
+                if (forbidden >= 0)
+                {
+                    chunk = chunk[..forbidden];
+                    ForbiddenAtLine = owner._line;
+                    ForbiddenIsNotUtf8 = available[forbidden] == NotUtf8;
+                }
+
+                if (_chars + chunk.Length > maxChars)
+                {
+                    Overflowed = true;
+                    _ended = true;
                     break;
                 }
 
-                buffer[n++] = (char)c;
+                chunk.CopyTo(buffer[n..]);
+                n += chunk.Length;
+                _chars += chunk.Length;
+                owner._pos += chunk.Length;
+                if (forbidden >= 0)
+                {
+                    _ended = true;
+                    break;
+                }
+
+                char last = chunk.Length > 0 ? chunk[^1] : '\0';
+                if (last == '\n' || (last == '\r' && (!owner.Fill(1) || owner._buffer[owner._pos] != '\n')))
+                {
+                    owner._line++;
+                    _atLineStart = true;
+                }
             }
 
             return n;
         }
 
-        /// <summary>Reads and discards the rest of the document.</summary>
+        /// <summary>Discards the rest of the document (up to the next marker), counting lines, in bulk.</summary>
         public void Drain()
         {
-            while (Next(consume: true) >= 0)
+            while (Advance(skipForbidden: true))
             {
+                ReadOnlySpan<char> available = owner._buffer.AsSpan(owner._pos, owner._length - owner._pos);
+                int breakAt = available.IndexOf('\n');
+                int take = breakAt < 0 ? available.Length : breakAt + 1;
+                if (_chars + take > maxChars)
+                {
+                    Overflowed = true;
+                    _ended = true;
+                    return;
+                }
+
+                _chars += take;
+                owner._pos += take;
+                if (breakAt >= 0)
+                {
+                    owner._line++;
+                    _atLineStart = true;
+                }
             }
         }
 
-        private int Next(bool consume)
+        /// <summary>Makes the next character of this document available; false at its end.</summary>
+        private bool Advance(bool skipForbidden = false)
         {
-            if (_ended || !owner.Fill(1))
+            if ((_ended && !skipForbidden) || Overflowed || !owner.Fill(1))
             {
-                _ended = true;
-                return -1;
+                return false;
             }
 
             if (_atLineStart)
@@ -151,14 +244,14 @@ internal sealed class YamlDocumentSplitter(TextReader inner, int maxDocumentChar
                 if (_endAfterLine)
                 {
                     _ended = true;
-                    return -1;
+                    return false;
                 }
 
                 switch (owner.PeekLineKind())
                 {
                     case LineKind.Start or LineKind.Directive when _started:
                         _ended = true;
-                        return -1;
+                        return false;
                     case LineKind.Start:
                     case LineKind.Content:
                         _started = true;
@@ -171,27 +264,7 @@ internal sealed class YamlDocumentSplitter(TextReader inner, int maxDocumentChar
                 _atLineStart = false;
             }
 
-            char c = owner._buffer[owner._pos];
-            if (!consume)
-            {
-                return c;
-            }
-
-            if (++_chars > maxChars)
-            {
-                Overflowed = true;
-                _ended = true;
-                return -1;
-            }
-
-            owner._pos++;
-            if (c == '\n' || (c == '\r' && (!owner.Fill(1) || owner._buffer[owner._pos] != '\n')))
-            {
-                owner._line++;
-                _atLineStart = true;
-            }
-
-            return c;
+            return true;
         }
     }
 }

@@ -63,7 +63,10 @@ internal static class ApiServerRules
         : "a data key must be at most 253 letters, digits, '-', '_' and '.', and not '.', '..' or start with '..'";
 
     /// <summary>Why the API server refuses a Secret of this type with this content (<c>ValidateSecret</c>), or null.</summary>
-    public static string? SecretProblem(string type, SecretData data, StringMap annotations)
+    public static string? SecretProblem(string type, SecretData data, StringMap annotations) => SecretProblemAt(type, data, annotations)?.Message;
+
+    /// <summary>As <see cref="SecretProblem"/>, with the field the problem is in (<c>data[.dockerconfigjson]</c>, say).</summary>
+    public static (string Field, string Message)? SecretProblemAt(string type, SecretData data, StringMap annotations)
     {
         long size = 0;
         foreach (var (_, value) in data.RevealEntries())
@@ -73,7 +76,7 @@ internal static class ApiServerRules
 
         if (size > MaxSecretBytes)
         {
-            return "the data holds more than 1 MiB, the API server's limit for a Secret";
+            return ("data", "the data holds more than 1 MiB, the API server's limit for a Secret");
         }
 
         return type switch
@@ -81,13 +84,13 @@ internal static class ApiServerRules
             "kubernetes.io/dockerconfigjson" => JsonObjectProblem(data, ".dockerconfigjson", type),
             "kubernetes.io/dockercfg" => JsonObjectProblem(data, ".dockercfg", type),
             "kubernetes.io/basic-auth" when !data.ContainsKey("username") && !data.ContainsKey("password") =>
-                "a kubernetes.io/basic-auth Secret must have 'username' or 'password' in its data",
+                ("data[username]", "a kubernetes.io/basic-auth Secret must have 'username' or 'password' in its data"),
             "kubernetes.io/ssh-auth" when !data.ContainsKey("ssh-privatekey") =>
-                "a kubernetes.io/ssh-auth Secret must have 'ssh-privatekey' in its data",
+                ("data[ssh-privatekey]", "a kubernetes.io/ssh-auth Secret must have 'ssh-privatekey' in its data"),
             "kubernetes.io/tls" when !data.ContainsKey("tls.crt") || !data.ContainsKey("tls.key") =>
-                "a kubernetes.io/tls Secret must have both 'tls.crt' and 'tls.key' in its data",
+                (data.ContainsKey("tls.crt") ? "data[tls.key]" : "data[tls.crt]", "a kubernetes.io/tls Secret must have both 'tls.crt' and 'tls.key' in its data"),
             "kubernetes.io/service-account-token" when !annotations.ContainsKey("kubernetes.io/service-account.name") =>
-                "a kubernetes.io/service-account-token Secret must have the annotation 'kubernetes.io/service-account.name'",
+                ("metadata.annotations[kubernetes.io/service-account.name]", "a kubernetes.io/service-account-token Secret must have the annotation 'kubernetes.io/service-account.name'"),
             _ => null,
         };
     }
@@ -151,14 +154,14 @@ internal static class ApiServerRules
     }
 
     /// <summary>The API server only checks that the content is a JSON object (<c>json.Unmarshal</c> into a map; <c>null</c> passes).</summary>
-    private static string? JsonObjectProblem(SecretData data, string key, string type)
+    private static (string, string)? JsonObjectProblem(SecretData data, string key, string type)
     {
         if (!data.TryGetBytes(key, out ReadOnlyMemory<byte> content))
         {
-            return $"a {type} Secret must have '{key}' in its data";
+            return ($"data[{key}]", $"a {type} Secret must have '{key}' in its data");
         }
 
-        return IsJsonObjectOrNull(content.Span) ? null : $"'{key}' must be a JSON object (the API server parses it); it is not";
+        return IsJsonObjectOrNull(content.Span) ? null : ($"data[{key}]", $"'{key}' must be a JSON object (the API server parses it); it is not");
     }
 
     private static bool IsJsonObjectOrNull(ReadOnlySpan<byte> json)

@@ -236,9 +236,9 @@ internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
         }
 
         SecretData content = SecretData.Owning(data);
-        if (!_refused && ApiServerRules.SecretProblem(type, content, metadata.Annotations) is { } problem)
+        if (!_refused && ApiServerRules.SecretProblemAt(type, content, metadata.Annotations) is { } problem)
         {
-            Refuse(dataNode ?? node, subject, "data", "secret-refused", problem + ".");
+            Refuse(dataNode ?? stringData ?? node, subject, problem.Field, "secret-refused", problem.Message + ".");
         }
 
         return new SecretObject(metadata, type, content);

@@ -44,6 +44,9 @@ public readonly record struct LocatedObject(KubeObject Item, SourceLocation Loca
 /// </summary>
 public static class SnapshotReader
 {
+    private static readonly Encoding YamlEncoding = Encoding.GetEncoding("utf-8", EncoderFallback.ReplacementFallback,
+        new DecoderReplacementFallback(YamlDocumentSplitter.NotUtf8.ToString()));
+
     /// <summary>Reads objects from a stream; the format (JSON or YAML) is detected from the first non-blank character.</summary>
     /// <param name="stream">The input; read to its end, not closed.</param>
     /// <param name="source">The name used in diagnostics (a file path, say).</param>
@@ -85,7 +88,8 @@ public static class SnapshotReader
         }
         else
         {
-            var text = new StreamReader(whole, new UTF8Encoding(false, false), detectEncodingFromByteOrderMarks: true, bufferSize: 65536, leaveOpen: true);
+            // Bytes that are not UTF-8 decode to a character YAML forbids, so that the document is refused as go-yaml refuses it.
+            var text = new StreamReader(whole, YamlEncoding, detectEncodingFromByteOrderMarks: false, bufferSize: 65536, leaveOpen: true);
             nodes = YamlDocumentReader.Read(text, source, limits, diagnostics);
         }
 
