@@ -10,14 +10,14 @@ namespace RegistryPolicy.References;
 /// <remarks>
 /// <para>
 /// <see cref="TryParse(string?, out ImageReference, out ReferenceError)"/> is upstream's <c>Parse</c>: a grammar check with no
-/// normalisation, so <see cref="ToString"/> returns the input. <see cref="TryParseNormalized(string?, out ImageReference, out ReferenceError)"/>
+/// normalisation, so <see cref="ToString()"/> returns the input. <see cref="TryParseNormalized(string?, out ImageReference, out ReferenceError)"/>
 /// is <c>ParseNormalizedNamed</c>, what <c>docker pull</c> and the kubelet use: <c>nginx</c> becomes
 /// <c>docker.io/library/nginx</c>. To decide which registry an image comes from, always use the normalised form.
 /// </para>
 /// <para>
 /// The value keeps its canonical string and the offsets of its parts, so parsing an already canonical string allocates
-/// nothing and <see cref="ToString"/> never allocates. Equality is ordinal equality of the canonical strings.
-/// <c>default(ImageReference)</c> is not a valid reference: <see cref="IsDefault"/> is true and <see cref="ToString"/> is empty.
+/// nothing and <see cref="ToString()"/> never allocates. Equality is ordinal equality of the canonical strings.
+/// <c>default(ImageReference)</c> is not a valid reference: <see cref="IsDefault"/> is true and <see cref="ToString()"/> is empty.
 /// Instances are immutable and thread-safe.
 /// </para>
 /// </remarks>

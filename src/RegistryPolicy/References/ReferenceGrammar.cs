@@ -11,7 +11,7 @@ internal readonly record struct ReferenceLayout(int DomainLength, int PathEnd, i
 
 /// <summary>
 /// A hand-written scanner for the anchored <c>ReferenceRegexp</c> of distribution/reference (regexp.go), without a regex
-/// engine. <typeparamref name="TMap"/> is either the identity or Go's <c>strings.ToLower</c> applied per character, which is
+/// engine. <c>TMap</c> is either the identity or Go's <c>strings.ToLower</c> applied per character, which is
 /// how upstream decides between <c>uppercase</c> and <c>invalid-format</c>.
 /// </summary>
 internal static class ReferenceGrammar

@@ -312,7 +312,7 @@ public sealed record Evaluation
     public NamespaceResolution? Find(string @namespace) => Namespaces.FirstOrDefault(n => n.Namespace == @namespace);
 }
 
-/// <summary>Options for <see cref="PolicyEngine.Evaluate"/>.</summary>
+/// <summary>Options for <see cref="PolicyEngine.Evaluate(Policies.CompiledPolicy, Snapshots.ClusterSnapshot, EvaluationOptions)"/>.</summary>
 public sealed record EvaluationOptions
 {
     /// <summary>The defaults: the converged view, every namespace of the snapshot.</summary>

@@ -44,7 +44,7 @@ public abstract record KubeObject(ObjectMetadata Metadata)
     public sealed override string ToString() => Reference.ToString();
 }
 
-/// <summary>A Secret. <see cref="ToString"/> never shows data or annotations.</summary>
+/// <summary>A Secret. <see cref="KubeObject.ToString()"/> never shows data or annotations.</summary>
 /// <param name="Metadata">The metadata.</param>
 /// <param name="Type">The Secret's type (<c>Opaque</c> when the manifest gives none).</param>
 /// <param name="Data">The decoded data, with <c>stringData</c> merged in as the API server does.</param>
