@@ -186,38 +186,6 @@ internal static class PolicyCommands
         }
     }
 
-    private static System.Text.Json.Nodes.JsonObject Manifest(Snapshots.KubeObject o)
-    {
-        var metadata = new System.Text.Json.Nodes.JsonObject { ["name"] = o.Name };
-        if (o.Namespace is not null)
-        {
-            metadata["namespace"] = o.Namespace;
-        }
-
-        if (o.Metadata.Labels.Count > 0)
-        {
-            var labels = new System.Text.Json.Nodes.JsonObject();
-            foreach (var (k, v) in o.Metadata.Labels)
-            {
-                labels[k] = v;
-            }
-
-            metadata["labels"] = labels;
-        }
-
-        var manifest = new System.Text.Json.Nodes.JsonObject { ["apiVersion"] = "v1", ["kind"] = o.Kind, ["metadata"] = metadata };
-        if (o is Snapshots.SecretObject secret)
-        {
-            var data = new System.Text.Json.Nodes.JsonObject();
-            foreach (var (k, v) in secret.Data.RevealEntries())
-            {
-                data[k] = Convert.ToBase64String(v.Span); // synthetic values made up by the search, not credentials
-            }
-
-            manifest["type"] = secret.Type;
-            manifest["data"] = data;
-        }
-
-        return manifest;
-    }
+    // The search makes up every value: nothing here is a credential.
+    private static System.Text.Json.Nodes.JsonObject Manifest(Snapshots.KubeObject o) => o.ToManifest(new Snapshots.ManifestOptions { RevealSecrets = true });
 }

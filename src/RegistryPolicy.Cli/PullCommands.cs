@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using RegistryPolicy.Credentials;
 using RegistryPolicy.Diagnostics;
+using RegistryPolicy.Pulls;
 using RegistryPolicy.Snapshots;
 
 namespace RegistryPolicy.Cli;
@@ -48,15 +49,13 @@ internal static class PullCommands
             System.Collections.Immutable.ImmutableArray<ContainerPull> pulls;
             if (result.GetValue(policy) is null && result.GetValue(preset) is null)
             {
-                pulls = PullCoverage.Analyze(snapshot, new PullCoverageOptions { DefaultPullPolicy = overridePolicy });
+                pulls = PullEngine.Analyze(snapshot, new PullCoverageOptions { DefaultPullPolicy = overridePolicy });
             }
             else
             {
                 Policies.CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
                 Resolution.EvaluationView mode = result.GetValue(view) == "as-is" ? Resolution.EvaluationView.AsIs : Resolution.EvaluationView.Converged;
-                ClusterSnapshot seen = mode == Resolution.EvaluationView.Converged ? Resolution.PolicyEngine.Plan(compiled, snapshot).ApplyTo(snapshot) : snapshot;
-                PullCoverageOptions options = Resolution.PolicyEngine.PullOptions(compiled, seen);
-                pulls = PullCoverage.Analyze(seen, overridePolicy is null ? options : options with { DefaultPullPolicy = overridePolicy, DefaultPullPolicyNamespaces = null });
+                pulls = PullEngine.Analyze(compiled, snapshot, mode, overridePolicy);
             }
 
             if (result.GetValue(output) == "json")

@@ -80,7 +80,7 @@ internal static class RefCommands
             foreach (string input in inputs)
             {
                 bool ok = normalize
-                    ? ImageReference.TryParseNormalized(input, addTag, out ImageReference reference, out ReferenceError error)
+                    ? (addTag ? ImageReference.TryParseNormalizedWithDefaultTag(input, out ImageReference reference, out ReferenceError error) : ImageReference.TryParseNormalized(input, out reference, out error))
                     : ImageReference.TryParse(input, out reference, out error);
 
                 if (json)

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using RegistryPolicy.Diagnostics;
 using RegistryPolicy.Policies;
+using RegistryPolicy.Primitives;
 using RegistryPolicy.Resolution;
 using RegistryPolicy.Snapshots;
 
@@ -332,7 +333,10 @@ internal static class ResolutionCommands
         {
             if (snapshot.GetNamespace(ns) is null)
             {
-                streams.Error.WriteLine($"warning namespace-not-in-snapshot: -n {DisplayText.Escape(ns)}: the snapshot has no such namespace (a typo?); it is evaluated as an existing namespace without labels or Secrets");
+                // A Diagnostic prints input text safely (escaped), however odd the name given.
+                streams.Error.WriteLine(new Diagnostic("namespace-not-in-snapshot", DiagnosticSeverity.Warning,
+                    "the snapshot has no such namespace (a typo?); it is evaluated as an existing namespace without labels or Secrets")
+                { Subject = new ObjectReference("Namespace", null, ns), Field = "-n" }.ToString());
             }
         }
     }
@@ -380,43 +384,8 @@ internal static class ResolutionCommands
         ["location"] = d.Location?.ToString(),
     })]);
 
-    private static JsonObject Manifest(SecretObject secret, bool show)
-    {
-        var metadata = new JsonObject { ["name"] = secret.Name, ["namespace"] = secret.Namespace };
-        if (secret.Metadata.Labels.Count > 0)
-        {
-            metadata["labels"] = Map(secret.Metadata.Labels);
-        }
-
-        if (show && secret.Metadata.Annotations.Count > 0)
-        {
-            metadata["annotations"] = Map(secret.Metadata.Annotations);
-        }
-
-        if (secret.Metadata.Finalizers.Count > 0)
-        {
-            metadata["finalizers"] = new JsonArray([.. secret.Metadata.Finalizers.Select(f => (JsonNode)f)]);
-        }
-
-        var data = new JsonObject();
-        foreach (var (key, value) in secret.Data.RevealEntries())
-        {
-            data[key] = show ? Convert.ToBase64String(value.Span) : SecretsHidden;
-        }
-
-        return new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Secret", ["metadata"] = metadata, ["type"] = secret.Type, ["data"] = data };
-
-        static JsonObject Map(StringMap map)
-        {
-            var obj = new JsonObject();
-            foreach (var (k, v) in map)
-            {
-                obj[k] = v;
-            }
-
-            return obj;
-        }
-    }
+    private static JsonObject Manifest(SecretObject secret, bool show) =>
+        secret.ToManifest(new ManifestOptions { RevealSecrets = show, HiddenValue = SecretsHidden });
 
     private static void WriteManifests(TextWriter output, PropagationPlan plan, bool show)
     {
@@ -441,7 +410,7 @@ internal static class ResolutionCommands
             }
         }
 
-        foreach (Credentials.ServiceAccountPatch patch in plan.ServiceAccountPatches)
+        foreach (Resolution.ServiceAccountPatch patch in plan.ServiceAccountPatches)
         {
             // A ServiceAccount is patched, not applied: applying a partial manifest would replace its imagePullSecrets.
             text.Append("# ").AppendLine(Comment(patch.ToString()));

@@ -128,13 +128,13 @@ internal static class SwapCommands
         foreach (Snapshots.WorkloadObject workload in snapshot.Workloads)
         {
             var writer = new JsonLineWriter(streams.Out); // one object per line; the tail is written by hand below
-            WorkloadSwap swap = WorkloadSwapper.Swap(swapper, workload, new WorkloadSwapOptions { DisableLabel = disableLabel });
+            WorkloadSwap swap = swapper.RewriteWorkload(workload, new WorkloadSwapOptions { DisableLabel = disableLabel });
             writer.StartObject();
             writer.String("object", workload.Reference.ToString());
             writer.Boolean("disabled", swap.Disabled);
             writer.Boolean("swapped", swap.Swapped);
             writer.StartArray("patch");
-            foreach (Resolution.JsonPatchOperation op in swap.Patch)
+            foreach (Primitives.JsonPatchOperation op in swap.Patch)
             {
                 writer.StartObject();
                 writer.String("op", op.Op);
@@ -146,13 +146,13 @@ internal static class SwapCommands
             writer.EndArray();
             writer.EndObject();
             writer.EndLine();
-            invalid += ReportInvalid(streams, workload, swap);
+            invalid += ReportInvalid(streams, workload.Reference, swap);
         }
 
         return invalid > 0 || snapshot.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? ExitCodes.InputError : ExitCodes.Ok;
     }
 
-    private static int ReportInvalid(CliStreams streams, Snapshots.WorkloadObject workload, WorkloadSwap swap)
+    private static int ReportInvalid(CliStreams streams, ObjectReference workload, WorkloadSwap swap)
     {
         int invalid = 0;
         foreach (ContainerSwap container in swap.Containers)
@@ -160,7 +160,7 @@ internal static class SwapCommands
             if (container.Swap.ResultIsInvalid)
             {
                 invalid++;
-                streams.Error.WriteLine($"error invalid-rewrite: {workload.Reference} container '{container.Container.Name}': {container.Swap.Image} -> {container.Swap.Result} is not a valid image reference; the kubelet fails the pod with InvalidImageName.");
+                streams.Error.WriteLine($"error invalid-rewrite: {workload} container '{container.Container.Name}': {container.Swap.Image} -> {container.Swap.Result} is not a valid image reference; the kubelet fails the pod with InvalidImageName.");
             }
         }
 
@@ -173,83 +173,45 @@ internal static class SwapCommands
     /// </summary>
     private static int Manifests(CliStreams streams, ImageSwapper swapper, string[] files, string disableLabel)
     {
-        var diagnostics = new List<Diagnostic>();
-        bool first = true;
+        bool first = true, errors = false;
         int leftOut = 0, invalid = 0;
         foreach (string file in files)
         {
-            string text = CliFiles.ReadText(file, "-f", streams, CliFiles.MaxManifestBytes);
-            foreach (Documents.DocNode document in Documents.YamlDocumentReader.Read(new StringReader(text), file, Documents.DocumentLimits.Default, diagnostics))
+            ManifestSwapResult result;
+            if (file == "-")
             {
-                IEnumerable<Documents.DocNode> objects = document.Get("items") is { Kind: Documents.DocNodeKind.Sequence } items ? items.Items : [document];
-                foreach (Documents.DocNode node in objects)
-                {
-                    System.Text.Json.Nodes.JsonNode? json = ToJson(node);
-                    if (json is null)
-                    {
-                        continue;
-                    }
-
-                    var read = Snapshots.SnapshotReader.Read(json.ToJsonString(), file);
-                    diagnostics.AddRange(read.Diagnostics.Where(d => d.Code is not "kinds-ignored")
-                        .Select(d => d with { Location = new SourceLocation(file, node.Line, node.Column) }));
-                    if (read.Objects.FirstOrDefault().Item is not Snapshots.WorkloadObject workload)
-                    {
-                        leftOut++;
-                        continue;
-                    }
-
-                    {
-                        WorkloadSwap swap = WorkloadSwapper.Swap(swapper, workload, new WorkloadSwapOptions { DisableLabel = disableLabel });
-                        invalid += ReportInvalid(streams, workload, swap);
-                        foreach (Resolution.JsonPatchOperation op in swap.Patch)
-                        {
-                            string[] parts = op.Path.TrimStart('/').Split('/');
-                            System.Text.Json.Nodes.JsonNode target = json;
-                            foreach (string part in parts[..^1])
-                            {
-                                target = int.TryParse(part, out int index) ? target[index]! : target[part]!;
-                            }
-
-                            target[parts[^1]] = System.Text.Json.Nodes.JsonNode.Parse(op.ValueJson);
-                        }
-                    }
-
-                    if (!first)
-                    {
-                        streams.Out.WriteLine("---");
-                    }
-
-                    first = false;
-                    StructuredOutput.WriteYaml(streams.Out, json);
-                }
+                result = swapper.RewriteManifests(streams.InStream(), "<stdin>", new WorkloadSwapOptions { DisableLabel = disableLabel });
             }
+            else
+            {
+                using FileStream stream = CliFiles.Open(file, "-f");
+                result = swapper.RewriteManifests(stream, file, new WorkloadSwapOptions { DisableLabel = disableLabel });
+            }
+
+            foreach (SwappedManifest manifest in result.Manifests)
+            {
+                invalid += ReportInvalid(streams, manifest.Workload, manifest.Swap);
+                if (!first)
+                {
+                    streams.Out.WriteLine("---");
+                }
+
+                first = false;
+                streams.Out.Write(manifest.ToYaml());
+            }
+
+            DiagnosticOutput.WriteText(streams.Error, result.Diagnostics);
+            errors |= result.HasErrors;
+            leftOut += result.LeftOut;
         }
 
-        DiagnosticOutput.WriteText(streams.Error, diagnostics);
         if (leftOut > 0)
         {
             streams.Error.WriteLine($"info: {leftOut} object(s) that are not Pods or workloads were left out (image swap does not change them).");
         }
 
-        return invalid > 0 || diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? ExitCodes.InputError : ExitCodes.Ok;
+        return invalid > 0 || errors ? ExitCodes.InputError : ExitCodes.Ok;
     }
-
-    private static System.Text.Json.Nodes.JsonNode? ToJson(Documents.DocNode node) => node.Kind switch
-    {
-        Documents.DocNodeKind.Mapping => new System.Text.Json.Nodes.JsonObject(node.Entries
-            .GroupBy(e => e.Key.Scalar ?? string.Empty).Select(g => g.First())
-            .Select(e => new KeyValuePair<string, System.Text.Json.Nodes.JsonNode?>(e.Key.Scalar ?? string.Empty, ToJson(e.Value)))),
-        Documents.DocNodeKind.Sequence => new System.Text.Json.Nodes.JsonArray([.. node.Items.Select(ToJson)]),
-        Documents.DocNodeKind.String => System.Text.Json.Nodes.JsonValue.Create(node.Scalar),
-        Documents.DocNodeKind.Bool => System.Text.Json.Nodes.JsonValue.Create(node.Scalar is "true" or "True" or "TRUE" or "y" or "Y" or "yes" or "Yes" or "YES" or "on" or "On" or "ON"),
-        Documents.DocNodeKind.Number => long.TryParse(node.Scalar, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long l)
-            ? System.Text.Json.Nodes.JsonValue.Create(l)
-            : double.TryParse(node.Scalar, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double d) && double.IsFinite(d)
-                ? System.Text.Json.Nodes.JsonValue.Create(d)
-                : System.Text.Json.Nodes.JsonValue.Create(node.Scalar),
-        _ => null,
-    };
 
     private static Command BuildCheck(CliStreams streams, Dictionary<Command, string> examples)
     {

@@ -4,7 +4,7 @@ using RegistryPolicy.Snapshots;
 
 namespace RegistryPolicy.Benchmarks.Credentials;
 
-/// <summary><c>PullCoverage.Analyze</c> over 10,000 workloads with 5 containers each (1,000 namespaces, a linked pull secret in each).</summary>
+/// <summary><c>RegistryPolicy.Pulls.PullEngine.Analyze</c> over 10,000 workloads with 5 containers each (1,000 namespaces, a linked pull secret in each).</summary>
 [MemoryDiagnoser]
 public class PullCoverageBenchmarks
 {
@@ -32,5 +32,5 @@ public class PullCoverageBenchmarks
     }
 
     [Benchmark]
-    public int Analyze() => PullCoverage.Analyze(_snapshot).Length;
+    public int Analyze() => RegistryPolicy.Pulls.PullEngine.Analyze(_snapshot).Length;
 }

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Text;
 
+using RegistryPolicy.Primitives;
+
 namespace RegistryPolicy.Credentials;
 
 /// <summary>

@@ -336,6 +336,9 @@ internal static class YamlDocumentReader
         return PlainScalarKind(scalar.Value);
     }
 
+    /// <summary>Whether a scalar typed <see cref="DocNodeKind.Bool"/> is true (YAML 1.1: <c>y</c>, <c>yes</c>, <c>on</c>, <c>true</c> in their three cases).</summary>
+    internal static bool IsTrue(string value) => value is "y" or "Y" or "yes" or "Yes" or "YES" or "on" or "On" or "ON" or "true" or "True" or "TRUE";
+
     /// <summary>The YAML 1.1 resolution of a plain scalar, as go-yaml v2 (and so kubectl) performs it.</summary>
     internal static DocNodeKind PlainScalarKind(string value)
     {

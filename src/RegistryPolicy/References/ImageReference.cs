@@ -128,9 +128,17 @@ public readonly struct ImageReference : IEquatable<ImageReference>, ISpanFormatt
 
     /// <summary>
     /// <see cref="TryParseNormalized(string?, out ImageReference, out ReferenceError)"/> followed by
-    /// <see cref="WithDefaultTag"/>, building the result string once (for line-per-record jobs).
+    /// <see cref="WithDefaultTag"/> (<c>:latest</c> when there is neither tag nor digest), building the result string once:
+    /// for line-per-record jobs. Never throws.
     /// </summary>
-    internal static bool TryParseNormalized(string? input, bool addDefaultTag, out ImageReference reference, out ReferenceError error)
+    /// <param name="input">The reference text, exactly as given.</param>
+    /// <param name="reference">The normalised reference with a tag or digest, or <c>default</c> on failure.</param>
+    /// <param name="error">Why parsing failed, or <c>default</c> on success.</param>
+    /// <returns><see langword="true"/> when <paramref name="input"/> normalises to a valid reference.</returns>
+    public static bool TryParseNormalizedWithDefaultTag([NotNullWhen(true)] string? input, out ImageReference reference, out ReferenceError error) =>
+        TryParseNormalized(input, addDefaultTag: true, out reference, out error);
+
+    private static bool TryParseNormalized(string? input, bool addDefaultTag, out ImageReference reference, out ReferenceError error)
     {
         input ??= string.Empty;
         reference = default;

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Text;
 using RegistryPolicy.Credentials;
 using RegistryPolicy.Policies;
+using RegistryPolicy.Primitives;
 using RegistryPolicy.Snapshots;
 
 namespace RegistryPolicy.Resolution;
@@ -13,17 +14,6 @@ public sealed record AdmissionRequest(AdmissionOperation Operation, SecretObject
 {
     /// <summary>The labels of the Secret's namespace, for the webhook's namespace selector; null when unknown (treated as none).</summary>
     public StringMap? NamespaceLabels { get; init; }
-}
-
-/// <summary>One RFC 6902 operation.</summary>
-/// <param name="Op">The operation (<c>add</c>, <c>replace</c>).</param>
-/// <param name="Path">The JSON pointer.</param>
-/// <param name="ValueJson">The value as JSON text. For Secret data it holds credentials: print it only when asked to show secrets.</param>
-public sealed record JsonPatchOperation(string Op, string Path, string ValueJson)
-{
-    /// <summary>Formats as <c>op path</c>; never the value.</summary>
-    /// <returns>The operation without its value.</returns>
-    public override string ToString() => $"{Op} {Path}";
 }
 
 /// <summary>What the defaulting webhook answers.</summary>

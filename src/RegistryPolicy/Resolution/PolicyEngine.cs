@@ -85,45 +85,6 @@ public static class PolicyEngine
         return Planner.Plan(policy, snapshot, []);
     }
 
-    /// <summary>
-    /// Which credential each container pulls with where this policy applies: in the converged view, after the plan's Secret
-    /// copies and ServiceAccount links; with the policy's default pull policy and public registries (<c>spec.pulls</c>).
-    /// </summary>
-    /// <param name="policy">The policy.</param>
-    /// <param name="snapshot">The snapshot.</param>
-    /// <param name="view">Converged (after the plan) or as-is.</param>
-    /// <returns>One entry per container, in snapshot order.</returns>
-    public static ImmutableArray<Credentials.ContainerPull> Pulls(CompiledPolicy policy, ClusterSnapshot snapshot, EvaluationView view = EvaluationView.Converged)
-    {
-        ArgumentNullException.ThrowIfNull(policy);
-        ArgumentNullException.ThrowIfNull(snapshot);
-        ClusterSnapshot seen = view == EvaluationView.Converged ? Planner.Plan(policy, snapshot, []).ApplyTo(snapshot) : snapshot;
-        return Credentials.PullCoverage.Analyze(seen, PullOptions(policy, seen));
-    }
-
-    /// <summary>The pull-coverage options a policy's <c>spec.pulls</c> gives for a snapshot's namespaces.</summary>
-    /// <param name="policy">The policy.</param>
-    /// <param name="snapshot">The snapshot (its namespaces decide where the default pull policy applies).</param>
-    /// <returns>The options; the built-in defaults when the policy has no <c>pulls</c>.</returns>
-    public static Credentials.PullCoverageOptions PullOptions(CompiledPolicy policy, ClusterSnapshot snapshot)
-    {
-        ArgumentNullException.ThrowIfNull(policy);
-        ArgumentNullException.ThrowIfNull(snapshot);
-        var options = new Credentials.PullCoverageOptions();
-        if (policy.Document.Spec.Pulls is not { } pulls)
-        {
-            return options;
-        }
-
-        IEnumerable<string> namespaces = snapshot.Namespaces.Select(n => n.Name).Concat(snapshot.Workloads.Select(w => w.Namespace!)).Distinct(StringComparer.Ordinal);
-        return options with
-        {
-            DefaultPullPolicy = pulls.DefaultPullPolicy,
-            DefaultPullPolicyNamespaces = [.. namespaces.Where(n => policy.PullScope!.Contains(snapshot.GetNamespace(n) ?? NamespaceObject.Named(n)))],
-            PublicRegistries = pulls.PublicRegistries ?? options.PublicRegistries,
-        };
-    }
-
     /// <summary>What the policy's defaulting webhook answers for a Secret create or update.</summary>
     /// <param name="policy">The policy.</param>
     /// <param name="request">The request.</param>

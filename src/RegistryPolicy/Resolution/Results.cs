@@ -256,7 +256,7 @@ public sealed record PropagationPlan(ImmutableArray<PlanAction> Actions, Immutab
     /// The ServiceAccount patches that link pull secrets (the policy's <c>serviceAccountLinks</c>), planned against the
     /// Secrets as they are after <see cref="Actions"/>, sorted by namespace and ServiceAccount.
     /// </summary>
-    public ImmutableArray<Credentials.ServiceAccountPatch> ServiceAccountPatches { get; init; } = [];
+    public ImmutableArray<ServiceAccountPatch> ServiceAccountPatches { get; init; } = [];
 
     /// <summary>Whether there is nothing to do.</summary>
     public bool IsEmpty => Actions.IsEmpty && ServiceAccountPatches.IsEmpty;
@@ -284,7 +284,7 @@ public sealed record PropagationPlan(ImmutableArray<PlanAction> Actions, Immutab
         }
 
         ClusterSnapshot after = snapshot.With(upserts, deletes);
-        return ServiceAccountPatches.IsEmpty ? after : Credentials.ServiceAccountLinks.Apply(after, ServiceAccountPatches);
+        return ServiceAccountPatches.IsEmpty ? after : ServiceAccountLinks.Apply(after, ServiceAccountPatches);
     }
 }
 

@@ -39,6 +39,15 @@ public abstract record KubeObject(ObjectMetadata Metadata)
     /// <summary>A reference naming kind, namespace and name.</summary>
     public ObjectReference Reference => new(Kind, Metadata.Namespace, Metadata.Name);
 
+    /// <summary>
+    /// The object as a Kubernetes manifest (<c>apiVersion</c>, <c>kind</c>, <c>metadata</c> and the fields a snapshot keeps),
+    /// for <c>kubectl apply</c> or a review. A Secret's data and annotations are included only with
+    /// <see cref="ManifestOptions.RevealSecrets"/>.
+    /// </summary>
+    /// <param name="options">What to include; credentials hidden when null.</param>
+    /// <returns>A new tree; changing it changes nothing here.</returns>
+    public System.Text.Json.Nodes.JsonObject ToManifest(ManifestOptions? options = null) => Manifests.Of(this, options ?? ManifestOptions.Default);
+
     /// <summary>Formats as <c>Kind namespace/name</c>, for every kind of object.</summary>
     /// <returns>The reference as text; never any content (a Secret's data and annotations hold credentials).</returns>
     public sealed override string ToString() => Reference.ToString();

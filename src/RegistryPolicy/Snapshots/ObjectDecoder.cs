@@ -1,5 +1,6 @@
 using RegistryPolicy.Credentials;
 using RegistryPolicy.Diagnostics;
+using RegistryPolicy.Primitives;
 using RegistryPolicy.Documents;
 
 namespace RegistryPolicy.Snapshots;

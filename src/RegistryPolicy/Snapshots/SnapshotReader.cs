@@ -67,31 +67,8 @@ public static class SnapshotReader
         int skipped = 0;
         var filteredNamespaces = new HashSet<string>(StringComparer.Ordinal);
 
-        var head = new byte[4096];
-        int length = 0;
-        int read;
-        while (length < head.Length && (read = stream.Read(head, length, head.Length - length)) > 0)
-        {
-            length += read;
-        }
-
-        // A UTF-8 byte order mark (Windows editors write one) is not part of the document, in JSON as in YAML.
-        int bom = head.AsSpan(0, length).StartsWith("\uFEFF"u8) ? 3 : 0;
-        var whole = new PrefixedStream(head.AsMemory(bom, length - bom), stream);
-        bool json = IsJson(head.AsSpan(bom, length - bom));
         FastJsonDecoder? fast = null;
-        IEnumerable<DocNode> nodes;
-        if (json)
-        {
-            fast = new FastJsonDecoder(source, objects, keep);
-            nodes = JsonObjectStream.Read(whole, source, limits, diagnostics, fast.TryDecode);
-        }
-        else
-        {
-            // Bytes that are not UTF-8 decode to a character YAML forbids, so that the document is refused as go-yaml refuses it.
-            var text = new StreamReader(whole, YamlEncoding, detectEncodingFromByteOrderMarks: false, bufferSize: 65536, leaveOpen: true);
-            nodes = YamlDocumentReader.Read(text, source, limits, diagnostics);
-        }
+        IEnumerable<DocNode> nodes = Documents(stream, source, limits, diagnostics, json => fast = new FastJsonDecoder(source, objects, keep));
 
         try
         {
@@ -147,6 +124,36 @@ public static class SnapshotReader
             OtherNamespaces = [.. filteredNamespaces.Order(StringComparer.Ordinal)],
             Refused = [.. decoder.Refused],
         };
+    }
+
+    /// <summary>
+    /// The documents of a stream, as trees, for readers that need the whole object (a manifest to rewrite): the format is
+    /// detected from the first non-blank character (a byte order mark is skipped); a JSON <c>v1 List</c> gives its items.
+    /// When <paramref name="fastPath"/> is given, JSON objects go through the decoder it returns first.
+    /// </summary>
+    internal static IEnumerable<DocNode> Documents(Stream stream, string source, DocumentLimits limits, List<Diagnostic> diagnostics,
+        Func<bool, FastJsonDecoder>? fastPath = null)
+    {
+        var head = new byte[4096];
+        int length = 0;
+        int read;
+        while (length < head.Length && (read = stream.Read(head, length, head.Length - length)) > 0)
+        {
+            length += read;
+        }
+
+        // A UTF-8 byte order mark (Windows editors write one) is not part of the document, in JSON as in YAML.
+        int bom = head.AsSpan(0, length).StartsWith("\uFEFF"u8) ? 3 : 0;
+        var whole = new PrefixedStream(head.AsMemory(bom, length - bom), stream);
+        if (IsJson(head.AsSpan(bom, length - bom)))
+        {
+            FastJsonDecoder? fast = fastPath?.Invoke(true);
+            return JsonObjectStream.Read(whole, source, limits, diagnostics, fast is null ? null : fast.TryDecode);
+        }
+
+        // Bytes that are not UTF-8 decode to a character YAML forbids, so that the document is refused as go-yaml refuses it.
+        var text = new StreamReader(whole, YamlEncoding, detectEncodingFromByteOrderMarks: false, bufferSize: 65536, leaveOpen: true);
+        return YamlDocumentReader.Read(text, source, limits, diagnostics);
     }
 
     /// <summary>Reads objects from text.</summary>

@@ -122,6 +122,34 @@ public sealed class ImageSwapper
     /// <summary>The options the swapper was compiled with.</summary>
     public ImageSwapOptions Options => _options;
 
+    /// <summary>
+    /// What an image-swap webhook answers for one Pod or workload: <c>containers</c> then <c>initContainers</c> (and
+    /// <c>ephemeralContainers</c> when asked), at the Pod spec's path, unless the object carries the opt-out label.
+    /// </summary>
+    /// <param name="workload">The workload.</param>
+    /// <param name="options">The opt-out label and what is visited.</param>
+    /// <returns>The containers' rewrites and the RFC 6902 patch (<c>replace</c> of each changed image).</returns>
+    public WorkloadSwap RewriteWorkload(Snapshots.WorkloadObject workload, WorkloadSwapOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(workload);
+        return WorkloadSwapper.Swap(this, workload, options);
+    }
+
+    /// <summary>
+    /// Rewrites the Pods and workloads of a manifest file (YAML documents, a <c>v1 List</c>, JSON): each whole object, every
+    /// field kept, with its patch applied. Other objects are counted, not returned. Never throws for bad content.
+    /// </summary>
+    /// <param name="stream">The file; read to its end, not closed.</param>
+    /// <param name="source">Its name, for diagnostics.</param>
+    /// <param name="options">The opt-out label and what is visited.</param>
+    /// <returns>The rewritten manifests and what was found.</returns>
+    public ManifestSwapResult RewriteManifests(Stream stream, string source, WorkloadSwapOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(source);
+        return ManifestSwapper.Rewrite(this, stream, source, options);
+    }
+
     /// <summary>Rewrites one image string as upstream would.</summary>
     /// <param name="image">The container image, exactly as in the pod spec.</param>
     /// <returns>The result, whether it swapped, and the rule that decided.</returns>

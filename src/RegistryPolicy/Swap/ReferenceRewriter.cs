@@ -141,5 +141,5 @@ internal sealed class ReferenceRewriter
     }
 
     private static string Normalized(string text) =>
-        ImageReference.TryParseNormalized(text, addDefaultTag: true, out ImageReference r, out _) ? r.ToString() : text;
+        ImageReference.TryParseNormalizedWithDefaultTag(text, out ImageReference r, out _) ? r.ToString() : text;
 }

@@ -3,7 +3,7 @@ using System.Collections.Immutable;
 using System.Text;
 using RegistryPolicy.Credentials;
 using RegistryPolicy.Diagnostics;
-using RegistryPolicy.Resolution;
+using RegistryPolicy.Primitives;
 using RegistryPolicy.Snapshots;
 
 namespace RegistryPolicy.Swap;
@@ -45,7 +45,7 @@ public sealed record WorkloadSwap(ObjectReference Workload, bool Disabled, Immut
 /// <c>initContainers</c> (and <c>ephemeralContainers</c> when asked), at the Pod spec's path (<c>/spec</c>,
 /// <c>/spec/template/spec</c>, <c>/spec/jobTemplate/spec/template/spec</c>), unless the object carries the opt-out label.
 /// </summary>
-public static class WorkloadSwapper
+internal static class WorkloadSwapper
 {
     /// <summary>Computes the patch for one workload.</summary>
     /// <param name="swapper">The image rewrite.</param>

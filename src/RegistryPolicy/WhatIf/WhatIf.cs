@@ -148,8 +148,8 @@ public static class WhatIf
     {
         // The credential the kubelet would use for each container, on both sides (matched by workload and container), in each
         // side's view: in the converged view, after that side's plan (its Secret copies and ServiceAccount links).
-        static string? Credential(Credentials.ContainerPull? p) => p?.CredentialKey is { } key ? $"{key} ({p.CredentialFingerprint})" : null;
-        static ImmutableArray<Credentials.ContainerPull> Pulls(WhatIfSide side, PropagationPlan plan)
+        static string? Credential(RegistryPolicy.Pulls.ContainerPull? p) => p?.CredentialKey is { } key ? $"{key} ({p.CredentialFingerprint})" : null;
+        static ImmutableArray<RegistryPolicy.Pulls.ContainerPull> Pulls(WhatIfSide side, PropagationPlan plan)
         {
             if (side.Snapshot.Workloads.IsEmpty)
             {
@@ -157,12 +157,12 @@ public static class WhatIf
             }
 
             ClusterSnapshot seen = side.View == EvaluationView.Converged && !plan.IsEmpty ? plan.ApplyTo(side.Snapshot) : side.Snapshot;
-            return Credentials.PullCoverage.Analyze(seen, PolicyEngine.PullOptions(side.Policy, seen));
+            return RegistryPolicy.Pulls.PullEngine.Analyze(seen, RegistryPolicy.Pulls.PullEngine.OptionsFor(side.Policy, seen));
         }
 
         var pullsBefore = Pulls(before, planBefore).ToDictionary(p => (p.Workload, p.Container.Role, p.Container.Index));
         var changes = ImmutableArray.CreateBuilder<ImageChange>();
-        foreach (Credentials.ContainerPull pull in Pulls(after, planAfter))
+        foreach (RegistryPolicy.Pulls.ContainerPull pull in Pulls(after, planAfter))
         {
             ContainerSpec container = pull.Container;
             string x = before.Swap?.Rewrite(container.Image).Result ?? container.Image;

@@ -119,7 +119,7 @@ public class SkopeoPushTests
               containers: [{name: app, image: "{{Server}}/library/tiny:unlinked"}]
             """;
         RegistryPolicy.Snapshots.ClusterSnapshot snapshot = RegistryPolicy.Snapshots.ClusterSnapshot.Create(RegistryPolicy.Snapshots.SnapshotReader.Read(manifests, "cluster.yaml"));
-        var pulls = PullCoverage.Analyze(snapshot);
+        var pulls = PullEngine.Analyze(snapshot);
         ContainerPull linked = pulls.Single(p => p.Workload.Name == "linked");
         ContainerPull unlinked = pulls.Single(p => p.Workload.Name == "unlinked");
         Assert.Equal(Server, linked.CredentialKey);
@@ -157,9 +157,9 @@ public class SkopeoPushTests
             """;
         var snapshot = RegistryPolicy.Snapshots.ClusterSnapshot.Create(RegistryPolicy.Snapshots.SnapshotReader.Read(manifests, "cluster.yaml"));
         Assert.True(RegistryPolicy.Policies.PolicyPresets.TryGet("ibm-iks", out var ibm));
-        ContainerPull before = RegistryPolicy.Resolution.PolicyEngine.Pulls(ibm, snapshot, RegistryPolicy.Resolution.EvaluationView.AsIs).Single();
+        ContainerPull before = RegistryPolicy.Pulls.PullEngine.Analyze(ibm, snapshot, RegistryPolicy.Resolution.EvaluationView.AsIs).Single();
         RegistryPolicy.Snapshots.ClusterSnapshot after = RegistryPolicy.Resolution.PolicyEngine.Plan(ibm, snapshot).ApplyTo(snapshot);
-        ContainerPull planned = RegistryPolicy.Resolution.PolicyEngine.Pulls(ibm, snapshot).Single();
+        ContainerPull planned = RegistryPolicy.Pulls.PullEngine.Analyze(ibm, snapshot).Single();
         Assert.Contains(before.Findings, f => f.Code == "no-credential");
         Assert.Equal(("team", "all-icr-io", Server), (planned.CredentialSecret?.Namespace, planned.CredentialSecret?.Name, planned.CredentialKey));
 

@@ -120,7 +120,7 @@ public class ImageReferenceProperties
         Prop.ForAll(Gen.OneOf(ReferenceGenerators.Hostile, ReferenceGenerators.NearValid, ReferenceGenerators.Canonical.Select(c => c.Text)).ToArbitrary(), input =>
         {
             bool twoSteps = ImageReference.TryParseNormalized(input, out ImageReference n, out ReferenceError e2);
-            bool oneStep = ImageReference.TryParseNormalized(input, addDefaultTag: true, out ImageReference t, out ReferenceError e1);
+            bool oneStep = ImageReference.TryParseNormalizedWithDefaultTag(input, out ImageReference t, out ReferenceError e1);
             return (twoSteps == oneStep && e1 == e2 && t == n.WithDefaultTag()).Label($"'{input}': {n.WithDefaultTag()} vs {t}; {e2} vs {e1}");
         });
 }

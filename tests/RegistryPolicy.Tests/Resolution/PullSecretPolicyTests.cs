@@ -52,8 +52,8 @@ public sealed class PullSecretPolicyTests
         ClusterSnapshot snapshot = Sample("ibm-iks-cluster.yaml");
         CompiledPolicy ibm = Preset("ibm-iks");
 
-        var before = PolicyEngine.Pulls(ibm, snapshot, EvaluationView.AsIs);
-        var after = PolicyEngine.Pulls(ibm, snapshot);
+        var before = PullEngine.Analyze(ibm, snapshot, EvaluationView.AsIs);
+        var after = PullEngine.Analyze(ibm, snapshot);
 
         Assert.Contains(before, p => p.Workload.Name == "web" && p.Findings.Any(f => f.Code == "no-credential"));
         ContainerPull web = after.Single(p => p.Workload.Name == "web");
@@ -90,7 +90,7 @@ public sealed class PullSecretPolicyTests
     [Fact]
     public void The_openfaas_pull_policy_default_applies_in_the_function_namespace_to_containers_that_set_none()
     {
-        var pulls = PolicyEngine.Pulls(Preset("openfaas"), Sample("openfaas-cluster.yaml")).ToDictionary(p => p.Workload.Name, p => p.PullPolicy);
+        var pulls = PullEngine.Analyze(Preset("openfaas"), Sample("openfaas-cluster.yaml")).ToDictionary(p => p.Workload.Name, p => p.PullPolicy);
 
         Assert.Equal("Always", pulls["figlet"]);          // tag 0.2: Kubernetes would say IfNotPresent
         Assert.Equal("IfNotPresent", pulls["nodeinfo"]);  // set explicitly
@@ -100,7 +100,7 @@ public sealed class PullSecretPolicyTests
     [Fact]
     public void A_function_with_an_ad_hoc_pull_secret_does_not_use_the_service_account_ones()
     {
-        ContainerPull adHoc = PolicyEngine.Pulls(Preset("openfaas"), Sample("openfaas-cluster.yaml")).Single(p => p.Workload.Name == "private-fn");
+        ContainerPull adHoc = PullEngine.Analyze(Preset("openfaas"), Sample("openfaas-cluster.yaml")).Single(p => p.Workload.Name == "private-fn");
 
         Assert.Equal(["dockerhub"], adHoc.PullSecrets.ToArray());
         Assert.Equal("dockerhub", adHoc.CredentialSecret?.Name);

@@ -22,7 +22,7 @@ public sealed class WorkloadSwapTests
     [Fact]
     public void Containers_then_init_containers_are_replaced_at_the_pod_spec_path()
     {
-        WorkloadSwap swap = WorkloadSwapper.Swap(Swapper, Read(Deployment));
+        WorkloadSwap swap = Swapper.RewriteWorkload(Read(Deployment));
 
         Assert.Equal(
             ["replace /spec/template/spec/containers/0/image", "replace /spec/template/spec/initContainers/0/image"],
@@ -35,9 +35,9 @@ public sealed class WorkloadSwapTests
     [Fact]
     public void Ephemeral_containers_only_when_asked_or_in_the_reference_dialect()
     {
-        WorkloadSwap asked = WorkloadSwapper.Swap(Swapper, Read(Deployment), new WorkloadSwapOptions { IncludeEphemeralContainers = true });
+        WorkloadSwap asked = Swapper.RewriteWorkload(Read(Deployment), new WorkloadSwapOptions { IncludeEphemeralContainers = true });
         var reference = new ImageSwapper(ImageSwapMap.Parse("default::\ndocker.io::m.example.com/d"), new ImageSwapOptions { Dialect = SwapDialect.Reference });
-        WorkloadSwap byDialect = WorkloadSwapper.Swap(reference, Read(Deployment));
+        WorkloadSwap byDialect = reference.RewriteWorkload(Read(Deployment));
 
         Assert.Contains(asked.Patch, p => p.Path == "/spec/template/spec/ephemeralContainers/0/image");
         Assert.Contains(byDialect.Patch, p => p.Path == "/spec/template/spec/ephemeralContainers/0/image" && p.ValueJson == "\"m.example.com/d/library/alpine\"");
@@ -48,11 +48,11 @@ public sealed class WorkloadSwapTests
     {
         WorkloadObject pod = Read("""{"kind":"Pod","metadata":{"name":"p","namespace":"n","labels":{"k8s.twr.io/imageswap":"disabled"}},"spec":{"containers":[{"name":"a","image":"nginx"}]}}""");
 
-        WorkloadSwap swap = WorkloadSwapper.Swap(Swapper, pod);
+        WorkloadSwap swap = Swapper.RewriteWorkload(pod);
 
         Assert.True(swap.Disabled);
         Assert.Empty(swap.Patch);
-        Assert.Single(WorkloadSwapper.Swap(Swapper, pod, new WorkloadSwapOptions { DisableLabel = "other" }).Patch);
+        Assert.Single(Swapper.RewriteWorkload(pod, new WorkloadSwapOptions { DisableLabel = "other" }).Patch);
     }
 
     [Fact]
@@ -60,7 +60,7 @@ public sealed class WorkloadSwapTests
     {
         WorkloadObject pod = Read("""{"kind":"Pod","metadata":{"name":"p","namespace":"n"},"spec":{"containers":[{"name":"a","image":"same:1"},{"name":"b","image":"quay.io/x"}]}}""");
 
-        WorkloadSwap swap = WorkloadSwapper.Swap(Swapper, pod);
+        WorkloadSwap swap = Swapper.RewriteWorkload(pod);
 
         Assert.Empty(swap.Patch);
         Assert.True(swap.Swapped); // upstream then answers with patch "[]"
@@ -71,14 +71,14 @@ public sealed class WorkloadSwapTests
     {
         WorkloadObject cron = Read("""{"kind":"CronJob","metadata":{"name":"c","namespace":"n"},"spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"a","image":"nginx"}]}}}}}}""");
 
-        Assert.Equal("/spec/jobTemplate/spec/template/spec/containers/0/image", WorkloadSwapper.Swap(Swapper, cron).Patch.Single().Path);
+        Assert.Equal("/spec/jobTemplate/spec/template/spec/containers/0/image", Swapper.RewriteWorkload(cron).Patch.Single().Path);
     }
 
     [Fact]
     public void Applying_the_patch_to_the_manifest_gives_every_rewritten_image()
     {
         JsonNode manifest = JsonNode.Parse(Deployment)!;
-        WorkloadSwap swap = WorkloadSwapper.Swap(Swapper, Read(Deployment));
+        WorkloadSwap swap = Swapper.RewriteWorkload(Read(Deployment));
 
         foreach (var op in swap.Patch)
         {

@@ -6,7 +6,7 @@ using RegistryPolicy.Credentials;
 using RegistryPolicy.Snapshots;
 using RegistryPolicy.Tests.Support;
 
-namespace RegistryPolicy.Tests.Credentials;
+namespace RegistryPolicy.Tests.Pulls;
 
 public sealed class PullCoverageTests
 {
@@ -69,7 +69,7 @@ public sealed class PullCoverageTests
                 new ValueArray<ContainerSpec>([new ContainerSpec(ContainerRole.Container, 0, "app", "registry.example.com/x:1", null)]))));
         }
 
-        var pulls = PullCoverage.Analyze(ClusterSnapshot.Create(objects));
+        var pulls = PullEngine.Analyze(ClusterSnapshot.Create(objects));
 
         Assert.Equal(["a/regcred", "b/regcred", "c/regcred"], pulls.Select(p => $"{p.CredentialSecret?.Namespace}/{p.CredentialSecret?.Name}"));
         Assert.Equal(pulls[0].CredentialFingerprint, pulls[1].CredentialFingerprint);
@@ -79,7 +79,7 @@ public sealed class PullCoverageTests
     [Fact]
     public void The_service_account_supplies_pull_secrets_to_pods_that_name_none()
     {
-        var pulls = PullCoverage.Analyze(Snapshot());
+        var pulls = PullEngine.Analyze(Snapshot());
 
         ContainerPull app = pulls.Single(p => p.Workload.Name == "via-sa" && p.Container.Name == "app");
         Assert.Equal(new[] { "regcred" }, app.PullSecrets.ToArray());
@@ -95,7 +95,7 @@ public sealed class PullCoverageTests
     [Fact]
     public void A_pod_with_its_own_pull_secrets_does_not_get_the_service_accounts_and_each_bad_one_is_a_finding()
     {
-        ContainerPull pod = PullCoverage.Analyze(Snapshot()).Single(p => p.Workload.Name == "own-secrets");
+        ContainerPull pod = PullEngine.Analyze(Snapshot()).Single(p => p.Workload.Name == "own-secrets");
 
         Assert.Equal(new[] { "missing", "opaque", "elsewhere" }, pod.PullSecrets.ToArray());
         Assert.Equal("Never", pod.PullPolicy);
@@ -112,7 +112,7 @@ public sealed class PullCoverageTests
     [InlineData("nginx:1.25", "IfNotPresent")]
     [InlineData("nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "IfNotPresent")]
     [InlineData("nginx:latest@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "IfNotPresent")]
-    public void Kubernetes_default_pull_policy(string image, string expected) => Assert.Equal(expected, PullCoverage.DefaultPolicy(image));
+    public void Kubernetes_default_pull_policy(string image, string expected) => Assert.Equal(expected, PullEngine.DefaultPullPolicy(image));
 
     [Fact]
     public void The_cli_prints_the_documented_json_and_never_a_password()
@@ -149,8 +149,8 @@ public sealed class PullCoverageTests
                 string added = pod.Replace("[{name: regcred}]", "[{name: regcred}, {name: extra}]", StringComparison.Ordinal) +
                     $"\n---\nkind: Secret\nmetadata: {{name: extra, namespace: team}}\ntype: kubernetes.io/dockerconfigjson\ndata: {{.dockerconfigjson: {extra}}}\n";
                 string secret = $"\n---\nkind: Secret\nmetadata: {{name: regcred, namespace: team}}\ntype: kubernetes.io/dockerconfigjson\ndata: {{.dockerconfigjson: {Auth}}}\n";
-                ContainerPull before = PullCoverage.Analyze(ClusterSnapshot.Create(SnapshotReader.Read(pod + secret, "a.yaml"))).Single();
-                ContainerPull after = PullCoverage.Analyze(ClusterSnapshot.Create(SnapshotReader.Read(added + secret, "b.yaml"))).Single();
+                ContainerPull before = PullEngine.Analyze(ClusterSnapshot.Create(SnapshotReader.Read(pod + secret, "a.yaml"))).Single();
+                ContainerPull after = PullEngine.Analyze(ClusterSnapshot.Create(SnapshotReader.Read(added + secret, "b.yaml"))).Single();
                 return before.CredentialKey is null || after.CredentialKey is not null;
             });
 
@@ -158,8 +158,8 @@ public sealed class PullCoverageTests
     public void Findings_are_stable_under_input_order()
     {
         string[] documents = Cluster.Split("---\n").Select(d => d.TrimEnd() + "\n").ToArray();
-        var forward = PullCoverage.Analyze(ClusterSnapshot.Create(SnapshotReader.Read(string.Join("---\n", documents), "x.yaml")));
-        var backward = PullCoverage.Analyze(ClusterSnapshot.Create(SnapshotReader.Read(string.Join("---\n", documents.Reverse()), "x.yaml")));
+        var forward = PullEngine.Analyze(ClusterSnapshot.Create(SnapshotReader.Read(string.Join("---\n", documents), "x.yaml")));
+        var backward = PullEngine.Analyze(ClusterSnapshot.Create(SnapshotReader.Read(string.Join("---\n", documents.Reverse()), "x.yaml")));
         Assert.Equal(3, forward.Length);
 
         Assert.Equal(forward.Select(p => $"{p.Workload} {p.Container.Name} {p.CredentialKey} {string.Join(",", p.Findings.Select(f => f.Code + f.Message))}"),

@@ -1,4 +1,4 @@
-namespace RegistryPolicy.Credentials;
+namespace RegistryPolicy.Primitives;
 
 /// <summary>
 /// Go's <c>base64.StdEncoding</c> (padded) and <c>RawStdEncoding</c> (unpadded) decoders as the kubelet uses them for

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 
-namespace RegistryPolicy.Credentials;
+namespace RegistryPolicy.Primitives;
 
 /// <summary>
 /// Writes JSON string literals byte for byte as Go's <c>encoding/json</c> does with its default HTML escaping (what kubectl

@@ -4,7 +4,7 @@ using FsCheck.Xunit;
 using RegistryPolicy.Credentials;
 using RegistryPolicy.Snapshots;
 
-namespace RegistryPolicy.Tests.Credentials;
+namespace RegistryPolicy.Tests.Resolution;
 
 public sealed class ServiceAccountLinksTests
 {

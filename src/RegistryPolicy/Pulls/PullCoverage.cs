@@ -1,11 +1,12 @@
 using System.Collections.Immutable;
+using RegistryPolicy.Credentials;
 using RegistryPolicy.Diagnostics;
 using RegistryPolicy.References;
 using RegistryPolicy.Snapshots;
 
-namespace RegistryPolicy.Credentials;
+namespace RegistryPolicy.Pulls;
 
-/// <summary>Options for <see cref="PullCoverage.Analyze"/>.</summary>
+/// <summary>Options for <see cref="PullEngine.Analyze(ClusterSnapshot, PullCoverageOptions?)"/>. Immutable.</summary>
 public sealed record PullCoverageOptions
 {
     /// <summary>A pull policy applied where a container sets none (OpenFaaS's <c>functions.imagePullPolicy</c>); null for Kubernetes' default.</summary>
@@ -40,7 +41,7 @@ public sealed record ContainerPull(ObjectReference Workload, ContainerSpec Conta
 /// (<c>default</c> when none is named) contributes its <c>imagePullSecrets</c> only to a pod that names none; a Secret that
 /// does not exist, or is not of a pull-secret type, is skipped by the kubelet (with a warning event).
 /// </summary>
-public static class PullCoverage
+internal static class PullCoverage
 {
     /// <summary>Analyses every container of every workload, in snapshot order.</summary>
     /// <param name="snapshot">The snapshot.</param>

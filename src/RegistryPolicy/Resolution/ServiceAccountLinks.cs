@@ -1,9 +1,9 @@
 using System.Collections.Immutable;
 using RegistryPolicy.Diagnostics;
-using RegistryPolicy.Resolution;
+using RegistryPolicy.Primitives;
 using RegistryPolicy.Snapshots;
 
-namespace RegistryPolicy.Credentials;
+namespace RegistryPolicy.Resolution;
 
 /// <summary>One pull secret to link to a ServiceAccount (OpenFaaS option 1, IBM's "store the image pull secret in the service account").</summary>
 /// <param name="Namespace">The namespace.</param>
@@ -41,7 +41,7 @@ public sealed record ServiceAccountPatch(ObjectReference ServiceAccount, Immutab
     /// <summary>The patch as an RFC 6902 JSON document (it holds only Secret names).</summary>
     /// <returns>A JSON array of operations.</returns>
     public string ToJson() =>
-        "[" + string.Join(",", Patch.Select(p => $"{{\"op\":{ServiceAccountLinks.Json(p.Op)},\"path\":{ServiceAccountLinks.Json(p.Path)},\"value\":{p.ValueJson}}}")) + "]";
+        JsonPatch.ToJson(Patch);
 
     /// <summary>Formats as one line.</summary>
     /// <returns>The patch as text.</returns>
@@ -90,8 +90,8 @@ public static class ServiceAccountLinks
                 }
 
                 ops.Add(listed.Count == 0
-                    ? new JsonPatchOperation("add", "/imagePullSecrets", $"[{{\"name\":{Json(link.Secret)}}}]")
-                    : new JsonPatchOperation("add", "/imagePullSecrets/-", $"{{\"name\":{Json(link.Secret)}}}"));
+                    ? new JsonPatchOperation("add", "/imagePullSecrets", $"[{{\"name\":{JsonPatch.JsonString(link.Secret)}}}]")
+                    : new JsonPatchOperation("add", "/imagePullSecrets/-", $"{{\"name\":{JsonPatch.JsonString(link.Secret)}}}"));
                 listed.Add(link.Secret);
                 added.Add(link.Secret);
                 if (link.Rule is { } rule)
@@ -147,10 +147,4 @@ public static class ServiceAccountLinks
         return snapshot.With(updated);
     }
 
-    internal static string Json(string value)
-    {
-        var output = new System.Buffers.ArrayBufferWriter<byte>();
-        GoJson.WriteString(output, value);
-        return System.Text.Encoding.UTF8.GetString(output.WrittenSpan);
-    }
 }
