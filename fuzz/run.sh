@@ -7,7 +7,8 @@
 #
 # Builds fuzz/RegistryPolicy.Fuzz in Release, copies the output under $FUZZ_OUT (default $TMPDIR/registry-policy-fuzz),
 # instruments the copy's RegistryPolicy.dll and YamlDotNet.dll with the sharpfuzz tool (installed once under the fuzz
-# project's bin/), and runs afl-fuzz on one target at a time, seeded from fuzz/corpus/TARGET. After each target it prints
+# project's bin/), and runs afl-fuzz on one target at a time, seeded from fuzz/corpus/TARGET, with the dictionary of its
+# format from fuzz/dictionaries. After each target it prints
 # one summary line from AFL's fuzzer_stats, and replays what AFL saved through an uninstrumented copy (exception, stack,
 # inputs slower than 1 s). Exits 1 when any target saved a crash (and, with FUZZ_FAIL_ON_HANGS=1, a hang), 2 when
 # afl-fuzz could not fuzz for an environmental reason: it never passes without having fuzzed.
@@ -26,6 +27,7 @@ slow_ms=${FUZZ_SLOW_MS:-1000}
 sharpfuzz_version=2.3.0
 
 die() { echo "[fuzz] error: $*" >&2; exit 2; }
+trap 'echo "[fuzz] error: line $LINENO failed unexpectedly (exit $?)" >&2' ERR
 
 case "$work" in "$repo"|"$repo"/*) die "FUZZ_OUT ($work) must be outside the repository";; esac
 command -v dotnet >/dev/null || die "dotnet not found on PATH"
@@ -62,7 +64,9 @@ if [ "$target_arg" = all ]; then
   total=${seconds_arg:-${FUZZ_SECONDS:-600}}
   per=$(( total / ${#targets[@]} ))
 else
-  printf '%s\n' "${all_targets[@]}" | grep -qx -- "$target_arg" || die "unknown target '$target_arg'; targets: ${all_targets[*]}"
+  known=0
+  for t in "${all_targets[@]}"; do [ "$t" = "$target_arg" ] && known=1; done
+  [ "$known" = 1 ] || die "unknown target '$target_arg'; targets: ${all_targets[*]}"
   targets=("$target_arg")
   per=${seconds_arg:-${FUZZ_SECONDS:-600}}
 fi
@@ -83,13 +87,21 @@ echo "[fuzz] ${#targets[@]} target(s), $per s each, afl-fuzz -t $timeout_ms; out
 for target in "${targets[@]}"; do
   seeds="$repo/fuzz/corpus/$target"
   [ -d "$seeds" ] && [ -n "$(ls -A "$seeds")" ] || die "no seed corpus in fuzz/corpus/$target"
+  dictionary=()
+  case "$target" in
+    snapshot-json*) dictionary=(-x "$repo/fuzz/dictionaries/kubernetes-json.dict") ;;
+    snapshot-yaml|policy|changes) dictionary=(-x "$repo/fuzz/dictionaries/kubernetes-yaml.dict") ;;
+    swap-map|mirror-registries|registry-info) dictionary=(-x "$repo/fuzz/dictionaries/image-swap.dict") ;;
+    dockerconfigjson) dictionary=(-x "$repo/fuzz/dictionaries/dockerconfigjson.dict") ;;
+    image-reference) dictionary=(-x "$repo/fuzz/dictionaries/image-reference.dict") ;;
+  esac
   out="$work/findings/$target"
   rm -rf "$out"
   mkdir -p "$out"
   log="$out.log"
   set +e
   timeout --signal=INT --kill-after=30 $(( per + 300 )) \
-    afl-fuzz -i "$seeds" -o "$out" -t "$timeout_ms" -m none -V "$per" -- "$(command -v dotnet)" "$work/instrumented/RegistryPolicy.Fuzz.dll" "$target" \
+    afl-fuzz -i "$seeds" -o "$out" "${dictionary[@]}" -t "$timeout_ms" -m none -V "$per" -- "$(command -v dotnet)" "$work/instrumented/RegistryPolicy.Fuzz.dll" "$target" \
     </dev/null >"$log" 2>&1
   rc=$?
   set -e
@@ -110,7 +122,8 @@ for target in "${targets[@]}"; do
   slow=$(grep -c '^SLOW' "$replay" || true)
   echo "target=$target execs_done=$execs execs_per_sec=$(stat_of execs_per_sec "$stats") saved_crashes=${crashes:-0} saved_hangs=${hangs:-0} slow_inputs=$slow"
   if [ "${crashes:-0}" -gt 0 ] || [ "$slow" -gt 0 ]; then
-    grep -E '^(CRASH|SLOW)|^  [^ ]' "$replay" | head -n 40 | sed 's/^/    /'
+    # One line per distinct signature (awk reads to the end: no SIGPIPE, which pipefail and set -e would make fatal).
+    awk '/^distinct findings:/ { on = 1 } on && n++ < 60 { print "    " $0 }' "$replay"
     echo "    (all of it: $replay; inputs: $out/default/crashes, $out/default/hangs)"
   fi
   if [ "${crashes:-0}" -gt 0 ] || { [ "${FUZZ_FAIL_ON_HANGS:-0}" = 1 ] && [ "${hangs:-0}" -gt 0 ]; }; then
