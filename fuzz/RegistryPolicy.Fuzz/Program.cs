@@ -70,6 +70,7 @@ internal static class Program
             : [p]).ToList();
         Targets.Run(target, "{}"u8); // warm up: JIT and lazy fixtures are not the input's cost
         int bad = 0;
+        var distinct = new SortedDictionary<string, List<(long Size, string File)>>(StringComparer.Ordinal);
         foreach (string file in files)
         {
             byte[] input = File.ReadAllBytes(file);
@@ -81,6 +82,7 @@ internal static class Program
                 Console.WriteLine($"CRASH {ms} ms {file}");
                 Console.WriteLine($"  {e.GetType().FullName}: {FirstLines(e.Message, 12)}");
                 Console.WriteLine($"  signature: {Signature(e)}");
+                Remember(Signature(e), input.Length, file);
                 foreach (string frame in Frames(e).Take(12))
                 {
                     Console.WriteLine($"    at {frame}");
@@ -90,6 +92,7 @@ internal static class Program
             {
                 bad++;
                 Console.WriteLine($"SLOW {ms} ms {file}{(outcome.TimedOut ? " (abandoned)" : "")}");
+                Remember($"slower than {slowMs} ms", input.Length, file);
             }
             else
             {
@@ -98,7 +101,27 @@ internal static class Program
         }
 
         Console.WriteLine($"{target}: {files.Count} input(s), {bad} crashed or slow");
+        if (distinct.Count > 0)
+        {
+            Console.WriteLine($"distinct findings: {distinct.Count}");
+            foreach (var (signature, found) in distinct)
+            {
+                var (size, smallest) = found.Min();
+                Console.WriteLine($"  {found.Count} x {signature}\n      smallest: {smallest} ({size} bytes)");
+            }
+        }
+
         return bad == 0 ? 0 : 1;
+
+        void Remember(string signature, long size, string file)
+        {
+            if (!distinct.TryGetValue(signature, out var list))
+            {
+                distinct[signature] = list = [];
+            }
+
+            list.Add((size, file));
+        }
     }
 
     /// <summary>Delta debugging (ddmin) over bytes, keeping the original exception signature; then single bytes.</summary>
