@@ -309,7 +309,8 @@ internal static class Targets
         stringData.Append(values.Count == 0 ? "stringData: {}\n" : "stringData:\n");
         for (int i = 0; i < values.Count; i++)
         {
-            data.Append("  ").Append(RegistryInfoKeys[i]).Append(": ").Append(Convert.ToBase64String(values[i])).Append('\n');
+            // Quoted, as kubectl's YAML emitter quotes base64 that would read as another type ("true", "1234", "null").
+            data.Append("  ").Append(RegistryInfoKeys[i]).Append(": \"").Append(Convert.ToBase64String(values[i])).Append("\"\n");
             stringData.Append("  ").Append(RegistryInfoKeys[i]).Append(": \"").Append(JsonEncodedText.Encode(Lenient.GetString(values[i])).ToString()).Append("\"\n");
         }
 
