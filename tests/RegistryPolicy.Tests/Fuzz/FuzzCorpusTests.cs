@@ -13,7 +13,7 @@ namespace RegistryPolicy.Tests.Fuzz;
 public sealed class FuzzCorpusTests
 {
     private static readonly TimeSpan Slow = TimeSpan.FromSeconds(2);
-    private static readonly TimeSpan Abandon = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Abandon = TimeSpan.FromSeconds(60);
 
     public static TheoryData<string, string> Inputs()
     {
