@@ -113,7 +113,7 @@ for target in "${targets[@]}"; do
   execs=$(stat_of execs_done "$stats")
   if [ "$rc" -ne 0 ] || [ -z "$execs" ] || [ "$execs" = 0 ]; then
     echo "[fuzz] afl-fuzz could not fuzz target $target (exit $rc, execs_done '${execs:-none}'); the end of $log:" >&2
-    grep -v '^\s*$' "$log" | tail -n 25 >&2
+    { grep -v '^\s*$' "$log" || true; } | tail -n 25 >&2
     exit 2
   fi
 
