@@ -100,7 +100,9 @@ internal static class SwapCommands
 
                 if (swap.Rule == SwapRule.UpstreamError)
                 {
-                    streams.Error.WriteLine($"error upstream-crash: {swap.Image}: '{swap.Key}' is defined without its plain registry key; imageswap-webhook fails this request (HTTP 500) and the pod is refused. Left unchanged here.");
+                    streams.Error.WriteLine(swap.Key?.EndsWith("/library", StringComparison.Ordinal) == true
+                        ? $"error upstream-crash: {swap.Image}: '{swap.Key}' is defined without its plain registry key; imageswap-webhook fails this request (HTTP 500) and the pod is refused. Left unchanged here."
+                        : $"error upstream-crash: {swap.Image}: upstream uses the registry as a regular expression ('{swap.Key}' rule), and it is not a valid one; imageswap-webhook fails this request (HTTP 500) and the pod is refused. Left unchanged here.");
                 }
             }
 

@@ -99,7 +99,8 @@ internal sealed class JsonObjectStream
             (int line, int column) = Locate(tokenStart);
             DocNode top = DocNode.NewMapping(line, column);
             var topNames = new HashSet<string>(StringComparer.Ordinal);
-            bool hadItems = false;
+            bool hadItems = false, topRefused = false;
+            _topNodes = 2; // the object's own braces, as when it is built whole
             while (true)
             {
                 if (!TryNextToken(out JsonTokenType t, out int nameStart))
@@ -138,7 +139,7 @@ internal sealed class JsonObjectStream
                     continue;
                 }
 
-                if (!TryNextValue(out DocNode? value, out _, out bool bad))
+                if (!TryNextValue(out DocNode? value, out _, out bool bad, topLevel: true))
                 {
                     yield break;
                 }
@@ -150,19 +151,21 @@ internal sealed class JsonObjectStream
                         yield break;
                     }
 
+                    // A value over a limit refuses the whole object, as it does when the object is a list item.
+                    topRefused = true;
                     continue;
                 }
 
                 if (!topNames.Add(name))
                 {
-                    Report(nameStart, "duplicate-key", $"the key '{name}' appears twice in one object; the first value is used; remove one of them");
+                    Report(nameStart, "duplicate-key", $"the key '{DisplayText.Escape(name)}' appears twice in one object; the first value is used; remove one of them");
                     continue;
                 }
 
                 top.Entries.Add(new(key, value));
             }
 
-            if (!hadItems)
+            if (!hadItems && !topRefused)
             {
                 yield return top;
             }
@@ -254,7 +257,7 @@ internal sealed class JsonObjectStream
     /// value was an end token (<paramref name="first"/> says which), or when it was refused (<paramref name="failed"/> is
     /// false when reading can go on, true when the input cannot be read further).
     /// </summary>
-    private bool TryNextValue(out DocNode? node, out JsonTokenType first, out bool failed, bool allowFast = false)
+    private bool TryNextValue(out DocNode? node, out JsonTokenType first, out bool failed, bool allowFast = false, bool topLevel = false)
     {
         node = null;
         failed = false;
@@ -330,21 +333,40 @@ internal sealed class JsonObjectStream
             int valueStart = _pos + start;
             int valueLength = end - start;
             _state = reader.CurrentState;
-            node = Build(valueStart, valueLength);
+            if (!topLevel)
+            {
+                _itemNodes = 0; // a whole object: its own count
+            }
+
+            node = topLevel ? Build(valueStart, valueLength, _limits.MaxDepth - 1, ref _topNodes) : Build(valueStart, valueLength, _limits.MaxDepth, ref _itemNodes);
             _pos += end;
             return true;
         }
     }
 
-    private DocNode? Build(int offset, int length)
+    /// <summary>Nodes of the top-level object read so far (its values are built one by one, and count together).</summary>
+    private long _topNodes;
+
+    private long _itemNodes;
+
+    /// <summary>
+    /// Builds one value. <paramref name="maxDepth"/> is what is left of the depth limit at the value (one less for a value of a
+    /// top-level object than for a whole object); <paramref name="count"/> carries the nodes of the object it belongs to.
+    /// </summary>
+    private DocNode? Build(int offset, int length, int maxDepth, ref long count)
     {
-        var reader = new Utf8JsonReader(_buffer.AsSpan(offset, length), new JsonReaderOptions { MaxDepth = _limits.MaxDepth });
+        if (maxDepth < 1)
+        {
+            Report(offset, "document-limit", $"nesting deeper than the limit of {_limits.MaxDepth} levels; the object was skipped");
+            return null;
+        }
+
+        var reader = new Utf8JsonReader(_buffer.AsSpan(offset, length), new JsonReaderOptions { MaxDepth = maxDepth });
         var stack = new Stack<DocNode>();
         var pendingKeys = new Stack<DocNode?>();
         DocNode? pendingKey = null;
         var keys = new Stack<HashSet<string>?>();
         DocNode? root = null;
-        long count = 0;
         try
         {
             while (reader.Read())
@@ -384,7 +406,7 @@ internal sealed class JsonObjectStream
                         if (!seen.Add(name))
                         {
                             Report(offset + (int)reader.TokenStartIndex, "duplicate-key",
-                                $"the key '{name}' appears twice in one object; the first value is used; remove one of them");
+                                $"the key '{DisplayText.Escape(name)}' appears twice in one object; the first value is used; remove one of them");
                             pendingKey = null;
                             reader.Skip();
                         }
@@ -447,7 +469,7 @@ internal sealed class JsonObjectStream
                 }
             }
         }
-        catch (JsonException e) when (reader.CurrentDepth >= _limits.MaxDepth - 1)
+        catch (JsonException e) when (reader.CurrentDepth >= maxDepth - 1)
         {
             _ = e;
             Report(offset, "document-limit", $"nesting deeper than the limit of {_limits.MaxDepth} levels; the object was skipped");

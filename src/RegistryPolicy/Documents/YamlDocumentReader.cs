@@ -46,6 +46,15 @@ internal static class YamlDocumentReader
                     failure = $"YAML syntax error: {Clean(e.Message)}";
                     failureAt = e.Start;
                 }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or OverflowException)
+                {
+                    // YamlDotNet throws these (not YamlException) for some malformed input: a tag that is not a URI, an empty
+                    // %TAG prefix, a \U escape beyond Unicode, a broken surrogate pair escape. Found by fuzzing.
+                    root = null;
+                    more = false;
+                    failure = "YAML syntax error: the parser cannot read this document (a malformed tag, directive or escape sequence)";
+                    failureAt = parser.Current?.Start ?? Mark.Empty;
+                }
 
                 if (document.Overflowed)
                 {
@@ -76,7 +85,7 @@ internal static class YamlDocumentReader
                     diagnostics.Add(new Diagnostic("yaml-syntax", DiagnosticSeverity.Error,
                         $"{failure}. The rest of this document was skipped; the documents after it were read. Fix the syntax and run again.")
                     {
-                        Location = new SourceLocation(source, (int)failureAt.Line + lineOffset, (int)failureAt.Column),
+                        Location = new SourceLocation(source, failureAt.Line > 0 ? (int)failureAt.Line + lineOffset : document.FirstLine, failureAt.Line > 0 ? (int)failureAt.Column : 1),
                     });
                 }
 

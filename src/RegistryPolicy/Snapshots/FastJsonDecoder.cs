@@ -42,8 +42,13 @@ internal sealed class FastJsonDecoder
     private byte[] _scratch = new byte[4096];
     private int _scratchLength;
 
-    public FastJsonDecoder(string source, List<(KubeObject, SourceLocation)> output, SecretFilter? keep)
+    private readonly DocumentLimits _limits;
+    private int _baseDepth;
+    private long _nodes;
+
+    public FastJsonDecoder(string source, List<(KubeObject, SourceLocation)> output, SecretFilter? keep, DocumentLimits limits)
     {
+        _limits = limits;
         _keep = keep;
         _source = source;
         _output = output;
@@ -96,23 +101,51 @@ internal sealed class FastJsonDecoder
         }
     }
 
-    private static void Read(ref Utf8JsonReader reader)
+    /// <summary>
+    /// Reads one token, holding the object to the general path's limits (depth counted from the object itself, string
+    /// length, nodes): an object over any limit is declined, so the general path refuses it with the diagnostic.
+    /// </summary>
+    private void Read(ref Utf8JsonReader reader)
     {
         if (!reader.Read())
         {
             throw More;
         }
-    }
 
-    private static void Skip(ref Utf8JsonReader reader)
-    {
-        if (!reader.TrySkip())
+        switch (reader.TokenType)
         {
-            throw More;
+            case JsonTokenType.PropertyName:
+                return;
+            case JsonTokenType.StartObject or JsonTokenType.StartArray when reader.CurrentDepth - _baseDepth + 1 > _limits.MaxDepth:
+                throw Decline;
+            case JsonTokenType.String when reader.ValueSpan.Length > _limits.MaxScalarLength:
+                throw Decline;
+        }
+
+        if (++_nodes > _limits.MaxNodesPerObject)
+        {
+            throw Decline;
         }
     }
 
-    private static bool NextProperty(ref Utf8JsonReader reader)
+    /// <summary>Skips the value the reader is on (its tokens still count against the limits).</summary>
+    private void Skip(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
+        {
+            return;
+        }
+
+        // On a start token CurrentDepth is the container's own depth; it is that again on the matching end token.
+        int depth = reader.CurrentDepth;
+        do
+        {
+            Read(ref reader);
+        }
+        while (reader.CurrentDepth > depth || reader.TokenType is not (JsonTokenType.EndObject or JsonTokenType.EndArray));
+    }
+
+    private bool NextProperty(ref Utf8JsonReader reader)
     {
         Read(ref reader);
         return reader.TokenType == JsonTokenType.PropertyName;
@@ -181,6 +214,9 @@ internal sealed class FastJsonDecoder
         {
             return null;
         }
+
+        _baseDepth = reader.CurrentDepth;
+        _nodes = 1;
 
         // Nothing of the previous object may survive into this one (kubectl prints 'data' before 'metadata', and an empty
         // Secret has no 'data' at all).
@@ -339,7 +375,7 @@ internal sealed class FastJsonDecoder
             foreach (var (key, offset, length, escaped) in _pending)
             {
                 if (escaped is not null || length % 4 != 0 || json.Slice(offset, length).IndexOfAnyExcept(Base64Alphabet) >= 0 ||
-                    ApiServerRules.DataKeyProblem(key) is not null)
+                    !PaddingAtEnd(json.Slice(offset, length)) || ApiServerRules.DataKeyProblem(key) is not null)
                 {
                     return null;
                 }
@@ -672,6 +708,13 @@ internal sealed class FastJsonDecoder
         {
             Array.Resize(ref _scratch, Math.Max(_scratch.Length * 2, _scratchLength + more));
         }
+    }
+
+    /// <summary>Whether the '=' of base64 text (if any) are its last one or two characters, as padding must be.</summary>
+    private static bool PaddingAtEnd(ReadOnlySpan<byte> text)
+    {
+        int first = text.IndexOf((byte)'=');
+        return first < 0 || (first >= text.Length - 2 && text[first..].IndexOfAnyExcept((byte)'=') < 0);
     }
 
     /// <summary>The current string token; an object with a string Go would repair (invalid UTF-8) is declined, so the general path reports it.</summary>

@@ -68,7 +68,7 @@ public static class SnapshotReader
         var filteredNamespaces = new HashSet<string>(StringComparer.Ordinal);
 
         FastJsonDecoder? fast = null;
-        IEnumerable<DocNode> nodes = Documents(stream, source, limits, diagnostics, json => fast = new FastJsonDecoder(source, objects, keep));
+        IEnumerable<DocNode> nodes = Documents(stream, source, limits, diagnostics, json => fast = new FastJsonDecoder(source, objects, keep, limits));
 
         try
         {

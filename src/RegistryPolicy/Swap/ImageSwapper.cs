@@ -52,7 +52,10 @@ public enum SwapRule
     /// <summary>LEGACY mode's prefix.</summary>
     Legacy,
 
-    /// <summary>Upstream would crash (HTTP 500): a <c>&lt;registry&gt;/library</c> key without the plain key, for a non-library image.</summary>
+    /// <summary>
+    /// Upstream would crash (HTTP 500, the pod refused): a <c>&lt;registry&gt;/library</c> key without the plain key, for a
+    /// non-library image; or a registry that upstream's <c>re.sub</c> cannot compile as a regular expression.
+    /// </summary>
     UpstreamError,
 
     /// <summary>Reference dialect: the image, or the rewrite, is not a valid reference; nothing is swapped.</summary>
@@ -250,10 +253,10 @@ public sealed class ImageSwapper
         }
 
         string registryText = registry.ToString();
-        string swapped = d.EndsWith('-') ? d + registryNoPort.ToString() + "/" + image
+        string? swapped = d.EndsWith('-') ? d + registryNoPort.ToString() + "/" + image
             : image.Contains(registryText, StringComparison.Ordinal) ? RegexReplace(image, registryText, d)
             : d + "/" + image;
-        return new(image, swapped, true, SwapRule.Default, "default");
+        return swapped is null ? new(image, image, false, SwapRule.UpstreamError, "default") : new(image, swapped, true, SwapRule.Default, "default");
     }
 
     private static SwapResult RegistryBranch(string image, string key, string value, bool explicitRegistry)
@@ -263,7 +266,7 @@ public sealed class ImageSwapper
             return new(image, image, false, SwapRule.Registry, key);
         }
 
-        string result;
+        string? result;
         if (value.EndsWith('-'))
         {
             result = explicitRegistry ? value + StripPort(image) : value + "docker.io/" + StripPort(image);
@@ -277,7 +280,7 @@ public sealed class ImageSwapper
             result = value + "/" + image;
         }
 
-        return new(image, result, true, SwapRule.Registry, key);
+        return result is null ? new(image, image, false, SwapRule.UpstreamError, key) : new(image, result, true, SwapRule.Registry, key);
     }
 
     /// <summary>Upstream's <c>re.sub(":.*/", "/", image)</c>: from the first ':' to the last '/' (greedy) becomes one '/'.</summary>
@@ -293,11 +296,24 @@ public sealed class ImageSwapper
     /// Keys made of literal characters and '.' (any character) are matched here; other regular-expression characters use
     /// a regex, as upstream does.
     /// </summary>
-    internal static string RegexReplace(string text, string pattern, string replacement)
+    /// <returns>The replaced text, or <see langword="null"/> where upstream's <c>re.sub</c> raises (the key or registry is not a valid
+    /// regular expression: imageswap-webhook then answers HTTP 500 and the pod is refused) or would run for too long.</returns>
+    internal static string? RegexReplace(string text, string pattern, string replacement)
     {
         if (pattern.AsSpan().IndexOfAny(RegexCharacters) >= 0)
         {
-            return Regex.Replace(text, pattern, replacement.Replace("$", "$$", StringComparison.Ordinal), RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+            try
+            {
+                return Regex.Replace(text, pattern, replacement.Replace("$", "$$", StringComparison.Ordinal), RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+            }
+            catch (ArgumentException)
+            {
+                return null; // RegexParseException: not a regular expression
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                return null;
+            }
         }
 
         if (pattern.Length == 0)

@@ -38,7 +38,7 @@ internal sealed class ReferenceRewriter
             prefixes.Add((Repository(key), value.TrimEnd('/')));
             if (value.Length > 0)
             {
-                targets.Add(Repository(value.TrimEnd('/')));
+                targets.AddRange(TargetsOf(value.TrimEnd('/')));
             }
         }
 
@@ -46,15 +46,15 @@ internal sealed class ReferenceRewriter
         foreach (var (key, value) in map.Exact)
         {
             _exact[Normalized(key)] = value;
-            targets.Add(Normalized(value));
+            targets.AddRange(TargetsOf(value));
         }
 
         _replace = [.. map.Replace.Where(r => r.Value.Length > 0).Select(r => (r.Key, r.Value.TrimEnd('/')))];
-        targets.AddRange(_replace.Select(r => Repository(r.Value)));
+        targets.AddRange(_replace.SelectMany(r => TargetsOf(r.Value)));
         _default = map.Maps.GetValueOrDefault("default");
         if (_default is { Length: > 0 })
         {
-            targets.Add(Repository(_default.TrimEnd('/')));
+            targets.AddRange(TargetsOf(_default.TrimEnd('/')));
         }
 
         _targets = [.. targets.Where(t => t.Length > 0).Distinct(StringComparer.Ordinal)];
@@ -68,9 +68,10 @@ internal sealed class ReferenceRewriter
             return new(image, image, false, SwapRule.Invalid, null);
         }
 
-        string repository = reference.Domain + "/" + reference.Path;
-        string suffix = reference.ToString()[repository.Length..];
+        // The name without tag or digest (upstream normalises some names without a domain, such as 'm.e_a/app').
+        string repository = reference.Name;
         string full = reference.ToString();
+        string suffix = full[repository.Length..];
         foreach (string target in _targets)
         {
             if (full == target || repository == target || repository.StartsWith(target + "/", StringComparison.Ordinal))
@@ -128,6 +129,28 @@ internal sealed class ReferenceRewriter
         ImageReference.TryParse(result, out _, out _)
             ? new(image, result, true, rule, key)
             : new(image, image, false, SwapRule.Invalid, key);
+
+    /// <summary>
+    /// Every normalised form a result built from <paramref name="value"/> can take, so that a rewritten image is recognised as
+    /// already swapped: the value as a reference (with and without the default tag), and the value as a repository prefix
+    /// (what <c>value/rest</c> normalises to: <c>m</c> alone is a Docker Hub path, <c>m.io</c> a registry host).
+    /// </summary>
+    private static IEnumerable<string> TargetsOf(string value)
+    {
+        yield return Repository(value);
+        if (ImageReference.TryParseNormalized(value, out ImageReference whole, out _))
+        {
+            yield return whole.ToString();
+            yield return whole.Name;
+            yield return whole.WithDefaultTag().ToString();
+        }
+
+        const string probe = "/x-probe";
+        if (ImageReference.TryParseNormalized(value + probe, out ImageReference prefix, out _) && prefix.Name.EndsWith(probe, StringComparison.Ordinal))
+        {
+            yield return prefix.Name[..^probe.Length];
+        }
+    }
 
     /// <summary>A key or value as a normalised repository (<c>nginx</c> → <c>docker.io/library/nginx</c>, <c>index.docker.io</c> → <c>docker.io</c>).</summary>
     private static string Repository(string text)
