@@ -112,6 +112,12 @@ internal sealed class FastJsonDecoder
             throw More;
         }
 
+        if (reader.TokenType is JsonTokenType.PropertyName or JsonTokenType.String &&
+            (!System.Text.Unicode.Utf8.IsValid(reader.ValueSpan) || (reader.ValueIsEscaped && !JsonText.TryGetExactString(ref reader, out _))))
+        {
+            throw Decline; // a string Go repairs, even in a field skipped here: the general path warns about it
+        }
+
         switch (reader.TokenType)
         {
             case JsonTokenType.PropertyName:
