@@ -143,7 +143,7 @@ internal static class PolicyCommands
             streams.Out.WriteLine($"# '{a.Name}' and '{b.Name}' disagree on this snapshot ({search.SnapshotsTried} snapshots tried):");
             foreach (WhatIf.NamespaceChange change in search.Diff!.Namespaces)
             {
-                streams.Out.WriteLine($"#   {change.Namespace}: {string.Join(", ", change.Changed)}: {Resolution.PolicyEngine.SourceName(change.Before.Source)} {change.Before.Secret} vs {Resolution.PolicyEngine.SourceName(change.After.Source)} {change.After.Secret}");
+                streams.Out.WriteLine($"#   {change.Namespace}: {string.Join(", ", change.Changed)}: {Policies.PolicyNames.Of(change.Before.Source)} {change.Before.Secret} vs {Policies.PolicyNames.Of(change.After.Source)} {change.After.Secret}");
             }
 
             foreach (WhatIf.PlanChange change in search.Diff.Plan)

@@ -66,7 +66,7 @@ internal static class ResolutionCommands
                 var rows = new List<string[]> { ResolveHeader };
                 rows.AddRange(evaluation.Namespaces.Select(n => new[]
                 {
-                    n.Namespace, PolicyEngine.SourceName(n.Source), n.Secret?.Name ?? "-", Cell(n.PushAddress), Cell(n.PullAddress), Cell(n.Username),
+                    n.Namespace, PolicyNames.Of(n.Source), n.Secret?.Name ?? "-", Cell(n.PushAddress), Cell(n.PullAddress), Cell(n.Username),
                     n.CredentialFingerprint ?? "-",
                 }));
                 Table.Write(streams.Out, rows);
@@ -122,7 +122,7 @@ internal static class ResolutionCommands
             streams.Out.WriteLine($"policy {compiled.Name}, {ViewName(options.View)} view");
             foreach (NamespaceResolution resolution in evaluation.Namespaces)
             {
-                streams.Out.Write(PolicyEngine.Explain(resolution));
+                streams.Out.Write(evaluation.Explain(resolution.Namespace).ToString());
                 foreach (Diagnostic d in evaluation.Diagnostics.Where(d => d.Subject?.Namespace == resolution.Namespace || d.Subject is { Kind: "Namespace" } s && s.Name == resolution.Namespace))
                 {
                     streams.Out.WriteLine($"  note: {d}");
@@ -363,7 +363,7 @@ internal static class ResolutionCommands
     internal static JsonNode ResolutionJson(NamespaceResolution n) => new JsonObject
     {
         ["namespace"] = n.Namespace,
-        ["source"] = PolicyEngine.SourceName(n.Source),
+        ["source"] = PolicyNames.Of(n.Source),
         ["secret"] = n.Secret is { } s ? new JsonObject { ["namespace"] = s.Namespace, ["name"] = s.Name } : null,
         ["pushAddress"] = n.PushAddress,
         ["pullAddress"] = n.PullAddress,
@@ -371,7 +371,7 @@ internal static class ResolutionCommands
         ["serverAddress"] = n.ServerAddress,
         ["username"] = n.Username,
         ["credentialFingerprint"] = n.CredentialFingerprint,
-        ["reason"] = n.Reason,
+        ["reason"] = n.Secret is { } secret ? $"Secret {secret}: {n.Reason}" : n.Reason,
     };
 
     internal static JsonArray DiagnosticsJson(IEnumerable<Diagnostic> diagnostics) => new([.. diagnostics.Select(d => (JsonNode)new JsonObject

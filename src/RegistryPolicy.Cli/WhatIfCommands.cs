@@ -104,7 +104,7 @@ internal static class WhatIfCommands
     }
 
     private static string Summary(NamespaceResolution r) =>
-        $"{PolicyEngine.SourceName(r.Source)}{(r.Secret is { } s ? " " + s.Name : "")} push={(string.IsNullOrEmpty(r.PushAddress) ? "-" : r.PushAddress)}";
+        $"{PolicyNames.Of(r.Source)}{(r.Secret is { } s ? " " + s.Name : "")} push={(string.IsNullOrEmpty(r.PushAddress) ? "-" : r.PushAddress)}";
 
     private static JsonObject Json(OutcomeDiff diff) => new()
     {

@@ -323,11 +323,7 @@ internal sealed class PolicyBinder(string source, List<Diagnostic> diagnostics)
         ["In"] = SelectorOperator.In, ["NotIn"] = SelectorOperator.NotIn, ["Exists"] = SelectorOperator.Exists, ["DoesNotExist"] = SelectorOperator.DoesNotExist,
     };
 
-    internal static readonly Dictionary<string, ResolutionSource> Sources = new(StringComparer.Ordinal)
-    {
-        ["none"] = ResolutionSource.None, ["default"] = ResolutionSource.Default, ["namespace"] = ResolutionSource.Namespace,
-        ["cluster-wide"] = ResolutionSource.ClusterWide, ["user-managed"] = ResolutionSource.UserManaged,
-    };
+    internal static readonly Dictionary<string, ResolutionSource> Sources = new(PolicyNames.Sources, StringComparer.Ordinal);
 
     internal static readonly Dictionary<string, AdmissionOperation> Operations = new(StringComparer.Ordinal)
     {

@@ -56,31 +56,21 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
 {
     private readonly ResolutionRule? _rule = policy.Document.Spec.Resolution;
 
-    private Func<NamespaceObjectKey, (string? Reason, ImmutableArray<TraceStep> Trace)>? _explain;
     private readonly TextCache _text = (caches ??= new ResolverCaches()).Text;
-    private readonly FingerprintCache _fingerprints = caches.Fingerprints;
+    private readonly Dictionary<(int Kind, int Rule, SecretReference? Base, ResolutionSource Source), string> _why = caches.Why;
 
+    /// <summary>The namespace's resolution, with its reason (shared text, so that resolving many namespaces allocates little).</summary>
     public NamespaceResolution Resolve(NamespaceObject ns) => Resolve(ns, null);
 
-    private (string? Reason, ImmutableArray<TraceStep> Trace) Explain(NamespaceObjectKey key)
+    /// <summary>The namespace's resolution and every step of the decision.</summary>
+    public NamespaceExplanation Explain(NamespaceObject ns)
     {
         var trace = ImmutableArray.CreateBuilder<TraceStep>();
-        NamespaceResolution traced = Resolve(key.Namespace, trace);
-        return (traced.Reason, trace.ToImmutable());
+        NamespaceResolution resolution = Resolve(ns, trace);
+        return new NamespaceExplanation(resolution, new ValueArray<TraceStep>(trace.ToImmutable()));
     }
 
-    private (Func<NamespaceObjectKey, (string? Reason, ImmutableArray<TraceStep> Trace)>, NamespaceObjectKey) Deferred(NamespaceObject ns, ImmutableArray<TraceStep>.Builder? trace) =>
-        trace is null ? (_explain ??= Explain, new NamespaceObjectKey(ns)) : default;
-
-    private Func<NamespaceObjectKey, string?>? _reasonOf;
-
-    /// <summary>The one-line reason alone: the decision re-run without a trace (much cheaper than <see cref="Explain"/>).</summary>
-    private string? ReasonOf(NamespaceObjectKey key) => Resolve(key.Namespace, null, reason: true).Reason;
-
-    private Func<NamespaceObjectKey, string?>? DeferredReason(ImmutableArray<TraceStep>.Builder? trace, bool reason) =>
-        trace is null && !reason ? _reasonOf ??= ReasonOf : null;
-
-    private NamespaceResolution Resolve(NamespaceObject ns, ImmutableArray<TraceStep>.Builder? trace, bool reason = false)
+    private NamespaceResolution Resolve(NamespaceObject ns, ImmutableArray<TraceStep>.Builder? trace)
     {
         if (trace is not null)
         {
@@ -99,7 +89,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
 
         if (_rule is null)
         {
-            return new NamespaceResolution { Namespace = ns.Name, Source = ResolutionSource.None, Reason = "the policy has no resolution rule", Explanation = Deferred(ns, trace) };
+            return new NamespaceResolution { Namespace = ns.Name, Source = ResolutionSource.None, Reason = "the policy has no resolution rule" };
         }
 
         for (int i = 0; i < policy.Candidates.Length; i++)
@@ -112,7 +102,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
                 continue;
             }
 
-            (ResolutionSource source, string? why) = Classify(candidate.Candidate, secret, explain: trace is not null || reason);
+            (ResolutionSource source, string why) = Classify(candidate.Candidate, secret);
             if (trace is not null)
             {
                 trace.Add(new TraceStep($"candidate {i + 1}: {candidate.Describe()}", TraceOutcome.Applied, $"found {secret.Reference}; {why}"));
@@ -122,7 +112,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
                 }
             }
 
-            return Read(ns, i, candidate.Candidate, secret, source, why, trace, reason);
+            return Read(ns, i, candidate.Candidate, secret, source, why, trace);
         }
 
         return new NamespaceResolution
@@ -130,7 +120,6 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
             Namespace = ns.Name,
             Source = ResolutionSource.None,
             Reason = _rule.NotFoundReason,
-            Explanation = Deferred(ns, trace),
         };
     }
 
@@ -166,33 +155,48 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
         return match;
     }
 
-    private (ResolutionSource Source, string? Why) Classify(ResolutionCandidate candidate, SecretObject secret, bool explain)
+    private (ResolutionSource Source, string Why) Classify(ResolutionCandidate candidate, SecretObject secret)
     {
-        foreach (CompiledPropagation rule in policy.Propagation)
+        for (int r = 0; r < policy.Propagation.Length; r++)
         {
+            CompiledPropagation rule = policy.Propagation[r];
             if (candidate.SourceWhenShielded is { } shieldedSource && Planner.IsShielded(rule, secret))
             {
-                return (shieldedSource, explain ? $"it is shielded from propagation ({rule.Shield!.Text}), so it counts as {Name(shieldedSource)}" : null);
+                return (shieldedSource, Why(0, r, null, shieldedSource, () => $"it is shielded from propagation ({rule.Shield!.Text}), so it counts as {Name(shieldedSource)}"));
             }
         }
 
         if (candidate.SourceWhenPropagated is { } propagatedSource)
         {
-            foreach (CompiledPropagation rule in policy.Propagation)
+            for (int r = 0; r < policy.Propagation.Length; r++)
             {
+                CompiledPropagation rule = policy.Propagation[r];
                 if (secret.Namespace == rule.Rule.Base.Namespace && Planner.IsBase(rule, secret))
                 {
-                    return (propagatedSource, explain ? $"it is itself a base of rule '{rule.Rule.Name}', so it counts as {Name(propagatedSource)}" : null);
+                    return (propagatedSource, Why(1, r, null, propagatedSource, () => $"it is itself a base of rule '{rule.Rule.Name}', so it counts as {Name(propagatedSource)}"));
                 }
 
                 if (BaseOf(rule, secret) is { } baseSecret)
                 {
-                    return (propagatedSource, explain ? $"it is a copy of the base {baseSecret.Reference} (rule '{rule.Rule.Name}'), so it counts as {Name(propagatedSource)}" : null);
+                    var at = new SecretReference(baseSecret.Namespace!, baseSecret.Name);
+                    return (propagatedSource, Why(2, r, at, propagatedSource, () => $"it is a copy of the base {baseSecret.Reference} (rule '{rule.Rule.Name}'), so it counts as {Name(propagatedSource)}"));
                 }
             }
         }
 
-        return (candidate.Source, explain ? $"it counts as {Name(candidate.Source)}" : null);
+        return (candidate.Source, Why(3, 0, null, candidate.Source, () => $"it counts as {Name(candidate.Source)}"));
+    }
+
+    /// <summary>The reason text of one kind of decision, built once per evaluation and shared by every namespace it applies to.</summary>
+    private string Why(int kind, int rule, SecretReference? baseSecret, ResolutionSource source, Func<string> text)
+    {
+        if (!_why.TryGetValue((kind, rule, baseSecret, source), out string? why))
+        {
+            why = text();
+            _why[(kind, rule, baseSecret, source)] = why;
+        }
+
+        return why;
     }
 
     /// <summary>The live base of which <paramref name="secret"/> is an exact copy under <paramref name="rule"/>, if any.</summary>
@@ -207,23 +211,15 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
         return view.In(rule.Rule.Base.Namespace).FirstOrDefault(b => Live(rule, b) && Planner.IsCopyOf(rule, b, secret));
     }
 
-    private static string Name(ResolutionSource source) => source switch
-    {
-        ResolutionSource.UserManaged => "user-managed",
-        ResolutionSource.ClusterWide => "cluster-wide",
-        ResolutionSource.Namespace => "namespace",
-        ResolutionSource.Default => "default",
-        _ => "none",
-    };
+    private static string Name(ResolutionSource source) => PolicyNames.Of(source);
 
     /// <summary>What a candidate reads from one Secret content: copies of one Secret in many namespaces share it.</summary>
-    internal readonly record struct Fields(string? Push, string? Pull, string? Registry, string? Server, string? Username, string? Fingerprint, bool HasPassword,
-        ReadOnlyMemory<byte> Password);
+    internal readonly record struct Fields(string? Push, string? Pull, string? Registry, string? Server, string? Username, string? Fingerprint);
 
     private readonly Dictionary<(int Candidate, SecretData Data), Fields> _fields = caches.Fields;
 
-    private NamespaceResolution Read(NamespaceObject nsObject, int index, ResolutionCandidate candidate, SecretObject secret, ResolutionSource source, string? why,
-        ImmutableArray<TraceStep>.Builder? trace, bool reason)
+    private NamespaceResolution Read(NamespaceObject nsObject, int index, ResolutionCandidate candidate, SecretObject secret, ResolutionSource source, string why,
+        ImmutableArray<TraceStep>.Builder? trace)
     {
         if (trace is null)
         {
@@ -236,14 +232,13 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
                 }
             }
 
-            return Result(nsObject, secret, source, why, fields, trace, reason);
+            return Result(nsObject, secret, source, why, fields);
         }
 
-        return Result(nsObject, secret, source, why, ReadFields(candidate, secret, trace), trace, reason);
+        return Result(nsObject, secret, source, why, ReadFields(candidate, secret, trace));
     }
 
-    private NamespaceResolution Result(NamespaceObject nsObject, SecretObject secret, ResolutionSource source, string? why, Fields fields,
-        ImmutableArray<TraceStep>.Builder? trace, bool reason) => new()
+    private static NamespaceResolution Result(NamespaceObject nsObject, SecretObject secret, ResolutionSource source, string why, Fields fields) => new()
     {
         Namespace = nsObject.Name,
         Source = source,
@@ -254,10 +249,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
         ServerAddress = fields.Server,
         Username = fields.Username,
         CredentialFingerprint = fields.Fingerprint,
-        PasswordForFingerprint = fields.HasPassword ? (fields.Password, _fingerprints) : null,
-        Reason = why is null ? null : $"{secret.Reference}: {why}",
-        Explanation = Deferred(nsObject, trace),
-        ReasonExplanation = DeferredReason(trace, reason),
+        Reason = why,
     };
 
     private Fields ReadFields(ResolutionCandidate candidate, SecretObject secret, ImmutableArray<TraceStep>.Builder? trace)
@@ -297,7 +289,12 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
             }
         }
 
-        return new Fields(push, pull, _text.Get(data, keys.RegistryAddress), server, username, fingerprint, hasPassword, hasPassword ? password : default);
+        if (hasPassword)
+        {
+            fingerprint = RegistryCredential.FingerprintOf(System.Text.Encoding.UTF8.GetString(password.Span)); // once per distinct content: copies share these fields
+        }
+
+        return new Fields(push, pull, _text.Get(data, keys.RegistryAddress), server, username, fingerprint);
     }
 
     private static string? Value(SecretData data, string key, string what, ImmutableArray<TraceStep>.Builder? trace, TextCache text)
@@ -380,27 +377,16 @@ internal sealed class TextCache
     }
 }
 
-/// <summary>Fingerprints computed once per distinct password per evaluation (copies of one Secret share it); thread-safe.</summary>
 /// <summary>
-/// Decoded values, fingerprints and what each candidate read from each Secret content: valid for one policy, and shared by
-/// the two evaluations of a what-if under the same policy (most Secret contents are the same on both sides).
+/// Decoded values, reason texts and what each candidate read from each Secret content: valid for one policy, and shared by
+/// the two evaluations of a what-if under the same policy (most Secret contents are the same on both sides). Not
+/// thread-safe: one per evaluation (and a fresh one per explanation).
 /// </summary>
 internal sealed class ResolverCaches
 {
     public TextCache Text { get; } = new();
 
-    public FingerprintCache Fingerprints { get; } = new();
+    public Dictionary<(int Kind, int Rule, SecretReference? Base, ResolutionSource Source), string> Why { get; } = [];
 
     public Dictionary<(int Candidate, SecretData Data), Resolver.Fields> Fields { get; } = [];
-}
-
-internal sealed class FingerprintCache
-{
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _byPassword = new(StringComparer.Ordinal);
-
-    public string Get(ReadOnlySpan<byte> password)
-    {
-        string text = System.Text.Encoding.UTF8.GetString(password);
-        return _byPassword.GetOrAdd(text, static p => RegistryCredential.FingerprintOf(p));
-    }
 }

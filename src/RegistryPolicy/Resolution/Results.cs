@@ -53,8 +53,10 @@ public sealed record TraceStep(string Step, TraceOutcome Outcome, string Detail)
 }
 
 /// <summary>
-/// The registry a namespace uses under a policy: where it comes from, the Secret, the addresses, the username and a
-/// fingerprint of the credential (never the password), with the trace of every candidate considered.
+/// The registry a namespace uses under a policy: where it comes from, the Secret, the addresses, the username, a fingerprint
+/// of the credential (never the password) and why. Plain data with value equality: it holds nothing of the evaluation that
+/// made it, so it is safe to keep, share across threads and change with <c>with</c>. The decision trace is
+/// <see cref="Evaluation.Explain(string)"/>.
 /// </summary>
 public sealed record NamespaceResolution
 {
@@ -82,116 +84,22 @@ public sealed record NamespaceResolution
     /// <summary>The username, if the Secret has one.</summary>
     public string? Username { get; init; }
 
-    private string? _fingerprint;
-    private (ReadOnlyMemory<byte> Password, FingerprintCache Cache)? _password;
+    /// <summary>The password's fingerprint (<c>sha256:</c> and 12 hex characters), if the Secret has a credential.</summary>
+    public string? CredentialFingerprint { get; init; }
 
     /// <summary>
-    /// The password's fingerprint (<c>sha256:</c> and 12 hex characters), if the Secret has a password. Hashed when first
-    /// read, so that evaluations that never show it do not pay for it.
+    /// Why, in one clause: what makes <see cref="Secret"/> count as <see cref="Source"/> (for example "it is a copy of the base
+    /// kyma-system/... (rule 'registry-config'), so it counts as cluster-wide"), or for <see cref="ResolutionSource.None"/> the
+    /// controller's error. <see cref="ToString"/> and the explanation put the Secret in front of it.
     /// </summary>
-    public string? CredentialFingerprint
-    {
-        get
-        {
-            if (_fingerprint is null && _password is { } password)
-            {
-                _fingerprint = password.Cache.Get(password.Password.Span);
-            }
-
-            return _fingerprint;
-        }
-
-        init => _fingerprint = value;
-    }
-
-    /// <summary>Whether two results have the same credential, comparing password bytes when both have them (no hashing).</summary>
-    internal bool SameCredential(NamespaceResolution other)
-    {
-        if (_fingerprint is null && other._fingerprint is null && _password is { } mine && other._password is { } theirs)
-        {
-            return mine.Password.Span.SequenceEqual(theirs.Password.Span);
-        }
-
-        return CredentialFingerprint == other.CredentialFingerprint;
-    }
-
-    /// <summary>The password bytes the fingerprint is computed from, on first use.</summary>
-    internal (ReadOnlyMemory<byte> Password, FingerprintCache Cache)? PasswordForFingerprint
-    {
-        init => _password = value;
-    }
-
-    private string? _reason;
-    private Func<NamespaceObjectKey, string?>? _reasonOf;
-    private ImmutableArray<TraceStep>? _trace;
-    private Func<NamespaceObjectKey, (string? Reason, ImmutableArray<TraceStep> Trace)>? _explain;
-    private NamespaceObjectKey _key;
-    private (string? Reason, ImmutableArray<TraceStep> Trace)? _explained;
-
-    /// <summary>Why the result is what it is, in one sentence (for <see cref="ResolutionSource.None"/>, the controller's error).</summary>
-    public string? Reason
-    {
-        get
-        {
-            if (_reason is null && _explained is null && _reasonOf is not null)
-            {
-                _reason = _reasonOf(_key); // the decision re-run without a trace: idempotent, a race computes it twice
-            }
-
-            return _reason ?? Explained()?.Reason;
-        }
-
-        init => _reason = value;
-    }
-
-    /// <summary>Computes <see cref="Reason"/> alone on first use, without the trace.</summary>
-    internal Func<NamespaceObjectKey, string?>? ReasonExplanation
-    {
-        init => _reasonOf = value;
-    }
-
-    /// <summary>
-    /// Every step of the decision, in order. The engine writes the trace only when it is read (evaluation re-runs the decision
-    /// for this namespace with tracing on: inputs are immutable, so the result is the same), so evaluating many namespaces
-    /// does not pay for text nobody reads.
-    /// </summary>
-    public ImmutableArray<TraceStep> Trace
-    {
-        get => _trace ?? Explained()?.Trace ?? [];
-        init => _trace = value;
-    }
-
-    /// <summary>Computes <see cref="Reason"/> and <see cref="Trace"/> on first use (the decision re-run with tracing on).</summary>
-    internal (Func<NamespaceObjectKey, (string? Reason, ImmutableArray<TraceStep> Trace)> Explain, NamespaceObjectKey Key) Explanation
-    {
-        init => (_explain, _key) = value;
-    }
-
-    private (string? Reason, ImmutableArray<TraceStep> Trace)? Explained()
-    {
-        if (_explained is null && _explain is not null)
-        {
-            _explained = _explain(_key); // idempotent: a race computes the same value twice
-        }
-
-        return _explained;
-    }
-
-    /// <summary>Compares outcome, reason and trace.</summary>
-    /// <param name="other">The other resolution.</param>
-    /// <returns>Whether they are equal.</returns>
-    public bool Equals(NamespaceResolution? other) =>
-        other is not null && SameOutcome(other) && Reason == other.Reason && Trace.SequenceEqual(other.Trace);
-
-    /// <inheritdoc/>
-    public override int GetHashCode() => HashCode.Combine(Namespace, Source, Secret, PushAddress, PullAddress, CredentialFingerprint);
+    public string? Reason { get; init; }
 
     /// <summary>Formats as one line without credentials.</summary>
     /// <returns>The resolution as text.</returns>
     public override string ToString() =>
         $"{Namespace}: {Source}{(Secret is { } s ? $" {s}" : "")} push={PushAddress ?? "-"} pull={PullAddress ?? "-"}";
 
-    /// <summary>Whether two resolutions give the same outcome (everything but the trace and reason).</summary>
+    /// <summary>Whether two resolutions give the same outcome (everything but the reason).</summary>
     /// <param name="other">The other resolution.</param>
     /// <returns>Whether the outcomes are equal.</returns>
     public bool SameOutcome(NamespaceResolution other)
@@ -203,9 +111,50 @@ public sealed record NamespaceResolution
     }
 }
 
-/// <summary>The namespace a deferred explanation is about.</summary>
-/// <param name="Namespace">The namespace object.</param>
-internal readonly record struct NamespaceObjectKey(NamespaceObject Namespace);
+/// <summary>
+/// A namespace's decision for people: the resolution and every step that led to it, in order. Plain data with value
+/// equality; <see cref="ToString"/> is the text <c>registry-policy explain</c> prints. Never holds credentials.
+/// </summary>
+/// <param name="Resolution">The resolution (equal to the one in <see cref="Evaluation.Namespaces"/>).</param>
+/// <param name="Trace">Every step considered, in order.</param>
+public sealed record NamespaceExplanation(NamespaceResolution Resolution, ValueArray<TraceStep> Trace)
+{
+    /// <summary>The result, then every step of the trace, as several lines.</summary>
+    /// <returns>The explanation as text.</returns>
+    public override string ToString()
+    {
+        NamespaceResolution resolution = Resolution;
+        var text = new System.Text.StringBuilder();
+        text.Append("namespace ").Append(resolution.Namespace).Append(": ").Append(PolicyNames.Of(resolution.Source));
+        if (resolution.Secret is { } secret)
+        {
+            text.Append(" (Secret ").Append(secret.ToString()).Append(')');
+        }
+
+        text.AppendLine();
+        if (resolution.Source != ResolutionSource.None)
+        {
+            text.Append("  push address:     ").AppendLine(Show(resolution.PushAddress));
+            text.Append("  pull address:     ").AppendLine(Show(resolution.PullAddress));
+            text.Append("  registryAddress:  ").AppendLine(Show(resolution.RegistryAddress));
+            text.Append("  serverAddress:    ").AppendLine(Show(resolution.ServerAddress));
+            text.Append("  username:         ").AppendLine(Show(resolution.Username));
+            text.Append("  credential:       ").AppendLine(resolution.CredentialFingerprint ?? "(none)");
+        }
+
+        text.Append("  reason: ").AppendLine(resolution.Secret is { } s ? $"Secret {s}: {resolution.Reason}" : resolution.Reason);
+        text.AppendLine("  trace:");
+        int step = 1;
+        foreach (TraceStep t in Trace)
+        {
+            text.Append("    ").Append(step++).Append(". ").AppendLine(t.ToString());
+        }
+
+        return text.ToString();
+
+        static string Show(string? value) => value is null ? "(not set)" : value.Length == 0 ? "\"\" (empty)" : value;
+    }
+}
 
 /// <summary>What a propagation action does.</summary>
 public enum PlanOperation
@@ -288,9 +237,20 @@ public sealed record PropagationPlan(ImmutableArray<PlanAction> Actions, Immutab
     }
 }
 
-/// <summary>The result of evaluating a policy on a snapshot.</summary>
+/// <summary>What an evaluation was made from: kept so that <see cref="Evaluation.Explain(string)"/> can re-run one decision.</summary>
+internal sealed record EvaluationInputs(CompiledPolicy Policy, ClusterSnapshot Snapshot, EvaluationView View, PropagationPlan Plan, SecretView Secrets);
+
+/// <summary>
+/// The result of evaluating a policy on a snapshot. Immutable and thread-safe: results are plain data, and
+/// <see cref="Explain(string)"/> re-runs one decision from the evaluation's own immutable inputs, so one evaluation can
+/// serve many threads (a webhook's or controller's requests).
+/// </summary>
 public sealed record Evaluation
 {
+    private readonly EvaluationInputs _inputs;
+
+    internal Evaluation(EvaluationInputs inputs) => _inputs = inputs;
+
     /// <summary>The policy's name.</summary>
     public required string Policy { get; init; }
 
@@ -306,10 +266,60 @@ public sealed record Evaluation
     /// <summary>Lints: bases copied but never read, overrides about to be overwritten, Secrets the webhook refuses, namespaces that cannot build.</summary>
     public ImmutableArray<Diagnostic> Diagnostics { get; init; } = [];
 
-    /// <summary>Finds a namespace's resolution.</summary>
+    /// <summary>Finds a namespace's resolution (a binary search: the namespaces are sorted).</summary>
     /// <param name="namespace">The namespace.</param>
     /// <returns>The resolution, or <see langword="null"/> when the namespace was not in scope.</returns>
-    public NamespaceResolution? Find(string @namespace) => Namespaces.FirstOrDefault(n => n.Namespace == @namespace);
+    public NamespaceResolution? Find(string @namespace)
+    {
+        ArgumentNullException.ThrowIfNull(@namespace);
+        int low = 0, high = Namespaces.Length - 1;
+        while (low <= high)
+        {
+            int mid = (low + high) >>> 1;
+            int c = string.CompareOrdinal(Namespaces[mid].Namespace, @namespace);
+            if (c == 0)
+            {
+                return Namespaces[mid];
+            }
+
+            if (c < 0)
+            {
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid - 1;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// How a namespace's registry is decided: every candidate in order, why it applied or was skipped, what propagation does
+    /// to the namespace, and which keys gave the addresses. Computed on demand from this evaluation's inputs; thread-safe.
+    /// </summary>
+    /// <param name="namespace">The namespace (one the snapshot does not have is explained as an existing namespace without labels).</param>
+    /// <returns>The resolution (equal to the one in <see cref="Namespaces"/>) and its trace.</returns>
+    public NamespaceExplanation Explain(string @namespace)
+    {
+        ArgumentNullException.ThrowIfNull(@namespace);
+        PropagationPlan plan = _inputs.Plan;
+        var resolver = new Resolver(_inputs.Policy, _inputs.Secrets, _inputs.View, plan.Actions.ToLookup(a => a.Secret.Namespace, StringComparer.Ordinal),
+            plan.ServiceAccountPatches.ToLookup(p => p.ServiceAccount.Namespace, StringComparer.Ordinal), new ResolverCaches());
+        return resolver.Explain(_inputs.Snapshot.GetNamespace(@namespace) ?? NamespaceObject.Named(@namespace));
+    }
+
+    /// <summary>Compares the results (policy, view, every resolution, the plan's actions and patches, the diagnostics), not the inputs.</summary>
+    /// <param name="other">The other evaluation.</param>
+    /// <returns>Whether the results are equal.</returns>
+    public bool Equals(Evaluation? other) =>
+        other is not null && Policy == other.Policy && View == other.View && Namespaces.SequenceEqual(other.Namespaces) &&
+        Plan.Actions.SequenceEqual(other.Plan.Actions) && Plan.ServiceAccountPatches.SequenceEqual(other.Plan.ServiceAccountPatches) &&
+        Diagnostics.SequenceEqual(other.Diagnostics);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Policy, View, Namespaces.Length);
 }
 
 /// <summary>Options for <see cref="PolicyEngine.Evaluate(Policies.CompiledPolicy, Snapshots.ClusterSnapshot, EvaluationOptions)"/>.</summary>

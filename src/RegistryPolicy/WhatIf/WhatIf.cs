@@ -203,7 +203,7 @@ public static class WhatIf
         Add(ref changed, "registryAddress", x.RegistryAddress, y.RegistryAddress);
         Add(ref changed, "serverAddress", x.ServerAddress, y.ServerAddress);
         Add(ref changed, "username", x.Username, y.Username);
-        if (!x.SameCredential(y))
+        if (x.CredentialFingerprint != y.CredentialFingerprint)
         {
             (changed ??= []).Add("credentialFingerprint");
         }

@@ -59,7 +59,7 @@ public sealed class KymaResolutionTests
 
         Assert.Equal(string.Empty, e.Find("team")!.PushAddress);
         Assert.Contains(e.Diagnostics, d => d.Code == "empty-address");
-        Assert.Contains(e.Find("team")!.Trace, t => t.Detail.Contains("'pushRegAddr' is missing", StringComparison.Ordinal));
+        Assert.Contains(e.Explain("team").Trace, t => t.Detail.Contains("'pushRegAddr' is missing", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -244,7 +244,7 @@ public sealed class KymaResolutionTests
     {
         Evaluation e = PolicyEngine.Evaluate(Kyma, ClusterSnapshot.Create(Namespace("team"), ClusterWide(), InternalDefault(), NamespaceOverride("team")));
 
-        string text = PolicyEngine.Explain(e.Find("team")!);
+        string text = e.Explain("team").ToString();
 
         Assert.Contains("candidate 1: Secret 'serverless-registry-config'", text, StringComparison.Ordinal);
         Assert.Contains("candidate 2: Secret 'serverless-registry-config-default'", text, StringComparison.Ordinal);

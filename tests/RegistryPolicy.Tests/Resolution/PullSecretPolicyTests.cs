@@ -67,11 +67,11 @@ public sealed class PullSecretPolicyTests
     {
         Evaluation evaluation = PolicyEngine.Evaluate(Preset("ibm-iks"), Sample("ibm-iks-cluster.yaml"));
 
-        string[] notes = [.. evaluation.Find("team-a")!.Trace.Where(t => t.Outcome == TraceOutcome.Note).Select(t => t.ToString())];
+        string[] notes = [.. evaluation.Explain("team-a").Trace.Where(t => t.Outcome == TraceOutcome.Note).Select(t => t.ToString())];
 
         Assert.Contains(notes, n => n.Contains("create team-a/all-icr-io", StringComparison.Ordinal));
         Assert.Contains(notes, n => n.StartsWith("[note] ServiceAccount link 'default-service-account': applied in this view: patch team-a/default", StringComparison.Ordinal));
-        Assert.DoesNotContain(evaluation.Find("team-c")!.Trace, t => t.Step.StartsWith("ServiceAccount link", StringComparison.Ordinal));
+        Assert.DoesNotContain(evaluation.Explain("team-c").Trace, t => t.Step.StartsWith("ServiceAccount link", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -139,10 +139,11 @@ public sealed class PullSecretPolicyTests
             """);
         var snapshot = ClusterSnapshot.Create(Secret("platform", "platform-registry", data: ["registryAddress", "r.example.com"]), Namespace("team"));
 
-        NamespaceResolution team = PolicyEngine.Evaluate(policy, snapshot).Find("team")!;
+        Evaluation evaluation = PolicyEngine.Evaluate(policy, snapshot);
+        NamespaceResolution team = evaluation.Find("team")!;
 
         Assert.Equal((ResolutionSource.ClusterWide, "r.example.com"), (team.Source, team.PushAddress));
-        Assert.Contains("copy of the base Secret platform/platform-registry", team.Trace.First(t => t.Step.StartsWith("candidate 1", StringComparison.Ordinal)).Detail, StringComparison.Ordinal);
+        Assert.Contains("copy of the base Secret platform/platform-registry", evaluation.Explain("team").Trace.First(t => t.Step.StartsWith("candidate 1", StringComparison.Ordinal)).Detail, StringComparison.Ordinal);
     }
 
     [Fact]

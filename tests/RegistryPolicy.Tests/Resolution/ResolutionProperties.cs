@@ -87,7 +87,7 @@ public sealed class ResolutionProperties
             {
                 Evaluation a = Evaluate(unique);
                 Evaluation b = Evaluate(shuffled);
-                bool same = a.Namespaces.Zip(b.Namespaces).All(p => p.First.SameOutcome(p.Second) && p.First.Trace.SequenceEqual(p.Second.Trace)) &&
+                bool same = a.Namespaces.SequenceEqual(b.Namespaces) && a.Namespaces.All(n => a.Explain(n.Namespace) == b.Explain(n.Namespace)) &&
                     a.Namespaces.Length == b.Namespaces.Length &&
                     a.Plan.Actions.SequenceEqual(b.Plan.Actions) &&
                     a.Diagnostics.Select(d => d.ToString()).SequenceEqual(b.Diagnostics.Select(d => d.ToString()));
