@@ -252,15 +252,16 @@ internal static class Targets
     }
 
     /// <summary>
-    /// <c>SnapshotChanges.Parse</c>: every change is well-formed for its operation; applied to the bundled Kyma sample, the
+    /// <c>WhatIfEngine.LoadChanges</c>: every change is well-formed for its operation; applied to the bundled Kyma sample, the
     /// inverse changes apply cleanly and give back the original objects (documented on <see cref="ChangeResult"/>).
     /// </summary>
     private static void Changes(ReadOnlySpan<byte> input)
     {
         foreach (string text in Texts(input))
         {
-            ImmutableArray<SnapshotChange> changes = SnapshotChanges.Parse(text, "fuzz-changes.yaml", out ImmutableArray<Diagnostic> diagnostics);
-            CheckDiagnostics("changes", diagnostics);
+            ChangeDocument document = WhatIfEngine.LoadChanges(text, "fuzz-changes.yaml");
+            ValueArray<SnapshotChange> changes = document.Changes;
+            CheckDiagnostics("changes", document.Diagnostics.Items);
             foreach (SnapshotChange change in changes)
             {
                 bool wellFormed = change.Operation switch
@@ -274,8 +275,8 @@ internal static class Targets
             }
 
             ClusterSnapshot before = Cluster.Value;
-            ChangeResult forward = SnapshotChanges.Apply(before, changes);
-            ChangeResult back = SnapshotChanges.Apply(forward.Snapshot, forward.Inverse);
+            ChangeResult forward = WhatIfEngine.ApplyChanges(before, changes);
+            ChangeResult back = WhatIfEngine.ApplyChanges(forward.Snapshot, forward.Inverse);
             ContractViolationException.Require(back.Diagnostics.IsEmpty, "changes-inverse-applies",
                 () => $"the inverse changes were not all applied:\n{Lines(back.Diagnostics)}");
             ContractViolationException.Require(back.Snapshot.Objects.ToHashSet().SetEquals(before.Objects), "changes-inverse-restores",

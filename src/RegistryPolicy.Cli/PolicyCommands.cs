@@ -129,7 +129,7 @@ internal static class PolicyCommands
         diff.SetAction(result =>
         {
             CompiledPolicy a = Load(result.GetValue(fileA)!), b = Load(result.GetValue(fileB)!);
-            var search = WhatIf.PolicyComparison.FindDifference(a, b, new WhatIf.DifferenceSearchOptions
+            var search = WhatIf.WhatIfEngine.FindPolicyDifference(a, b, new WhatIf.DifferenceSearchOptions
             {
                 MaxNamespaces = result.GetValue(maxNamespaces),
                 MaxSecrets = result.GetValue(maxSecrets),

@@ -235,7 +235,7 @@ internal static class SwapCommands
             ImageSwapMap map = LoadMap(result.GetValue(mapFile), result.GetValue(mirrors), streams);
             DiagnosticOutput.WriteText(streams.Error, map.Diagnostics);
             string[] given = result.GetValue(images) ?? [];
-            var findings = MirrorConsistency.Check(new ImageSwapper(map), MirrorSet.FromSwapMap(map), given.Length > 0 ? given : InputLines.Read(streams.In));
+            var findings = MirrorSet.FromSwapMap(map).CheckConsistency(new ImageSwapper(map), given.Length > 0 ? given : InputLines.Read(streams.In));
             foreach (ConsistencyFinding f in findings)
             {
                 streams.Out.WriteLine($"{f.Image}: admission -> {f.AdmissionRepository}, node mirror -> {f.NodeRepository}: {f.Reason}");

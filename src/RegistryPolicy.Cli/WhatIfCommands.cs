@@ -55,18 +55,18 @@ internal static class WhatIfCommands
             {
                 string text = CliFiles.ReadText(changeFile, "--changes", streams);
 
-                var parsed = WhatIf.SnapshotChanges.Parse(text, changeFile, out var problems);
-                DiagnosticOutput.WriteText(streams.Error, problems);
-                if (SnapshotInput.HasErrors(problems))
+                ChangeDocument parsed = WhatIfEngine.LoadChanges(text, changeFile);
+                DiagnosticOutput.WriteText(streams.Error, parsed.Diagnostics);
+                if (parsed.HasErrors)
                 {
                     throw new InputException($"{changeFile}: the change document has errors (listed above)");
                 }
 
-                WhatIf.ChangeResult applied = WhatIf.SnapshotChanges.Apply(snapshotAfter, parsed);
+                WhatIf.ChangeResult applied = WhatIfEngine.ApplyChanges(snapshotAfter, parsed.Changes);
                 DiagnosticOutput.WriteText(streams.Error, applied.Diagnostics);
                 snapshotAfter = applied.Snapshot;
             }
-            OutcomeDiff diff = WhatIf.WhatIf.Compare(new WhatIfSide(policyBefore, snapshotBefore), new WhatIfSide(policyAfterValue, snapshotAfter));
+            OutcomeDiff diff = WhatIf.WhatIfEngine.Compare(new WhatIfSide(policyBefore, snapshotBefore), new WhatIfSide(policyAfterValue, snapshotAfter));
             switch (result.GetValue(output))
             {
                 case "json":

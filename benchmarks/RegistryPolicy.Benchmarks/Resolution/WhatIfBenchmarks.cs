@@ -24,5 +24,5 @@ public class WhatIfBenchmarks
     }
 
     [Benchmark]
-    public int Compare() => WhatIf.WhatIf.Compare(new WhatIfSide(PolicyPresets.Default, _before), new WhatIfSide(PolicyPresets.Default, _after)).Namespaces.Length;
+    public int Compare() => WhatIf.WhatIfEngine.Compare(new WhatIfSide(PolicyPresets.Default, _before), new WhatIfSide(PolicyPresets.Default, _after)).Namespaces.Length;
 }

@@ -16,7 +16,7 @@ public sealed record ConsistencyFinding(string Image, string AdmissionRepository
 /// typical disagreement is Docker Hub official images: the webhook writes <c>mirror/nginx</c>, while containerd normalises
 /// the name and asks the mirror for <c>mirror/library/nginx</c>.
 /// </summary>
-public static class MirrorConsistency
+internal static class MirrorConsistency
 {
     /// <summary>Checks each image; returns every disagreement.</summary>
     /// <param name="swapper">The admission-time rewrite.</param>

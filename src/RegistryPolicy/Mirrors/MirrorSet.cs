@@ -127,6 +127,16 @@ public sealed class MirrorSet
         return new MirrorSet([.. rules], [.. diagnostics]);
     }
 
+    /// <summary>
+    /// Does the admission-time rewrite send each image to the same repository that these node-level mirrors would fetch? The
+    /// typical disagreement is Docker Hub official images: the webhook writes <c>mirror/nginx</c>, while containerd normalises
+    /// the name and asks the mirror for <c>mirror/library/nginx</c>. A rewrite that is not a valid reference is one too.
+    /// </summary>
+    /// <param name="swapper">The admission-time rewrite.</param>
+    /// <param name="images">The images to check.</param>
+    /// <returns>The images where the two disagree, in input order.</returns>
+    public ImmutableArray<ConsistencyFinding> CheckConsistency(ImageSwapper swapper, IEnumerable<string> images) => MirrorConsistency.Check(swapper, this, images);
+
     /// <summary>containerd <c>config.toml</c> version 2 with one <c>registry.mirrors."&lt;host&gt;"</c> table per mirror, as Palette writes it.</summary>
     /// <returns>The TOML text.</returns>
     public string RenderContainerdConfig()

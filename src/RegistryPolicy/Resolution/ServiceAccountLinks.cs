@@ -54,7 +54,7 @@ public sealed record ServiceAccountPatch(ObjectReference ServiceAccount, Immutab
 /// has some, nothing when the secret is already listed. (Appending with <c>/-</c> to a missing array is the failure users
 /// hit: the API server answers "doc is missing path".) Applying the patches and planning again gives nothing.
 /// </summary>
-public static class ServiceAccountLinks
+internal static class ServiceAccountLinks
 {
     /// <summary>Plans the patches.</summary>
     /// <param name="snapshot">The snapshot.</param>

@@ -5,7 +5,7 @@ using RegistryPolicy.Snapshots;
 
 namespace RegistryPolicy.WhatIf;
 
-/// <summary>Bounds of <see cref="PolicyComparison.FindDifference"/>.</summary>
+/// <summary>Bounds of <see cref="WhatIfEngine.FindPolicyDifference"/>.</summary>
 public sealed record DifferenceSearchOptions
 {
     /// <summary>Namespaces besides the base namespaces (default 2).</summary>
@@ -34,7 +34,7 @@ public sealed record DifferenceSearchResult(ClusterSnapshot? Counterexample, Out
 /// copies, ServiceAccount links) is returned instead. Snapshots hold the ServiceAccounts the policies link, in every namespace.
 /// For random search beyond these bounds, use the FsCheck generators in <c>RegistryPolicy.Testing</c>.
 /// </summary>
-public static class PolicyComparison
+internal static class PolicyComparison
 {
     /// <summary>Searches for a snapshot where <paramref name="a"/> and <paramref name="b"/> give different outcomes.</summary>
     /// <param name="a">One policy.</param>
@@ -205,7 +205,7 @@ public static class PolicyComparison
     private static bool PlanDiffers(OutcomeDiff diff) => !diff.Plan.IsEmpty || !diff.Links.IsEmpty;
 
     private static OutcomeDiff Compare(CompiledPolicy a, CompiledPolicy b, ClusterSnapshot snapshot) =>
-        WhatIf.Compare(new WhatIfSide(a, snapshot), new WhatIfSide(b, snapshot));
+        WhatIfEngine.Compare(new WhatIfSide(a, snapshot), new WhatIfSide(b, snapshot));
 
     /// <summary>Every set of distinct-object Secrets of size 0..max, smallest first.</summary>
     private static IEnumerable<List<SecretObject>> Subsets(List<SecretObject> templates, int max)

@@ -47,6 +47,15 @@ public sealed record SnapshotChange(ChangeOperation Operation, ObjectReference T
     public override string ToString() => $"{Operation} {Target}{(Key is null ? "" : " " + Key)}";
 }
 
+/// <summary>A change document as read: its changes and the problems found (with lines and columns). Immutable, value equality.</summary>
+/// <param name="Changes">The changes that could be read, in order.</param>
+/// <param name="Diagnostics">Every problem.</param>
+public sealed record ChangeDocument(ValueArray<SnapshotChange> Changes, ValueArray<Diagnostic> Diagnostics)
+{
+    /// <summary>Whether any diagnostic is an error (the document should not be applied).</summary>
+    public bool HasErrors => Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error);
+}
+
 /// <summary>A snapshot after changes, and the changes that undo them.</summary>
 /// <param name="Snapshot">The changed snapshot.</param>
 /// <param name="Inverse">Applying these to <paramref name="Snapshot"/> gives back the original objects.</param>
@@ -65,7 +74,7 @@ public sealed record ChangeResult(ClusterSnapshot Snapshot, ImmutableArray<Snaps
 ///   - {op: removeData, target: {...}, key: ...}
 /// </code>
 /// </summary>
-public static class SnapshotChanges
+internal static class SnapshotChanges
 {
     private static readonly Dictionary<string, ChangeOperation> Operations = new(StringComparer.Ordinal)
     {

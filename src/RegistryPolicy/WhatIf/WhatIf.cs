@@ -76,7 +76,7 @@ public sealed record OutcomeDiff(ImmutableArray<NamespaceChange> Namespaces, Imm
 /// What-if evaluation: the difference in outcomes between two snapshots, two policies, or both — what users run in CI
 /// before they change a Secret or a rule. Every entry carries both resolutions, so the two traces say why it changed.
 /// </summary>
-public static class WhatIf
+public static class WhatIfEngine
 {
     /// <summary>Compares two sides. Namespaces known to either side are evaluated on both (a missing one as an existing, label-less namespace).</summary>
     /// <param name="before">The state now.</param>
@@ -178,11 +178,38 @@ public static class WhatIf
         return changes.ToImmutable();
     }
 
+    /// <summary>
+    /// "Do these two policies ever disagree?" A deterministic, exhaustive search over small snapshots built from the values
+    /// both policies mention, smallest first; the first difference found is shrunk to a minimal counterexample.
+    /// </summary>
+    /// <param name="a">One policy.</param>
+    /// <param name="b">The other.</param>
+    /// <param name="options">The bounds of the search.</param>
+    /// <returns>The counterexample and how the policies differ on it, or none within the bounds.</returns>
+    public static DifferenceSearchResult FindPolicyDifference(CompiledPolicy a, CompiledPolicy b, DifferenceSearchOptions? options = null) =>
+        WhatIfEngine.FindPolicyDifference(a, b, options);
+
+    /// <summary>Reads a change document (YAML or JSON: put/delete objects, set/remove labels and data). Never throws.</summary>
+    /// <param name="text">The document.</param>
+    /// <param name="source">The name used in diagnostics.</param>
+    /// <returns>The changes that could be read, and every problem with its line and column.</returns>
+    public static ChangeDocument LoadChanges(string text, string source)
+    {
+        ImmutableArray<SnapshotChange> changes = SnapshotChanges.Parse(text, source, out ImmutableArray<Diagnostic> diagnostics);
+        return new ChangeDocument(new Snapshots.ValueArray<SnapshotChange>(changes), new Snapshots.ValueArray<Diagnostic>(diagnostics));
+    }
+
+    /// <summary>Applies changes in order, purely (the snapshot is not changed). A change whose target does not exist is skipped with a diagnostic.</summary>
+    /// <param name="snapshot">The snapshot.</param>
+    /// <param name="changes">The changes.</param>
+    /// <returns>The changed snapshot, the inverse changes (applying them gives the snapshot back) and diagnostics.</returns>
+    public static ChangeResult ApplyChanges(ClusterSnapshot snapshot, IEnumerable<SnapshotChange> changes) => SnapshotChanges.Apply(snapshot, changes);
+
     /// <summary>The names of the outcome fields that differ.</summary>
     /// <param name="x">One resolution.</param>
     /// <param name="y">The other.</param>
     /// <returns>The fields, in a fixed order.</returns>
-    public static ImmutableArray<string> Differences(NamespaceResolution x, NamespaceResolution y)
+    internal static ImmutableArray<string> Differences(NamespaceResolution x, NamespaceResolution y)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);

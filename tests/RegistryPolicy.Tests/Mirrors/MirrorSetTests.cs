@@ -112,6 +112,6 @@ public sealed class MirrorSetTests
     {
         ImageSwapMap map = ImageSwapMap.ParseMirrorRegistries("docker.io::h.example.org/d,docker.io/library::h.example.org/d/library");
 
-        Assert.Empty(MirrorConsistency.Check(new ImageSwapper(map), MirrorSet.FromSwapMap(map), ["nginx:1.25", "docker.io/library/nginx"]));
+        Assert.Empty(MirrorSet.FromSwapMap(map).CheckConsistency(new ImageSwapper(map), ["nginx:1.25", "docker.io/library/nginx"]));
     }
 }

@@ -68,7 +68,7 @@ public sealed class ReferenceDialectTests
         ImageSwapMap map = ImageSwapMap.ParseMirrorRegistries("docker.io::h.example.org/d,quay.io::h.example.org/q");
         var swapper = new ImageSwapper(map, new ImageSwapOptions { Dialect = SwapDialect.Reference });
 
-        Assert.Empty(MirrorConsistency.Check(swapper, MirrorSet.FromSwapMap(map), ["nginx:1.25", "docker.io/nginx", "bitnami/redis:7", "quay.io/org/app"]));
+        Assert.Empty(MirrorSet.FromSwapMap(map).CheckConsistency(swapper, ["nginx:1.25", "docker.io/nginx", "bitnami/redis:7", "quay.io/org/app"]));
     }
 
     private static readonly Gen<string> Maps =

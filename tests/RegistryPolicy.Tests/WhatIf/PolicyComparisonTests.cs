@@ -20,7 +20,7 @@ public sealed class PolicyComparisonTests
     [Fact]
     public void A_planted_difference_is_found_and_shrunk()
     {
-        DifferenceSearchResult result = PolicyComparison.FindDifference(PolicyPresets.Default, WithSourcesSwapped());
+        DifferenceSearchResult result = WhatIfEngine.FindPolicyDifference(PolicyPresets.Default, WithSourcesSwapped());
 
         Assert.True(result.Found);
         Assert.True(result.Counterexample!.Secrets.Length <= 2, string.Join(", ", result.Counterexample.Secrets));
@@ -31,7 +31,7 @@ public sealed class PolicyComparisonTests
     [Fact]
     public void A_policy_never_differs_from_itself_within_the_bounds()
     {
-        DifferenceSearchResult result = PolicyComparison.FindDifference(PolicyPresets.Default, PolicyPresets.Default);
+        DifferenceSearchResult result = WhatIfEngine.FindPolicyDifference(PolicyPresets.Default, PolicyPresets.Default);
 
         Assert.False(result.Found);
         Assert.True(result.SnapshotsTried > 1000, result.Bounds);
@@ -43,7 +43,7 @@ public sealed class PolicyComparisonTests
     {
         Assert.True(PolicyPresets.TryGet("kyma-serverless-module", out CompiledPolicy? module));
 
-        DifferenceSearchResult result = PolicyComparison.FindDifference(PolicyPresets.Default, module);
+        DifferenceSearchResult result = WhatIfEngine.FindPolicyDifference(PolicyPresets.Default, module);
 
         Assert.True(result.Found);
         Assert.Single(result.Counterexample!.Secrets); // one override Secret is enough
@@ -57,9 +57,9 @@ public sealed class PolicyComparisonTests
         CompiledPolicy updating = PolicyLoader.Load(ibm.Replace("updateExisting: false", "updateExisting: true", StringComparison.Ordinal), "updating.yaml");
         CompiledPolicy builder = PolicyLoader.Load(ibm.Replace("serviceAccount: default", "serviceAccount: builder", StringComparison.Ordinal), "builder.yaml");
 
-        DifferenceSearchResult copies = PolicyComparison.FindDifference(original, updating);
-        DifferenceSearchResult links = PolicyComparison.FindDifference(original, builder);
-        DifferenceSearchResult same = PolicyComparison.FindDifference(original, original);
+        DifferenceSearchResult copies = WhatIfEngine.FindPolicyDifference(original, updating);
+        DifferenceSearchResult links = WhatIfEngine.FindPolicyDifference(original, builder);
+        DifferenceSearchResult same = WhatIfEngine.FindPolicyDifference(original, original);
 
         Assert.True(copies.Found);
         PlanChange update = Assert.Single(copies.Diff!.Plan);

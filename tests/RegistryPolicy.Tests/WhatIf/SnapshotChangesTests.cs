@@ -76,7 +76,7 @@ public sealed class SnapshotChangesTests
                 ];
                 ChangeResult forward = SnapshotChanges.Apply(snapshot, changes);
                 ChangeResult back = SnapshotChanges.Apply(forward.Snapshot, forward.Inverse);
-                OutcomeDiff diff = RegistryPolicy.WhatIf.WhatIf.Compare(new WhatIfSide(PolicyPresets.Default, snapshot), new WhatIfSide(PolicyPresets.Default, back.Snapshot));
+                OutcomeDiff diff = RegistryPolicy.WhatIf.WhatIfEngine.Compare(new WhatIfSide(PolicyPresets.Default, snapshot), new WhatIfSide(PolicyPresets.Default, back.Snapshot));
                 return (diff.IsEmpty && back.Snapshot.Objects.ToHashSet().SetEquals(snapshot.Objects)).Label(string.Join("\n", diff.Namespaces.Select(n => n.Namespace)));
             });
 

@@ -21,7 +21,7 @@ public sealed class WhatIfTests
     private static readonly Arbitrary<ImmutableArray<KubeObject>> Snapshots = SnapshotGenerators.ObjectsArbitrary(SnapshotShape.KymaServerless);
 
     private static OutcomeDiff Compare(ClusterSnapshot a, ClusterSnapshot b, CompiledPolicy? pa = null, CompiledPolicy? pb = null) =>
-        RegistryPolicy.WhatIf.WhatIf.Compare(new WhatIfSide(pa ?? Kyma, a), new WhatIfSide(pb ?? Kyma, b));
+        RegistryPolicy.WhatIf.WhatIfEngine.Compare(new WhatIfSide(pa ?? Kyma, a), new WhatIfSide(pb ?? Kyma, b));
 
     [Fact]
     public void Moving_to_the_serverless_module_lists_the_namespaces_that_lose_their_override()
@@ -76,7 +76,7 @@ public sealed class WhatIfTests
         var snapshot = ClusterSnapshot.Create(pod);
         var side = new WhatIfSide(Kyma, snapshot) { Swap = new ImageSwapper(ImageSwapMap.ParseMirrorRegistries("docker.io::old.example.com/d")) };
 
-        OutcomeDiff diff = RegistryPolicy.WhatIf.WhatIf.Compare(side, side with { Swap = new ImageSwapper(ImageSwapMap.ParseMirrorRegistries("docker.io::new.example.com/d")) });
+        OutcomeDiff diff = RegistryPolicy.WhatIf.WhatIfEngine.Compare(side, side with { Swap = new ImageSwapper(ImageSwapMap.ParseMirrorRegistries("docker.io::new.example.com/d")) });
 
         ImageChange change = Assert.Single(diff.Images);
         Assert.Equal(("old.example.com/d/nginx", "new.example.com/d/nginx"), (change.Before, change.After));
