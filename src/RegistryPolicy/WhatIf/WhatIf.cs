@@ -187,7 +187,7 @@ public static class WhatIfEngine
     /// <param name="options">The bounds of the search.</param>
     /// <returns>The counterexample and how the policies differ on it, or none within the bounds.</returns>
     public static DifferenceSearchResult FindPolicyDifference(CompiledPolicy a, CompiledPolicy b, DifferenceSearchOptions? options = null) =>
-        WhatIfEngine.FindPolicyDifference(a, b, options);
+        PolicyComparison.FindDifference(a, b, options);
 
     /// <summary>Reads a change document (YAML or JSON: put/delete objects, set/remove labels and data). Never throws.</summary>
     /// <param name="text">The document.</param>
