@@ -114,6 +114,12 @@ internal sealed class JsonObjectStream
                 }
 
                 string name = _lastPropertyName!;
+                if (_lastPropertyNameBytes > _limits.MaxScalarLength && !topRefused)
+                {
+                    Report(nameStart, "document-limit", $"a key of {_lastPropertyNameBytes} bytes exceeds the limit of {_limits.MaxScalarLength}; the object was skipped");
+                    topRefused = _muted = true;
+                }
+
                 (int nl, int nc) = Locate(nameStart);
                 DocNode key = DocNode.NewScalar(DocNodeKind.String, name, nl, nc);
                 if (name == "items" && PeekIsArrayStart())
@@ -152,7 +158,7 @@ internal sealed class JsonObjectStream
                     }
 
                     // A value over a limit refuses the whole object, as it does when the object is a list item.
-                    topRefused = true;
+                    topRefused = _muted = true;
                     continue;
                 }
 
@@ -165,6 +171,7 @@ internal sealed class JsonObjectStream
                 top.Entries.Add(new(key, value));
             }
 
+            _muted = false;
             if (!hadItems && !topRefused)
             {
                 yield return top;
@@ -172,7 +179,14 @@ internal sealed class JsonObjectStream
         }
     }
 
+    /// <summary>
+    /// Set once a top-level object is refused: the rest of it is read only to find its end, and reports nothing, as building it
+    /// whole would have stopped at the first problem (so both ways of reading an object give the same diagnostics).
+    /// </summary>
+    private bool _muted;
+
     private string? _lastPropertyName;
+    private int _lastPropertyNameBytes;
 
     /// <summary>Reads one token (not a whole value). False at the end of input or on a syntax error (reported).</summary>
     private bool TryNextToken(out JsonTokenType token, out int tokenStart)
@@ -215,6 +229,7 @@ internal sealed class JsonObjectStream
             tokenStart = _pos + (int)reader.TokenStartIndex;
             if (token == JsonTokenType.PropertyName)
             {
+                _lastPropertyNameBytes = reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length;
                 _lastPropertyName = JsonText.GetString(ref reader, out bool replaced);
                 if (replaced)
                 {
@@ -394,6 +409,13 @@ internal sealed class JsonObjectStream
                         pendingKey = pendingKeys.Pop();
                         break;
                     case JsonTokenType.PropertyName:
+                        if (reader.ValueSpan.Length > _limits.MaxScalarLength)
+                        {
+                            Report(offset + (int)reader.TokenStartIndex, "document-limit",
+                                $"a key of {reader.ValueSpan.Length} bytes exceeds the limit of {_limits.MaxScalarLength}; the object was skipped");
+                            return null;
+                        }
+
                         string name = JsonText.GetString(ref reader, out bool replacedName);
                         if (replacedName)
                         {
@@ -539,6 +561,11 @@ internal sealed class JsonObjectStream
 
     private void Report(int offset, string code, string message)
     {
+        if (_muted && code is "document-limit" or "duplicate-key")
+        {
+            return;
+        }
+
         (int line, int column) = Locate(Math.Min(offset, _length));
         _diagnostics.Add(new Diagnostic(code, DiagnosticSeverity.Error, message) { Location = new SourceLocation(_source, line, column) });
     }
@@ -546,6 +573,11 @@ internal sealed class JsonObjectStream
     /// <summary>Go (so kubectl and the API server) reads such a string with U+FFFD in place of each bad byte; so do we, and say so.</summary>
     private void ReportInvalidText(int offset)
     {
+        if (_muted)
+        {
+            return;
+        }
+
         (int line, int column) = Locate(Math.Min(offset, _length));
         _diagnostics.Add(new Diagnostic("invalid-utf8", DiagnosticSeverity.Warning,
             "the string holds bytes that are not UTF-8, or a \\u escape of an unpaired surrogate; it was read as Go's JSON decoder (and so kubectl and the API server) reads it, with U+FFFD in their place")

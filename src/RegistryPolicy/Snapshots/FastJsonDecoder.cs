@@ -120,6 +120,8 @@ internal sealed class FastJsonDecoder
 
         switch (reader.TokenType)
         {
+            case JsonTokenType.PropertyName when reader.ValueSpan.Length > _limits.MaxScalarLength:
+                throw Decline;
             case JsonTokenType.PropertyName:
                 return;
             case JsonTokenType.StartObject or JsonTokenType.StartArray when reader.CurrentDepth - _baseDepth + 1 > _limits.MaxDepth:
