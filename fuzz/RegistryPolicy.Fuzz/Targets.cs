@@ -508,7 +508,7 @@ internal static class Targets
     private static SnapshotSource Read(byte[] bytes, string source, DocumentLimits limits, SecretFilter? keep = null)
     {
         using var stream = new MemoryStream(bytes, writable: false);
-        return SnapshotReader.Read(stream, source, limits, keep);
+        return SnapshotReader.Read(stream, source, new SnapshotReadOptions { Limits = limits, Keep = keep });
     }
 
     /// <summary>A filter that keeps about half of all Secrets, whatever their names, so that both branches are taken.</summary>

@@ -45,7 +45,7 @@ internal static class SnapshotInput
             names.Add(path == "-" ? "<stdin>" : path);
             if (path == "-")
             {
-                sources.Add(SnapshotReader.Read(streams.InStream(), "<stdin>", keep: keep));
+                sources.Add(SnapshotReader.Read(streams.InStream(), "<stdin>", new SnapshotReadOptions { Keep = keep }));
                 continue;
             }
 
@@ -81,7 +81,7 @@ internal static class SnapshotInput
         using FileStream stream = CliFiles.Open(path, option);
         try
         {
-            return SnapshotReader.Read(stream, path, keep: keep);
+            return SnapshotReader.Read(stream, path, new SnapshotReadOptions { Keep = keep });
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -6,7 +6,7 @@ using RegistryPolicy.Snapshots;
 
 namespace RegistryPolicy.Pulls;
 
-/// <summary>Options for <see cref="PullEngine.Analyze(ClusterSnapshot, PullCoverageOptions?)"/>. Immutable.</summary>
+/// <summary>Options for <see cref="PullEngine.Analyze(ClusterSnapshot, PullCoverageOptions)"/>. Immutable.</summary>
 public sealed record PullCoverageOptions
 {
     /// <summary>A pull policy applied where a container sets none (OpenFaaS's <c>functions.imagePullPolicy</c>); null for Kubernetes' default.</summary>

@@ -13,15 +13,27 @@ namespace RegistryPolicy.Pulls;
 /// </summary>
 public static class PullEngine
 {
+    /// <summary>Analyses every container of every Pod and workload, in snapshot order, with Kubernetes' defaults.</summary>
+    /// <param name="snapshot">The snapshot.</param>
+    /// <returns>One entry per container.</returns>
+    public static ImmutableArray<ContainerPull> Analyze(ClusterSnapshot snapshot) => Analyze(snapshot, new PullCoverageOptions());
+
     /// <summary>Analyses every container of every Pod and workload, in snapshot order.</summary>
     /// <param name="snapshot">The snapshot.</param>
-    /// <param name="options">Pull defaults and public registries; the built-in ones when null.</param>
+    /// <param name="options">Pull defaults and public registries.</param>
     /// <returns>One entry per container.</returns>
-    public static ImmutableArray<ContainerPull> Analyze(ClusterSnapshot snapshot, PullCoverageOptions? options = null)
+    public static ImmutableArray<ContainerPull> Analyze(ClusterSnapshot snapshot, PullCoverageOptions options)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(options);
         return PullCoverage.Analyze(snapshot, options);
     }
+
+    /// <summary>The containers as a policy leaves the cluster (the converged view, the policy's pull defaults).</summary>
+    /// <param name="policy">The policy.</param>
+    /// <param name="snapshot">The snapshot.</param>
+    /// <returns>One entry per container, in snapshot order.</returns>
+    public static ImmutableArray<ContainerPull> Analyze(CompiledPolicy policy, ClusterSnapshot snapshot) => Analyze(policy, snapshot, EvaluationView.Converged, null);
 
     /// <summary>
     /// The containers as a policy leaves the cluster: in the converged view after the plan's Secret copies and ServiceAccount
@@ -29,10 +41,10 @@ public static class PullEngine
     /// </summary>
     /// <param name="policy">The policy.</param>
     /// <param name="snapshot">The snapshot.</param>
-    /// <param name="view">Converged (after the plan, the default) or as-is.</param>
-    /// <param name="defaultPullPolicy">A pull policy for containers that set none, everywhere, instead of the policy's own.</param>
+    /// <param name="view">Converged (after the plan) or as-is.</param>
+    /// <param name="defaultPullPolicy">A pull policy for containers that set none, everywhere, instead of the policy's own; or null.</param>
     /// <returns>One entry per container, in snapshot order.</returns>
-    public static ImmutableArray<ContainerPull> Analyze(CompiledPolicy policy, ClusterSnapshot snapshot, EvaluationView view = EvaluationView.Converged, string? defaultPullPolicy = null)
+    public static ImmutableArray<ContainerPull> Analyze(CompiledPolicy policy, ClusterSnapshot snapshot, EvaluationView view, string? defaultPullPolicy)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(snapshot);

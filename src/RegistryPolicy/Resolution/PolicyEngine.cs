@@ -13,12 +13,18 @@ namespace RegistryPolicy.Resolution;
 /// </summary>
 public static class PolicyEngine
 {
+    /// <summary>Evaluates a policy on a snapshot in the converged view, for every namespace of the snapshot.</summary>
+    /// <param name="policy">The policy.</param>
+    /// <param name="snapshot">The snapshot.</param>
+    /// <returns>The evaluation.</returns>
+    public static Evaluation Evaluate(CompiledPolicy policy, ClusterSnapshot snapshot) => Evaluate(policy, snapshot, EvaluationOptions.Default);
+
     /// <summary>Evaluates a policy on a snapshot in the given view, for every namespace of the snapshot.</summary>
     /// <param name="policy">The policy.</param>
     /// <param name="snapshot">The snapshot.</param>
-    /// <param name="view">The view (converged by default).</param>
+    /// <param name="view">The view.</param>
     /// <returns>The evaluation.</returns>
-    public static Evaluation Evaluate(CompiledPolicy policy, ClusterSnapshot snapshot, EvaluationView view = EvaluationView.Converged) =>
+    public static Evaluation Evaluate(CompiledPolicy policy, ClusterSnapshot snapshot, EvaluationView view) =>
         Evaluate(policy, snapshot, EvaluationOptions.Default with { View = view });
 
     /// <summary>Evaluates a policy on a snapshot.</summary>

@@ -9,7 +9,7 @@ namespace RegistryPolicy.Resolution;
 /// <param name="Namespace">The namespace.</param>
 /// <param name="ServiceAccount">The ServiceAccount's name (usually <c>default</c>).</param>
 /// <param name="Secret">The pull secret's name.</param>
-public readonly record struct ServiceAccountLink(string Namespace, string ServiceAccount, string Secret)
+internal readonly record struct ServiceAccountLink(string Namespace, string ServiceAccount, string Secret)
 {
     /// <summary>The policy rule that wants the link, if any (it is named in the patch's reason).</summary>
     public string? Rule { get; init; }

@@ -24,6 +24,23 @@ public sealed record SnapshotSource(string Source, ImmutableArray<LocatedObject>
 /// <param name="Reason">The first rule it breaks (an error diagnostic naming the field).</param>
 public sealed record RefusedObject(ObjectReference Subject, SourceLocation Location, Diagnostic Reason);
 
+/// <summary>How <see cref="SnapshotReader"/> reads. Immutable.</summary>
+public sealed record SnapshotReadOptions
+{
+    /// <summary>The defaults: <see cref="DocumentLimits.Default"/>, every Secret kept.</summary>
+    public static SnapshotReadOptions Default { get; } = new();
+
+    /// <summary>Limits against hostile input.</summary>
+    public DocumentLimits Limits { get; init; } = DocumentLimits.Default;
+
+    /// <summary>
+    /// If set, only Secrets it accepts are kept; the others are not decoded (an info diagnostic counts them; their base64 and
+    /// names are still checked). Use a policy's <see cref="Policies.CompiledPolicy.SecretFilter"/> to keep what that policy
+    /// can match, so that memory is proportional to it.
+    /// </summary>
+    public SecretFilter? Keep { get; init; }
+}
+
 /// <summary>Decides whether a Secret is kept in a snapshot (see <see cref="Policies.CompiledPolicy.SecretFilter"/>).</summary>
 /// <param name="namespace">The Secret's namespace.</param>
 /// <param name="name">Its name.</param>
@@ -47,20 +64,24 @@ public static class SnapshotReader
     private static readonly Encoding YamlEncoding = Encoding.GetEncoding("utf-8", EncoderFallback.ReplacementFallback,
         new DecoderReplacementFallback(YamlDocumentSplitter.NotUtf8.ToString()));
 
+    /// <summary>Reads objects from a stream with the default limits; the format (JSON or YAML) is detected from the first non-blank character.</summary>
+    /// <param name="stream">The input; read to its end, not closed.</param>
+    /// <param name="source">The name used in diagnostics (a file path, say).</param>
+    /// <returns>The objects and diagnostics.</returns>
+    public static SnapshotSource Read(Stream stream, string source) => Read(stream, source, SnapshotReadOptions.Default);
+
     /// <summary>Reads objects from a stream; the format (JSON or YAML) is detected from the first non-blank character.</summary>
     /// <param name="stream">The input; read to its end, not closed.</param>
     /// <param name="source">The name used in diagnostics (a file path, say).</param>
-    /// <param name="limits">Limits against hostile input; <see cref="DocumentLimits.Default"/> when null.</param>
-    /// <param name="keep">
-    /// If given, only Secrets it accepts are kept; the others are not decoded (an info diagnostic counts them). Use a policy's
-    /// <see cref="Policies.CompiledPolicy.SecretFilter"/> to keep what that policy can match, so that memory is proportional to it.
-    /// </param>
+    /// <param name="options">Limits against hostile input, and which Secrets to keep.</param>
     /// <returns>The objects and diagnostics.</returns>
-    public static SnapshotSource Read(Stream stream, string source, DocumentLimits? limits = null, SecretFilter? keep = null)
+    public static SnapshotSource Read(Stream stream, string source, SnapshotReadOptions options)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(source);
-        limits ??= DocumentLimits.Default;
+        ArgumentNullException.ThrowIfNull(options);
+        DocumentLimits limits = options.Limits;
+        SecretFilter? keep = options.Keep;
         var diagnostics = new List<Diagnostic>();
         var decoder = new ObjectDecoder(source, diagnostics);
         var objects = new List<(KubeObject, SourceLocation)>();
@@ -156,17 +177,22 @@ public static class SnapshotReader
         return YamlDocumentReader.Read(text, source, limits, diagnostics);
     }
 
+    /// <summary>Reads objects from text with the default limits.</summary>
+    /// <param name="text">YAML or JSON.</param>
+    /// <param name="source">The name used in diagnostics.</param>
+    /// <returns>The objects and diagnostics.</returns>
+    public static SnapshotSource Read(string text, string source) => Read(text, source, SnapshotReadOptions.Default);
+
     /// <summary>Reads objects from text.</summary>
     /// <param name="text">YAML or JSON.</param>
     /// <param name="source">The name used in diagnostics.</param>
-    /// <param name="limits">Limits against hostile input.</param>
+    /// <param name="options">Limits against hostile input, and which Secrets to keep.</param>
     /// <returns>The objects and diagnostics.</returns>
-    /// <param name="keep">If given, only Secrets it accepts are kept.</param>
-    public static SnapshotSource Read(string text, string source, DocumentLimits? limits = null, SecretFilter? keep = null)
+    public static SnapshotSource Read(string text, string source, SnapshotReadOptions options)
     {
         ArgumentNullException.ThrowIfNull(text);
         using var stream = new MemoryStream(Encoding.UTF8.GetBytes(text), writable: false);
-        return Read(stream, source, limits, keep);
+        return Read(stream, source, options);
     }
 
     private static bool IsJson(ReadOnlySpan<byte> head)

@@ -157,7 +157,7 @@ public class SkopeoPushTests
             """;
         var snapshot = RegistryPolicy.Snapshots.ClusterSnapshot.Create(RegistryPolicy.Snapshots.SnapshotReader.Read(manifests, "cluster.yaml"));
         Assert.True(RegistryPolicy.Policies.PolicyPresets.TryGet("ibm-iks", out var ibm));
-        ContainerPull before = RegistryPolicy.Pulls.PullEngine.Analyze(ibm, snapshot, RegistryPolicy.Resolution.EvaluationView.AsIs).Single();
+        ContainerPull before = RegistryPolicy.Pulls.PullEngine.Analyze(ibm, snapshot, RegistryPolicy.Resolution.EvaluationView.AsIs, null).Single();
         RegistryPolicy.Snapshots.ClusterSnapshot after = RegistryPolicy.Resolution.PolicyEngine.Plan(ibm, snapshot).ApplyTo(snapshot);
         ContainerPull planned = RegistryPolicy.Pulls.PullEngine.Analyze(ibm, snapshot).Single();
         Assert.Contains(before.Findings, f => f.Code == "no-credential");

@@ -52,7 +52,7 @@ public sealed class PullSecretPolicyTests
         ClusterSnapshot snapshot = Sample("ibm-iks-cluster.yaml");
         CompiledPolicy ibm = Preset("ibm-iks");
 
-        var before = PullEngine.Analyze(ibm, snapshot, EvaluationView.AsIs);
+        var before = PullEngine.Analyze(ibm, snapshot, EvaluationView.AsIs, null);
         var after = PullEngine.Analyze(ibm, snapshot);
 
         Assert.Contains(before, p => p.Workload.Name == "web" && p.Findings.Any(f => f.Code == "no-credential"));

@@ -14,7 +14,7 @@ public sealed class HostileInputTests
     private static SnapshotSource ReadBytes(byte[] bytes, SecretFilter? keep = null)
     {
         using var stream = new MemoryStream(bytes);
-        return SnapshotReader.Read(stream, "x", keep: keep);
+        return SnapshotReader.Read(stream, "x", new SnapshotReadOptions { Keep = keep });
     }
 
     [Theory]
@@ -256,7 +256,7 @@ public sealed class HostileInputTests
         {
             foreach (SecretFilter? keep in new SecretFilter?[] { null, PolicyPresets.Default.SecretFilter })
             {
-                SnapshotSource source = SnapshotReader.Read(text, "j.json", keep: keep);
+                SnapshotSource source = SnapshotReader.Read(text, "j.json", new SnapshotReadOptions { Keep = keep });
                 Assert.Empty(source.Objects);
                 Assert.Equal(code, Assert.Single(source.Refused).Reason.Code);
             }
@@ -328,11 +328,11 @@ public sealed class HostileInputTests
         yaml.Append("kind: List\n");
         var limits = new DocumentLimits(MaxNodesPerObject: 1_000);
 
-        SnapshotSource source = SnapshotReader.Read(yaml.ToString(), "list.yaml", limits);
+        SnapshotSource source = SnapshotReader.Read(yaml.ToString(), "list.yaml", new SnapshotReadOptions { Limits = limits });
 
         Assert.Empty(source.Diagnostics);
         Assert.Equal(500, source.Objects.Length);
-        Assert.Contains(SnapshotReader.Read("kind: Namespace\nmetadata: {name: n, labels: {" + string.Join(", ", Enumerable.Range(0, 600).Select(i => $"k{i}: v")) + "}}\n", "one.yaml", limits).Diagnostics,
+        Assert.Contains(SnapshotReader.Read("kind: Namespace\nmetadata: {name: n, labels: {" + string.Join(", ", Enumerable.Range(0, 600).Select(i => $"k{i}: v")) + "}}\n", "one.yaml", new SnapshotReadOptions { Limits = limits }).Diagnostics,
             d => d.Code == "document-limit");
     }
 

@@ -26,7 +26,7 @@ public sealed class SecretFilterProperties
             ClusterSnapshot full = ClusterSnapshot.Create(SnapshotReader.Read(json, "full.json"));
             foreach ((string text, string source) in new[] { (json, "filtered.json"), (yaml, "filtered.yaml") })
             {
-                ClusterSnapshot filtered = ClusterSnapshot.Create(SnapshotReader.Read(text, source, keep: policy!.SecretFilter));
+                ClusterSnapshot filtered = ClusterSnapshot.Create(SnapshotReader.Read(text, source, new SnapshotReadOptions { Keep = policy!.SecretFilter }));
                 foreach (EvaluationView view in new[] { EvaluationView.Converged, EvaluationView.AsIs })
                 {
                     var a = PolicyEngine.Evaluate(policy, full, view).Namespaces;
@@ -46,7 +46,7 @@ public sealed class SecretFilterProperties
     {
         const string json = """{"kind":"List","items":[{"kind":"Secret","metadata":{"name":"app-token","namespace":"team-z"},"data":{"token":"!!"}},{"kind":"Secret","metadata":{"name":"other","namespace":"team-y"},"data":{"token":"b2s="}}]}""";
 
-        SnapshotSource source = SnapshotReader.Read(json, "f.json", keep: PolicyPresets.Default.SecretFilter);
+        SnapshotSource source = SnapshotReader.Read(json, "f.json", new SnapshotReadOptions { Keep = PolicyPresets.Default.SecretFilter });
         ClusterSnapshot snapshot = ClusterSnapshot.Create(source);
 
         Assert.Contains(source.Diagnostics, d => d.Code == "data-not-base64" && d.Subject!.Value.Name == "app-token");

@@ -175,8 +175,8 @@ public sealed class SnapshotReaderTests
         string yaml = $"kind: Secret\nmetadata: {{name: s, namespace: ns1}}\nstringData: {{k: {new string('x', 500)}}}\n";
         string json = $"{{\"kind\":\"Secret\",\"metadata\":{{\"name\":\"s\",\"namespace\":\"n\"}},\"stringData\":{{\"k\":\"{new string('x', 500)}\"}}}}";
 
-        Assert.Contains(SnapshotReader.Read(yaml, "y", limits).Diagnostics, d => d.Code == "document-limit");
-        Assert.Contains(SnapshotReader.Read(json, "j", limits).Diagnostics, d => d.Code == "document-limit");
+        Assert.Contains(SnapshotReader.Read(yaml, "y", new SnapshotReadOptions { Limits = limits }).Diagnostics, d => d.Code == "document-limit");
+        Assert.Contains(SnapshotReader.Read(json, "j", new SnapshotReadOptions { Limits = limits }).Diagnostics, d => d.Code == "document-limit");
     }
 
     [Fact]
