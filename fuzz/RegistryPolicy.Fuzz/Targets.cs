@@ -166,14 +166,17 @@ internal static class Targets
     }
 
     /// <summary>
-    /// <c>PolicyLoader.TryLoad</c>: true exactly when a policy comes out and no diagnostic is an error; a policy that
+    /// <c>PolicyLoader.Load</c>: true exactly when a policy comes out and no diagnostic is an error; a policy that
     /// loads evaluates (converged and as-is) on the bundled Kyma sample snapshot without throwing.
     /// </summary>
     private static void Policy(ReadOnlySpan<byte> input)
     {
         foreach (string text in Texts(input))
         {
-            bool loaded = PolicyLoader.TryLoad(text, "fuzz-policy.yaml", out CompiledPolicy? policy, out ImmutableArray<Diagnostic> diagnostics);
+            PolicyLoadResult result = PolicyLoader.Load(text, "fuzz-policy.yaml");
+            bool loaded = !result.HasErrors;
+            CompiledPolicy? policy = result.Policy;
+            ImmutableArray<Diagnostic> diagnostics = result.Diagnostics.Items;
             CheckDiagnostics("policy", diagnostics);
             bool errors = diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error);
             ContractViolationException.Require(loaded == (policy is not null) && loaded != errors, "policy-result-consistent",

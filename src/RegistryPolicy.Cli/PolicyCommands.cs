@@ -49,7 +49,9 @@ internal static class PolicyCommands
             if (!PolicyPresets.TryGet(preset, out _) && (File.Exists(preset) || preset == "-"))
             {
                 string fileText = CliFiles.ReadText(preset, "policy show", streams);
-                if (!PolicyLoader.TryLoad(fileText, preset, out CompiledPolicy? loaded, out var problems))
+                PolicyLoadResult result2 = PolicyLoader.Load(fileText, preset);
+                var problems = result2.Diagnostics;
+                if (result2.Policy is not { } loaded)
                 {
                     foreach (var problem in problems)
                     {
@@ -81,7 +83,10 @@ internal static class PolicyCommands
         {
             string path = result.GetValue(file)!;
             string text = CliFiles.ReadText(path, "policy validate", streams);
-            bool ok = PolicyLoader.TryLoad(text, path, out CompiledPolicy? policy, out var diagnostics);
+            PolicyLoadResult loaded = PolicyLoader.Load(text, path);
+            bool ok = !loaded.HasErrors;
+            CompiledPolicy? policy = loaded.Policy;
+            var diagnostics = loaded.Diagnostics;
             DiagnosticOutput.WriteText(streams.Error, diagnostics);
             if (!ok)
             {
@@ -176,7 +181,9 @@ internal static class PolicyCommands
         {
             string text = CliFiles.ReadText(path, "policy diff", streams);
 
-            if (!PolicyLoader.TryLoad(text, path, out CompiledPolicy? policy, out var diagnostics))
+            PolicyLoadResult loaded = PolicyLoader.Load(text, path);
+            var diagnostics = loaded.Diagnostics;
+            if (loaded.Policy is not { } policy)
             {
                 DiagnosticOutput.WriteText(streams.Error, diagnostics);
                 throw new InputException($"{path}: the policy has errors (listed above)");

@@ -106,7 +106,9 @@ internal static class SnapshotInput
 
         string text = CliFiles.ReadText(file, optionName, streams);
 
-        if (!PolicyLoader.TryLoad(text, file, out CompiledPolicy? policy, out var diagnostics))
+        PolicyLoadResult loaded = PolicyLoader.Load(text, file);
+        var diagnostics = loaded.Diagnostics;
+        if (loaded.Policy is not { } policy)
         {
             DiagnosticOutput.WriteText(streams.Error, diagnostics);
             throw new InputException($"{file}: the policy has errors (listed above); nothing was evaluated");

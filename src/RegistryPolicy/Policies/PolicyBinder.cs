@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using RegistryPolicy.Credentials;
 using RegistryPolicy.Diagnostics;
 using RegistryPolicy.Documents;
+using RegistryPolicy.Snapshots;
 
 namespace RegistryPolicy.Policies;
 
@@ -172,7 +173,7 @@ internal sealed class PolicyBinder(string source, List<Diagnostic> diagnostics)
 
         return new LabelSelector
         {
-            MatchLabels = labels.ToImmutable(),
+            MatchLabels = StringMap.Create(labels),
             MatchExpressions = List(node, "matchExpressions", path, BindRequirement),
         };
     }

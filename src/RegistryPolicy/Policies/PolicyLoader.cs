@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using RegistryPolicy.Diagnostics;
 using RegistryPolicy.Documents;
+using RegistryPolicy.Snapshots;
 
 namespace RegistryPolicy.Policies;
 
@@ -16,10 +17,14 @@ public static class PolicyLoader
     /// <summary>Loads and compiles a policy document. Never throws for bad content.</summary>
     /// <param name="text">The document, YAML or JSON.</param>
     /// <param name="source">The name used in diagnostics (a file path, say).</param>
-    /// <param name="policy">The compiled policy when there were no errors.</param>
-    /// <param name="diagnostics">Every error and warning found.</param>
-    /// <returns>Whether the document had no errors.</returns>
-    public static bool TryLoad(string text, string source, [NotNullWhen(true)] out CompiledPolicy? policy, out ImmutableArray<Diagnostic> diagnostics)
+    /// <returns>The compiled policy when there were no errors, and every error and warning found (with line, column and fix).</returns>
+    public static PolicyLoadResult Load(string text, string source)
+    {
+        bool ok = TryLoad(text, source, out CompiledPolicy? policy, out ImmutableArray<Diagnostic> diagnostics);
+        return new PolicyLoadResult(ok ? policy : null, diagnostics);
+    }
+
+    private static bool TryLoad(string text, string source, [NotNullWhen(true)] out CompiledPolicy? policy, out ImmutableArray<Diagnostic> diagnostics)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(source);
@@ -74,28 +79,34 @@ public static class PolicyLoader
         return true;
     }
 
-    /// <summary>Validates and compiles a policy built in code.</summary>
+    /// <summary>Validates and compiles a policy built in code. Never throws for a bad document.</summary>
     /// <param name="document">The document.</param>
-    /// <param name="policy">The compiled policy when there were no errors.</param>
-    /// <param name="diagnostics">Every error and warning found (without locations).</param>
-    /// <returns>Whether the document had no errors.</returns>
-    public static bool TryCompile(RegistryPolicyDocument document, [NotNullWhen(true)] out CompiledPolicy? policy, out ImmutableArray<Diagnostic> diagnostics)
+    /// <returns>The compiled policy when there were no errors, and every error and warning found (without locations).</returns>
+    public static PolicyLoadResult Compile(RegistryPolicyDocument document)
     {
         ArgumentNullException.ThrowIfNull(document);
         var found = new List<Diagnostic>();
         PolicyValidator.Validate(document, new Dictionary<string, SourceLocation>(), "(code)", found);
-        diagnostics = [.. found];
-        policy = found.Any(d => d.Severity == DiagnosticSeverity.Error) ? null : new CompiledPolicy(document, null);
-        return policy is not null;
+        CompiledPolicy? policy = found.Any(d => d.Severity == DiagnosticSeverity.Error) ? null : new CompiledPolicy(document, null);
+        return new PolicyLoadResult(policy, [.. found]);
     }
 
-    /// <summary>Loads a policy, throwing when it has errors. For presets and tests; use <see cref="TryLoad"/> for user input.</summary>
+    /// <summary>Parses a policy, throwing when it has errors. For presets and tests; use <see cref="Load"/> for user input.</summary>
     /// <param name="text">The document.</param>
     /// <param name="source">The name used in diagnostics.</param>
     /// <returns>The compiled policy.</returns>
     /// <exception cref="FormatException">The document has errors; the message lists them.</exception>
-    public static CompiledPolicy Load(string text, string source) =>
+    public static CompiledPolicy Parse(string text, string source) =>
         TryLoad(text, source, out CompiledPolicy? policy, out var diagnostics)
             ? policy
             : throw new FormatException(new StringBuilder("The policy has errors:").AppendJoin("", diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => "\n  " + d)).ToString());
+}
+
+/// <summary>What <see cref="PolicyLoader.Load"/> and <see cref="PolicyLoader.Compile"/> give. Immutable, value equality.</summary>
+/// <param name="Policy">The compiled policy, or <see langword="null"/> when the document has errors.</param>
+/// <param name="Diagnostics">Every error and warning found, each with its location (for a loaded document) and fix.</param>
+public sealed record PolicyLoadResult(CompiledPolicy? Policy, ValueArray<Diagnostic> Diagnostics)
+{
+    /// <summary>Whether any diagnostic is an error (then <see cref="Policy"/> is null).</summary>
+    public bool HasErrors => Policy is null || Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error);
 }

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Text.Json.Serialization;
 using RegistryPolicy.Credentials;
+using RegistryPolicy.Snapshots;
 
 namespace RegistryPolicy.Policies;
 
@@ -44,7 +45,7 @@ public sealed record PolicyMetadata
 public sealed record RegistryPolicySpec
 {
     /// <summary>Which Secrets are copied from a base namespace into others, and how.</summary>
-    public ImmutableArray<PropagationRule> Propagation { get; init; } = [];
+    public ValueArray<PropagationRule> Propagation { get; init; } = [];
 
     /// <summary>How each namespace's registry is chosen.</summary>
     public ResolutionRule? Resolution { get; init; }
@@ -59,7 +60,7 @@ public sealed record RegistryPolicySpec
     /// Pull secrets linked to a ServiceAccount of each namespace in scope (OpenFaaS option 1, IBM Cloud's "store the image
     /// pull secret in the service account"): planned as <c>kubectl patch</c>-equivalent RFC 6902 patches.
     /// </summary>
-    public ImmutableArray<ServiceAccountLinkRule> ServiceAccountLinks { get; init; } = [];
+    public ValueArray<ServiceAccountLinkRule> ServiceAccountLinks { get; init; } = [];
 
     /// <summary>How images are pulled where this policy applies: a default <c>imagePullPolicy</c>, and which registries are public.</summary>
     public PullRule? Pulls { get; init; }
@@ -69,10 +70,10 @@ public sealed record RegistryPolicySpec
 public sealed record LabelSelector
 {
     /// <summary>Labels that must be present with these exact values.</summary>
-    public ImmutableSortedDictionary<string, string> MatchLabels { get; init; } = ImmutableSortedDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal);
+    public StringMap MatchLabels { get; init; } = StringMap.Empty;
 
     /// <summary>Further requirements, all of which must hold.</summary>
-    public ImmutableArray<LabelSelectorRequirement> MatchExpressions { get; init; } = [];
+    public ValueArray<LabelSelectorRequirement> MatchExpressions { get; init; } = [];
 }
 
 /// <summary>One requirement of a <see cref="LabelSelector"/>.</summary>
@@ -85,7 +86,7 @@ public sealed record LabelSelectorRequirement
     public required SelectorOperator Operator { get; init; }
 
     /// <summary>The values, for <c>In</c> and <c>NotIn</c>.</summary>
-    public ImmutableArray<string> Values { get; init; } = [];
+    public ValueArray<string> Values { get; init; } = [];
 }
 
 /// <summary>A label selector operator, as in Kubernetes.</summary>
@@ -124,10 +125,10 @@ public sealed record PropagationRule
     /// How copies are named: the first rule whose <see cref="RenameRule.From"/> is the base's name (or is not set) gives the
     /// copy's name; with no rule that applies, a copy has its base's name.
     /// </summary>
-    public ImmutableArray<RenameRule> Rename { get; init; } = [];
+    public ValueArray<RenameRule> Rename { get; init; } = [];
 
     /// <summary>What is copied besides the name (Kyma copies all four).</summary>
-    public ImmutableArray<CopiedField> Copy { get; init; } = [CopiedField.Labels, CopiedField.Annotations, CopiedField.Data, CopiedField.Type];
+    public ValueArray<CopiedField> Copy { get; init; } = [CopiedField.Labels, CopiedField.Annotations, CopiedField.Data, CopiedField.Type];
 
     /// <summary>
     /// Whether an existing Secret with the copy's name is brought in line with the base (Kyma: yes). False models a one-time
@@ -158,7 +159,7 @@ public sealed record BaseSelector
     public LabelSelector? Selector { get; init; }
 
     /// <summary>If not empty, only Secrets with these names are bases.</summary>
-    public ImmutableArray<string> Names { get; init; } = [];
+    public ValueArray<string> Names { get; init; } = [];
 }
 
 /// <summary>
@@ -168,10 +169,10 @@ public sealed record BaseSelector
 public sealed record NamespaceScope
 {
     /// <summary>If not empty, only these namespaces are in scope.</summary>
-    public ImmutableArray<string> Namespaces { get; init; } = [];
+    public ValueArray<string> Namespaces { get; init; } = [];
 
     /// <summary>Namespaces never in scope (for propagation, the base namespace is always excluded as well).</summary>
-    public ImmutableArray<string> ExcludeNamespaces { get; init; } = [];
+    public ValueArray<string> ExcludeNamespaces { get; init; } = [];
 
     /// <summary>Whether namespaces being deleted are skipped (Kyma: yes).</summary>
     public bool SkipTerminating { get; init; } = true;
@@ -223,13 +224,13 @@ public sealed record ServiceAccountLinkRule
 public sealed record LinkedSecrets
 {
     /// <summary>Secret names.</summary>
-    public ImmutableArray<string> Names { get; init; } = [];
+    public ValueArray<string> Names { get; init; } = [];
 
     /// <summary>Labels the Secrets carry.</summary>
     public LabelSelector? Selector { get; init; }
 
     /// <summary>Secret types, for example <c>kubernetes.io/dockerconfigjson</c>; empty for any.</summary>
-    public ImmutableArray<string> Types { get; init; } = [];
+    public ValueArray<string> Types { get; init; } = [];
 }
 
 /// <summary>How images are pulled where a policy applies.</summary>
@@ -245,7 +246,7 @@ public sealed record PullRule
     public NamespaceScope Namespaces { get; init; } = new();
 
     /// <summary>Registries whose images pull anonymously; null for the built-in list (Docker Hub, quay.io, ghcr.io, ...).</summary>
-    public ImmutableArray<string>? PublicRegistries { get; init; }
+    public ValueArray<string>? PublicRegistries { get; init; }
 }
 
 /// <summary>A part of a base Secret that propagation copies.</summary>
@@ -280,7 +281,7 @@ public enum CopyFate
 public sealed record ResolutionRule
 {
     /// <summary>The candidates, in order of precedence.</summary>
-    public required ImmutableArray<ResolutionCandidate> Candidates { get; init; }
+    public required ValueArray<ResolutionCandidate> Candidates { get; init; }
 
     /// <summary>The reason given when no candidate is found (Kyma's reconcile error).</summary>
     public string NotFoundReason { get; init; } = "no registry configuration found";
@@ -308,7 +309,7 @@ public sealed record ResolutionCandidate
     public ResolutionSource? SourceWhenPropagated { get; init; }
 
     /// <summary>How push and pull addresses are read; the first rule whose condition holds applies.</summary>
-    public ImmutableArray<AddressRule> Addresses { get; init; } = [new AddressRule { Push = "registryAddress", Pull = "registryAddress" }];
+    public ValueArray<AddressRule> Addresses { get; init; } = [new AddressRule { Push = "registryAddress", Pull = "registryAddress" }];
 }
 
 /// <summary>Where a namespace's registry configuration comes from.</summary>
@@ -392,10 +393,10 @@ public sealed record AdmissionRule
     public LabelSelector? NamespaceSelector { get; init; }
 
     /// <summary>The operations it receives.</summary>
-    public ImmutableArray<AdmissionOperation> Operations { get; init; } = [AdmissionOperation.Create, AdmissionOperation.Update];
+    public ValueArray<AdmissionOperation> Operations { get; init; } = [AdmissionOperation.Create, AdmissionOperation.Update];
 
     /// <summary>Data keys that must be present (values may be empty); checked in order, the first missing one refuses.</summary>
-    public ImmutableArray<string> RequiredKeys { get; init; } = [];
+    public ValueArray<string> RequiredKeys { get; init; } = [];
 
     /// <summary>The refusal message; <c>{key}</c> is replaced by the missing key.</summary>
     public string MissingKeyMessage { get; init; } = "{key} field not found";
@@ -440,7 +441,7 @@ public sealed record DockerConfigWrite
 public sealed record RebuildRule
 {
     /// <summary>The fields whose change triggers a rebuild (Kyma: <c>pushAddress</c> only).</summary>
-    public ImmutableArray<ResolutionField> OnChange { get; init; } = [];
+    public ValueArray<ResolutionField> OnChange { get; init; } = [];
 }
 
 /// <summary>A field of a namespace's resolution result.</summary>

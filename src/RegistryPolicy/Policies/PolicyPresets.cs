@@ -54,7 +54,7 @@ public static class PolicyPresets
                 // The YAML is what users read and copy; the same document as JSON (kept equal by a test) compiles faster at start-up.
                 string yaml = ReadResource(assembly, resource);
                 string json = ReadResource(assembly, prefix + name + ".json");
-                CompiledPolicy compiled = PolicyLoader.Load(json, $"preset:{name}");
+                CompiledPolicy compiled = PolicyLoader.Parse(json, $"preset:{name}");
                 return (yaml, new CompiledPolicy(compiled.Document, yaml));
             });
         }

@@ -3,8 +3,12 @@ using System.Collections.Immutable;
 
 namespace RegistryPolicy.Snapshots;
 
-/// <summary>An immutable array with value (element-wise) equality, so that records holding lists compare by content.</summary>
+/// <summary>
+/// An immutable array with value (element-wise) equality, so that records holding lists compare by content (an
+/// <see cref="ImmutableArray{T}"/> compares by reference). <c>default</c> is empty. Immutable and thread-safe.
+/// </summary>
 /// <typeparam name="T">The element type.</typeparam>
+[System.Runtime.CompilerServices.CollectionBuilder(typeof(ValueArray), nameof(ValueArray.Create))]
 public readonly struct ValueArray<T> : IReadOnlyList<T>, IEquatable<ValueArray<T>>
 {
     private readonly ImmutableArray<T> _items;
@@ -25,6 +29,16 @@ public readonly struct ValueArray<T> : IReadOnlyList<T>, IEquatable<ValueArray<T
 
     /// <inheritdoc/>
     public int Count => Items.Length;
+
+    /// <summary>The number of items (as <see cref="ImmutableArray{T}.Length"/>).</summary>
+    public int Length => Items.Length;
+
+    /// <summary>Whether there are no items.</summary>
+    public bool IsEmpty => Items.IsEmpty;
+
+    /// <summary>The items as a span, without copying.</summary>
+    /// <returns>A read-only span over the items.</returns>
+    public ReadOnlySpan<T> AsSpan() => Items.AsSpan();
 
     /// <inheritdoc/>
     public IEnumerator<T> GetEnumerator() => ((IEnumerable<T>)Items).GetEnumerator();
@@ -68,4 +82,14 @@ public readonly struct ValueArray<T> : IReadOnlyList<T>, IEquatable<ValueArray<T
     /// <summary>Wraps an immutable array.</summary>
     /// <param name="items">The items.</param>
     public static implicit operator ValueArray<T>(ImmutableArray<T> items) => new(items);
+}
+
+/// <summary>Builds <see cref="ValueArray{T}"/> values (collection expressions use it).</summary>
+public static class ValueArray
+{
+    /// <summary>A value array holding a copy of the items.</summary>
+    /// <typeparam name="T">The element type.</typeparam>
+    /// <param name="items">The items.</param>
+    /// <returns>The array.</returns>
+    public static ValueArray<T> Create<T>(ReadOnlySpan<T> items) => new(ImmutableArray.Create(items));
 }

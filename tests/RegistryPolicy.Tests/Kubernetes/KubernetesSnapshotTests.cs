@@ -141,7 +141,7 @@ public sealed class KubernetesSnapshotTests
         var account = new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = "default", NamespaceProperty = "team" } };
         var secret = new V1Secret { Metadata = new V1ObjectMeta { Name = "regcred", NamespaceProperty = "team" }, Type = "kubernetes.io/dockerconfigjson" };
         var snapshot = KubernetesSnapshot.Create([account, secret]);
-        var policy = RegistryPolicy.Policies.PolicyLoader.Load(
+        var policy = RegistryPolicy.Policies.PolicyLoader.Parse(
             "apiVersion: registrypolicy.dev/v1alpha1\nkind: RegistryPolicy\nmetadata: {name: l}\nspec:\n  serviceAccountLinks: [{name: l, secrets: {names: [regcred]}}]\n", "l.yaml");
 
         V1Patch patch = Assert.Single(PolicyEngine.Plan(policy, snapshot).ServiceAccountPatches).ToV1Patch();

@@ -1,3 +1,4 @@
+using RegistryPolicy.Tests.Support;
 using RegistryPolicy.Diagnostics;
 using RegistryPolicy.Policies;
 
@@ -23,7 +24,7 @@ public sealed class PolicyLoaderTests
     {
         Assert.True(PolicyPresets.TryGetText(name, out string? text));
 
-        Assert.True(PolicyLoader.TryLoad(text, name, out CompiledPolicy? policy, out var diagnostics), string.Join("\n", diagnostics));
+        Assert.True(PolicyLoading.TryLoad(text, name, out CompiledPolicy? policy, out var diagnostics), string.Join("\n", diagnostics));
         Assert.DoesNotContain(diagnostics, d => d.Severity != DiagnosticSeverity.Info);
         Assert.Equal(name, policy.Name);
     }
@@ -34,7 +35,7 @@ public sealed class PolicyLoaderTests
     [Fact]
     public void A_minimal_policy_loads_with_documented_defaults()
     {
-        Assert.True(PolicyLoader.TryLoad(Minimal, "m.yaml", out CompiledPolicy? policy, out _));
+        Assert.True(PolicyLoading.TryLoad(Minimal, "m.yaml", out CompiledPolicy? policy, out _));
 
         ResolutionCandidate candidate = Assert.Single(policy.Document.Spec.Resolution!.Candidates);
         AddressRule rule = Assert.Single(candidate.Addresses);
@@ -66,7 +67,7 @@ public sealed class PolicyLoaderTests
                     source: cluster
             """;
 
-        Assert.False(PolicyLoader.TryLoad(text, "broken.yaml", out _, out var diagnostics));
+        Assert.False(PolicyLoading.TryLoad(text, "broken.yaml", out _, out var diagnostics));
 
         Diagnostic unknown = Assert.Single(diagnostics, d => d.Code == "unknown-field");
         Assert.Equal(new SourceLocation("broken.yaml", 10, 9), unknown.Location);
@@ -96,7 +97,7 @@ public sealed class PolicyLoaderTests
     {
         string text = Minimal.Replace("        source: namespace", $"        source: namespace\n        selector:\n          {selector.Replace("\n  ", "\n          ", StringComparison.Ordinal)}", StringComparison.Ordinal);
 
-        Assert.False(PolicyLoader.TryLoad(text, "s.yaml", out _, out var diagnostics));
+        Assert.False(PolicyLoading.TryLoad(text, "s.yaml", out _, out var diagnostics));
 
         Assert.Contains(diagnostics, d => d.Code == code && d.Location is { Line: > 0 });
     }
@@ -121,7 +122,7 @@ public sealed class PolicyLoaderTests
     {
         string text = $"apiVersion: registrypolicy.dev/v1alpha1\nkind: RegistryPolicy\nmetadata: {{name: p}}\nspec:\n  {spec}\n";
 
-        bool loaded = PolicyLoader.TryLoad(text, "p.yaml", out _, out var diagnostics);
+        bool loaded = PolicyLoading.TryLoad(text, "p.yaml", out _, out var diagnostics);
 
         Assert.Equal(!isError, loaded);
         Diagnostic found = Assert.Single(diagnostics, d => d.Code == code);
@@ -143,7 +144,7 @@ public sealed class PolicyLoaderTests
                   base: {namespace: base, names: [x]}
             """;
 
-        Assert.False(PolicyLoader.TryLoad(text, "d.yaml", out _, out var diagnostics));
+        Assert.False(PolicyLoading.TryLoad(text, "d.yaml", out _, out var diagnostics));
 
         Assert.Contains(diagnostics, d => d.Code == "duplicate-name" && d.Location!.Value.Line == 8);
         Assert.Contains(diagnostics, d => d.Code == "base-unbounded" && d.Location!.Value.Line == 7);
@@ -152,11 +153,11 @@ public sealed class PolicyLoaderTests
     [Fact]
     public void Wrong_api_version_kind_and_several_documents_are_refused()
     {
-        Assert.False(PolicyLoader.TryLoad(Minimal.Replace("v1alpha1", "v2", StringComparison.Ordinal), "v.yaml", out _, out var v));
+        Assert.False(PolicyLoading.TryLoad(Minimal.Replace("v1alpha1", "v2", StringComparison.Ordinal), "v.yaml", out _, out var v));
         Assert.Contains(v, d => d.Code == "unsupported-api-version");
-        Assert.False(PolicyLoader.TryLoad(Minimal.Replace("kind: RegistryPolicy", "kind: Policy", StringComparison.Ordinal), "k.yaml", out _, out var k));
+        Assert.False(PolicyLoading.TryLoad(Minimal.Replace("kind: RegistryPolicy", "kind: Policy", StringComparison.Ordinal), "k.yaml", out _, out var k));
         Assert.Contains(k, d => d.Code == "wrong-kind");
-        Assert.False(PolicyLoader.TryLoad(Minimal + "\n---\n" + Minimal, "two.yaml", out _, out var two));
+        Assert.False(PolicyLoading.TryLoad(Minimal + "\n---\n" + Minimal, "two.yaml", out _, out var two));
         Assert.Contains(two, d => d.Code == "policy-document-count");
     }
 
@@ -165,7 +166,7 @@ public sealed class PolicyLoaderTests
     {
         string text = Minimal + "\n      - name: registry\n        source: default\n";
 
-        Assert.True(PolicyLoader.TryLoad(text, "u.yaml", out _, out var diagnostics));
+        Assert.True(PolicyLoading.TryLoad(text, "u.yaml", out _, out var diagnostics));
 
         Assert.Equal("candidate-unreachable", Assert.Single(diagnostics).Code);
     }
@@ -176,14 +177,14 @@ public sealed class PolicyLoaderTests
         CompiledPolicy yaml = PolicyPresets.Default;
         string json = PolicySchema.ToJson(yaml.Document);
 
-        Assert.True(PolicyLoader.TryLoad(json, "kyma.json", out CompiledPolicy? fromJson, out var diagnostics), string.Join("\n", diagnostics));
+        Assert.True(PolicyLoading.TryLoad(json, "kyma.json", out CompiledPolicy? fromJson, out var diagnostics), string.Join("\n", diagnostics));
         Assert.Equal(json, PolicySchema.ToJson(fromJson.Document));
     }
 
     [Fact]
     public void Load_throws_with_every_error_listed()
     {
-        var e = Assert.Throws<FormatException>(() => PolicyLoader.Load("kind: RegistryPolicy\n", "x.yaml"));
+        var e = Assert.Throws<FormatException>(() => PolicyLoader.Parse("kind: RegistryPolicy\n", "x.yaml"));
 
         Assert.Contains("apiVersion", e.Message, StringComparison.Ordinal);
         Assert.Contains("metadata", e.Message, StringComparison.Ordinal);

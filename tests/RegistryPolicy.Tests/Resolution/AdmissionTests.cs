@@ -73,7 +73,7 @@ public sealed class AdmissionTests
     public void A_secret_without_data_gets_the_whole_data_map_added()
     {
         SecretObject empty = Secret("team", "x", [RemoteRegistryLabel, "config"]);
-        CompiledPolicy lenient = PolicyLoader.Load(PolicyPresets.Default.Text!.Replace("requiredKeys: [username, password, serverAddress]", "requiredKeys: []", StringComparison.Ordinal), "lenient");
+        CompiledPolicy lenient = PolicyLoader.Parse(PolicyPresets.Default.Text!.Replace("requiredKeys: [username, password, serverAddress]", "requiredKeys: []", StringComparison.Ordinal), "lenient");
 
         AdmissionResult result = PolicyEngine.Admit(lenient, new AdmissionRequest(AdmissionOperation.Create, empty));
 

@@ -1,3 +1,4 @@
+using RegistryPolicy.Tests.Support;
 using RegistryPolicy.Credentials;
 using RegistryPolicy.Diagnostics;
 using RegistryPolicy.Policies;
@@ -274,7 +275,7 @@ public sealed class PullSecretPolicyTests
             spec:
             {spec}
             """;
-        Assert.True(PolicyLoader.TryLoad(text, "test.yaml", out CompiledPolicy? policy, out var diagnostics), string.Join("\n", diagnostics));
+        Assert.True(PolicyLoading.TryLoad(text, "test.yaml", out CompiledPolicy? policy, out var diagnostics), string.Join("\n", diagnostics));
         Assert.True(allowWarnings || diagnostics.IsEmpty, string.Join("\n", diagnostics));
         return policy;
     }

@@ -12,7 +12,7 @@ namespace RegistryPolicy.Tests.Resolution;
 public sealed class UserSidePropertyExample
 {
     // A platform team's change: the Kyma preset, plus a 'sandbox' namespace that must never receive copies.
-    private static readonly CompiledPolicy Mine = PolicyLoader.Load(
+    private static readonly CompiledPolicy Mine = PolicyLoader.Parse(
         PolicyPresets.Default.Text!.Replace("excludeNamespaces: [istio-system,", "excludeNamespaces: [sandbox, istio-system,", StringComparison.Ordinal)
             .Replace("name: kyma-serverless\n", "name: mine\n", StringComparison.Ordinal), "mine.yaml");
 

@@ -77,7 +77,7 @@ public sealed class HostileInputTests
     {
         string text = new UTF8Encoding(false, false).GetString(Concat("{\"apiVersion\":\"registrypolicy.dev/v1alpha1\",\"kind\":\"RegistryPolicy\",\"metadata\":{\"name\":\""u8.ToArray(), bad, "\"}}"u8.ToArray()));
 
-        bool ok = PolicyLoader.TryLoad(text, "p.json", out _, out var diagnostics);
+        bool ok = PolicyLoading.TryLoad(text, "p.json", out _, out var diagnostics);
 
         Assert.False(ok && diagnostics.IsEmpty);
     }
@@ -106,7 +106,7 @@ public sealed class HostileInputTests
 
         Assert.Empty(source.Diagnostics);
         Assert.Equal("team-a", Assert.Single(source.Objects).Item.Name);
-        Assert.True(PolicyLoader.TryLoad("\uFEFF" + PolicySchema.ToJson(PolicyPresets.Default.Document), "bom.json", out _, out var problems), string.Join("\n", problems));
+        Assert.True(PolicyLoading.TryLoad("\uFEFF" + PolicySchema.ToJson(PolicyPresets.Default.Document), "bom.json", out _, out var problems), string.Join("\n", problems));
     }
 
     [Theory]

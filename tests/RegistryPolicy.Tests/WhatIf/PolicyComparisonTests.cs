@@ -14,7 +14,7 @@ public sealed class PolicyComparisonTests
         int second = text.IndexOf("      - name: serverless-registry-config-default\n", StringComparison.Ordinal);
         int end = text.IndexOf("    notFoundReason:", StringComparison.Ordinal);
         string swapped = text[..first] + text[second..end] + text[first..second] + text[end..];
-        return PolicyLoader.Load(swapped.Replace("name: kyma-serverless\n", "name: kyma-swapped\n", StringComparison.Ordinal), "swapped.yaml");
+        return PolicyLoader.Parse(swapped.Replace("name: kyma-serverless\n", "name: kyma-swapped\n", StringComparison.Ordinal), "swapped.yaml");
     }
 
     [Fact]
@@ -53,9 +53,9 @@ public sealed class PolicyComparisonTests
     public void Policies_that_differ_only_in_what_they_write_are_told_apart_by_their_plans()
     {
         Assert.True(PolicyPresets.TryGetText("ibm-iks", out string? ibm));
-        CompiledPolicy original = PolicyLoader.Load(ibm, "ibm.yaml");
-        CompiledPolicy updating = PolicyLoader.Load(ibm.Replace("updateExisting: false", "updateExisting: true", StringComparison.Ordinal), "updating.yaml");
-        CompiledPolicy builder = PolicyLoader.Load(ibm.Replace("serviceAccount: default", "serviceAccount: builder", StringComparison.Ordinal), "builder.yaml");
+        CompiledPolicy original = PolicyLoader.Parse(ibm, "ibm.yaml");
+        CompiledPolicy updating = PolicyLoader.Parse(ibm.Replace("updateExisting: false", "updateExisting: true", StringComparison.Ordinal), "updating.yaml");
+        CompiledPolicy builder = PolicyLoader.Parse(ibm.Replace("serviceAccount: default", "serviceAccount: builder", StringComparison.Ordinal), "builder.yaml");
 
         DifferenceSearchResult copies = WhatIfEngine.FindPolicyDifference(original, updating);
         DifferenceSearchResult links = WhatIfEngine.FindPolicyDifference(original, builder);
