@@ -20,6 +20,30 @@ public sealed class PolicyLoaderTests
 
     [Theory]
     [MemberData(nameof(Support.Presets.Names), MemberType = typeof(Support.Presets))]
+    public void Two_documents_parsed_from_the_same_text_are_equal_and_hash_alike(string name)
+    {
+        Assert.True(PolicyPresets.TryGetText(name, out string? text));
+
+        RegistryPolicyDocument first = PolicyLoader.Parse(text, "a.yaml").Document;
+        RegistryPolicyDocument second = PolicyLoader.Parse(text, "b.yaml").Document;
+
+        Assert.NotSame(first, second);
+        Assert.Equal(first, second);
+        Assert.Equal(first.GetHashCode(), second.GetHashCode());
+        Assert.Equal(PolicyLoader.Load(text, "a.yaml").Diagnostics, PolicyLoader.Load(text, "a.yaml").Diagnostics);
+    }
+
+    [Fact]
+    public void Documents_that_differ_in_one_list_item_are_not_equal()
+    {
+        RegistryPolicyDocument first = PolicyLoader.Parse(Minimal, "a.yaml").Document;
+        RegistryPolicyDocument second = PolicyLoader.Parse(Minimal.Replace("source: namespace", "source: default"), "b.yaml").Document;
+
+        Assert.NotEqual(first, second);
+    }
+
+    [Theory]
+    [MemberData(nameof(Support.Presets.Names), MemberType = typeof(Support.Presets))]
     public void Every_preset_loads_without_errors_or_warnings(string name)
     {
         Assert.True(PolicyPresets.TryGetText(name, out string? text));
