@@ -61,7 +61,7 @@ internal static class Targets
 
     private static readonly Lazy<CredentialKeyring> Keyring = new(() => CredentialKeyring.Create(
         new[] { "r.io", "*.example.com", DockerConfigJson.DefaultServer, "localhost:5000", "registry.example.com/team", "http://insecure.example.org:8080/path", "quay.io/org" }
-            .Select(server => DockerConfigJson.Decode(DockerConfigJson.Encode(server, "user", "pass"), DockerConfigFormat.DockerConfigJson).Config)));
+            .Select(server => DockerConfigJson.Read(DockerConfigJson.Encode(server, "user", "pass"), DockerConfigFormat.DockerConfigJson).Config)));
 
     /// <summary>The target names, in the order <c>fuzz/run.sh</c> runs them (each has a folder under <c>fuzz/corpus</c>).</summary>
     public static ImmutableArray<string> Names => TargetNames.All;
@@ -195,12 +195,12 @@ internal static class Targets
         }
     }
 
-    /// <summary><c>ImageSwapMap.Parse</c>, then the checks of <see cref="Rewrites"/> in both dialects.</summary>
+    /// <summary><c>ImageSwapMap.Load</c>, then the checks of <see cref="Rewrites"/> in both dialects.</summary>
     private static void SwapMap(ReadOnlySpan<byte> input)
     {
         foreach (string text in Texts(input))
         {
-            ImageSwapMap map = ImageSwapMap.Parse(text, "fuzz-maps");
+            ImageSwapMap map = ImageSwapMap.Load(text, "fuzz-maps");
             CheckMap(map);
             Rewrites(map);
         }
@@ -211,7 +211,7 @@ internal static class Targets
     {
         foreach (string text in Texts(input))
         {
-            ImageSwapMap map = ImageSwapMap.ParseMirrorRegistries(text);
+            ImageSwapMap map = ImageSwapMap.LoadMirrorRegistries(text);
             CheckMap(map);
             ContractViolationException.Require(map.HasDefault && map.ImpliedDefault, "mirror-registries-default",
                 () => $"HasDefault {map.HasDefault}, ImpliedDefault {map.ImpliedDefault}");
@@ -220,7 +220,7 @@ internal static class Targets
     }
 
     /// <summary>
-    /// <c>DockerConfigJson.Decode</c> on the raw bytes in both formats: an error means an empty config (documented), servers
+    /// <c>DockerConfigJson.Read</c> on the raw bytes in both formats: an error means an empty config (documented), servers
     /// are unique (Go map semantics), reading the same bytes through a <c>PullSecret</c> of the matching type gives the
     /// same result, and keyrings built from the config and from the Secret look images up without throwing.
     /// </summary>
@@ -232,7 +232,7 @@ internal static class Targets
             (string key, string type) = format == DockerConfigFormat.DockerConfigJson
                 ? (PullSecret.DockerConfigJsonKey, PullSecret.DockerConfigJsonType)
                 : (PullSecret.DockerCfgKey, PullSecret.DockerCfgType);
-            DockerConfigReadResult result = DockerConfigJson.Decode(input, format, secretReference, key);
+            DockerConfigReadResult result = DockerConfigJson.Read(input, format, secretReference, key);
             CheckDiagnostics("dockerconfigjson", result.Diagnostics);
             ContractViolationException.Require(!result.HasErrors || result.Config.Entries.Count == 0, "dockerconfig-error-means-empty",
                 () => $"{format}: {result.Config.Entries.Count} entries despite errors\n{Lines(result.Diagnostics)}");
@@ -290,7 +290,7 @@ internal static class Targets
     }
 
     /// <summary>
-    /// <c>PaletteRegistryInfo.TryRead</c>. The input is up to seven NUL-separated values, for DOMAIN, BASE_PATH, INSECURE,
+    /// <c>PaletteRegistryInfo.Read</c>. The input is up to seven NUL-separated values, for DOMAIN, BASE_PATH, INSECURE,
     /// MIRROR_REGISTRIES, USERNAME, PASSWORD and CA_CERT in that order (fewer values: the later keys are missing). They are
     /// put in a <c>registry-info</c> Secret three ways: as base64 <c>data</c> of a YAML Secret read by
     /// <c>SnapshotReader</c> (raw bytes), as quoted <c>stringData</c> of a YAML Secret (the values decoded with
@@ -490,11 +490,14 @@ internal static class Targets
 
     private static (bool Usable, string Outcome) ReadRegistryInfo(SecretObject secret)
     {
-        bool usable = PaletteRegistryInfo.TryRead(secret, out PaletteRegistryInfo? info, out ImmutableArray<Diagnostic> diagnostics);
+        PaletteRegistryInfoReadResult read = PaletteRegistryInfo.Read(secret);
+        bool usable = !read.HasErrors;
+        PaletteRegistryInfo? info = read.Info;
+        IReadOnlyList<Diagnostic> diagnostics = read.Diagnostics;
         CheckDiagnostics("registry-info", diagnostics);
         bool errors = diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error);
         ContractViolationException.Require(usable == (info is not null) && usable != errors, "registry-info-result-consistent",
-            () => $"TryRead returned {usable}, info {(info is null ? "null" : "set")}, error diagnostics: {errors}\n{Lines(diagnostics)}");
+            () => $"Read gave HasErrors={!usable}, info {(info is null ? "null" : "set")}, error diagnostics: {errors}\n{Lines(diagnostics)}");
         if (info is null)
         {
             return (false, Lines(diagnostics));

@@ -160,7 +160,7 @@ internal static class CredentialCommands
 
             foreach (string file in configFiles)
             {
-                DockerConfigReadResult read = DockerConfigJson.Decode(CliFiles.ReadBytes(file, "--dockerconfig", streams, CliFiles.MaxDockerConfigBytes), DockerConfigFormat.DockerConfigJson, field: null);
+                DockerConfigReadResult read = DockerConfigJson.Read(CliFiles.ReadBytes(file, "--dockerconfig", streams, CliFiles.MaxDockerConfigBytes), DockerConfigFormat.DockerConfigJson, field: null);
                 decoded.Add((file, read));
                 diagnostics.AddRange(read.Diagnostics.Select(d => d with { Location = d.Location ?? new SourceLocation(file, 0, 0) }));
             }
@@ -243,7 +243,7 @@ internal static class CredentialCommands
             var decodedConfigs = new List<DockerConfig>();
             foreach (string file in result.GetValue(configs)!)
             {
-                DockerConfigReadResult read = DockerConfigJson.Decode(CliFiles.ReadBytes(file, "--dockerconfig", streams, CliFiles.MaxDockerConfigBytes), DockerConfigFormat.DockerConfigJson);
+                DockerConfigReadResult read = DockerConfigJson.Read(CliFiles.ReadBytes(file, "--dockerconfig", streams, CliFiles.MaxDockerConfigBytes), DockerConfigFormat.DockerConfigJson);
                 diagnostics.AddRange(read.Diagnostics.Select(d => d with { Location = d.Location ?? new SourceLocation(file, 0, 0) }));
                 decodedConfigs.Add(read.Config);
             }

@@ -287,13 +287,14 @@ internal static class SwapCommands
                 Snapshots.ClusterSnapshot secretFile = SnapshotInput.Load([infoFile], streams);
                 DiagnosticOutput.WriteText(streams.Error, secretFile.Diagnostics);
                 Snapshots.SecretObject secret = secretFile.Secrets.FirstOrDefault() ?? throw new InputException($"{infoFile}: no Secret found");
-                if (!PaletteRegistryInfo.TryRead(secret, secretFile.LocationOf(secret.Reference), out PaletteRegistryInfo? info, out var problems))
+                PaletteRegistryInfoReadResult read = PaletteRegistryInfo.Read(secret, secretFile.LocationOf(secret.Reference));
+                DiagnosticOutput.WriteText(streams.Error, read.Diagnostics);
+                if (read.HasErrors)
                 {
-                    DiagnosticOutput.WriteText(streams.Error, problems);
                     throw new InputException($"{infoFile}: the registry-info Secret has errors (listed above)");
                 }
 
-                DiagnosticOutput.WriteText(streams.Error, problems);
+                PaletteRegistryInfo info = read.Info;
                 map = info.Map;
                 insecure = info.Insecure;
             }
@@ -351,10 +352,10 @@ internal static class SwapCommands
 
         if (list is not null)
         {
-            return ImageSwapMap.ParseMirrorRegistries(list);
+            return ImageSwapMap.LoadMirrorRegistries(list);
         }
 
-        return ImageSwapMap.Parse(CliFiles.ReadText(file!, "--map-file", streams), file!);
+        return ImageSwapMap.Load(CliFiles.ReadText(file!, "--map-file", streams), file!);
     }
 
     internal static string RuleName(SwapRule rule) => rule switch

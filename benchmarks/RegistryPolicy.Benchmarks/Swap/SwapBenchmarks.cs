@@ -22,7 +22,7 @@ public class SwapBenchmarks
     public void Setup()
     {
         string maps = string.Join('\n', MapLines);
-        _swapper = new ImageSwapper(ImageSwapMap.Parse(maps));
+        _swapper = new ImageSwapper(ImageSwapMap.Load(maps));
         _unlisted = _swapper;
     }
 

@@ -95,7 +95,7 @@ public static class DockerConfigJson
     /// <param name="source">The Secret the content came from, named in diagnostics.</param>
     /// <param name="field">The data key, named in diagnostics (for example <c>.dockerconfigjson</c>).</param>
     /// <returns>The entries and diagnostics.</returns>
-    public static DockerConfigReadResult Decode(ReadOnlySpan<byte> json, DockerConfigFormat format, ObjectReference? source = null, string? field = null)
+    public static DockerConfigReadResult Read(ReadOnlySpan<byte> json, DockerConfigFormat format, ObjectReference? source = null, string? field = null)
     {
         var diagnostics = new List<Diagnostic>();
         string fieldPrefix = field is null ? "" : $"data[{field}]";

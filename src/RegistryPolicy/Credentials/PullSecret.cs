@@ -94,7 +94,7 @@ public sealed class PullSecret : IEquatable<PullSecret>
             return Ignored("empty-data", $"{dataKey} is empty; the kubelet ignores this Secret.");
         }
 
-        return DockerConfigJson.Decode(content, dataFormat, Reference, dataKey);
+        return DockerConfigJson.Read(content, dataFormat, Reference, dataKey);
     }
 
     private DockerConfigReadResult Ignored(string code, string message) =>

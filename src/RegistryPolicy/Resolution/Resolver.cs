@@ -279,7 +279,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
         string? server = _text.Get(data, keys.ServerAddress);
         if (!hasPassword && data.TryGetBytes(keys.DockerConfigJson, out ReadOnlyMemory<byte> json))
         {
-            var config = DockerConfigJson.Decode(json.Span, DockerConfigFormat.DockerConfigJson, secret.Reference, keys.DockerConfigJson).Config;
+            var config = DockerConfigJson.Read(json.Span, DockerConfigFormat.DockerConfigJson, secret.Reference, keys.DockerConfigJson).Config;
             DockerConfigEntry? entry = config.Entries.FirstOrDefault(e => e.Server == server) ?? (config.Entries.Count > 0 ? config.Entries[0] : null);
             if (entry is not null)
             {

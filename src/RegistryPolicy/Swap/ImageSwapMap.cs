@@ -34,6 +34,9 @@ public sealed class ImageSwapMap
     /// <summary>Every line that was skipped or read in a way its author may not expect.</summary>
     public ImmutableArray<Diagnostic> Diagnostics { get; }
 
+    /// <summary>Whether any diagnostic is an error (a line upstream would skip or misread in a way that changes swaps).</summary>
+    public bool HasErrors => Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error);
+
     /// <summary>The registry keys of <see cref="Maps"/> in the order they first appear (for rendering in the author's order).</summary>
     public ImmutableArray<string> KeyOrder { get; }
 
@@ -47,7 +50,7 @@ public sealed class ImageSwapMap
     /// <param name="text">The file's text.</param>
     /// <param name="source">The name used in diagnostics.</param>
     /// <returns>The map and its diagnostics.</returns>
-    public static ImageSwapMap Parse(string text, string source = "maps")
+    public static ImageSwapMap Load(string text, string source = "maps")
     {
         ArgumentNullException.ThrowIfNull(text);
         string[] lines = text.Split('\n');
@@ -62,7 +65,7 @@ public sealed class ImageSwapMap
     /// <param name="list">The comma-separated list.</param>
     /// <param name="source">The name used in diagnostics.</param>
     /// <returns>The map and its diagnostics.</returns>
-    public static ImageSwapMap ParseMirrorRegistries(string list, string source = "MIRROR_REGISTRIES")
+    public static ImageSwapMap LoadMirrorRegistries(string list, string source = "MIRROR_REGISTRIES")
     {
         ArgumentNullException.ThrowIfNull(list);
         IEnumerable<(string, int)> elements = list.Split(',').Select((element, i) => (element, i + 1));

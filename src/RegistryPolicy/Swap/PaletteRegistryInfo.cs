@@ -34,19 +34,20 @@ public sealed record PaletteRegistryInfo
 
     /// <summary>Reads and validates the Secret; every problem is reported, naming the key. Never throws.</summary>
     /// <param name="secret">The <c>registry-info</c> Secret.</param>
-    /// <param name="info">The override when there are no errors.</param>
-    /// <param name="diagnostics">Every error and warning, without credential values.</param>
-    /// <returns>Whether the Secret is usable.</returns>
-    public static bool TryRead(SecretObject secret, [NotNullWhen(true)] out PaletteRegistryInfo? info, out ImmutableArray<Diagnostic> diagnostics) =>
-        TryRead(secret, null, out info, out diagnostics);
+    /// <returns>The override when there are no errors, and every error and warning (without credential values).</returns>
+    public static PaletteRegistryInfoReadResult Read(SecretObject secret) => Read(secret, null);
 
     /// <summary>Reads and validates the Secret; every problem is reported, naming the key and where the Secret is. Never throws.</summary>
     /// <param name="secret">The <c>registry-info</c> Secret.</param>
     /// <param name="location">Where the Secret was read (<see cref="ClusterSnapshot.LocationOf"/>), given to every diagnostic.</param>
-    /// <param name="info">The override when there are no errors.</param>
-    /// <param name="diagnostics">Every error and warning, without credential values.</param>
-    /// <returns>Whether the Secret is usable.</returns>
-    public static bool TryRead(SecretObject secret, SourceLocation? location, [NotNullWhen(true)] out PaletteRegistryInfo? info, out ImmutableArray<Diagnostic> diagnostics)
+    /// <returns>The override when there are no errors, and every error and warning (without credential values).</returns>
+    public static PaletteRegistryInfoReadResult Read(SecretObject secret, SourceLocation? location)
+    {
+        bool usable = TryRead(secret, location, out PaletteRegistryInfo? info, out ImmutableArray<Diagnostic> diagnostics);
+        return new PaletteRegistryInfoReadResult(usable ? info : null, [.. diagnostics]);
+    }
+
+    private static bool TryRead(SecretObject secret, SourceLocation? location, [NotNullWhen(true)] out PaletteRegistryInfo? info, out ImmutableArray<Diagnostic> diagnostics)
     {
         ArgumentNullException.ThrowIfNull(secret);
         var found = new List<Diagnostic>();
@@ -111,7 +112,7 @@ public sealed record PaletteRegistryInfo
             Report(DiagnosticSeverity.Warning, "credential-half", "USERNAME", "only one of USERNAME and PASSWORD is set; give both, or leave both empty for a registry without authentication");
         }
 
-        ImageSwapMap map = ImageSwapMap.ParseMirrorRegistries(mirrors ?? string.Empty, $"{secret.Reference} MIRROR_REGISTRIES");
+        ImageSwapMap map = ImageSwapMap.LoadMirrorRegistries(mirrors ?? string.Empty, $"{secret.Reference} MIRROR_REGISTRIES");
         // The list's own positions (entry N of MIRROR_REGISTRIES) go into the field; the location is the Secret's in its file.
         found.AddRange(map.Diagnostics.Where(d => d.Severity != DiagnosticSeverity.Info).Select(d => d with
         {
@@ -150,4 +151,14 @@ public sealed record PaletteRegistryInfo
         string body = string.Concat(trimmed[begin.Length..^end.Length].Where(c => !char.IsWhiteSpace(c)));
         return body.Length > 0 && Convert.TryFromBase64String(body, new byte[body.Length], out _);
     }
+}
+
+/// <summary>What <see cref="PaletteRegistryInfo.Read(SecretObject, SourceLocation?)"/> gives. Immutable, value equality, thread-safe.</summary>
+/// <param name="Info">The override, or <see langword="null"/> when the Secret has errors.</param>
+/// <param name="Diagnostics">Every error and warning, naming the key; never a credential value.</param>
+public sealed record PaletteRegistryInfoReadResult(PaletteRegistryInfo? Info, ValueArray<Diagnostic> Diagnostics)
+{
+    /// <summary>Whether any diagnostic is an error (then <see cref="Info"/> is null).</summary>
+    [MemberNotNullWhen(false, nameof(Info))]
+    public bool HasErrors => Info is null || Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error);
 }

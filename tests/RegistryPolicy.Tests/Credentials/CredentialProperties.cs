@@ -23,7 +23,7 @@ public class CredentialProperties
         Prop.ForAll(Username.ToArbitrary(), Password.ToArbitrary(), (user, password) =>
         {
             byte[] bytes = DockerConfigJson.Encode("r.io", user, password, "e@x");
-            DockerConfigReadResult read = DockerConfigJson.Decode(bytes, DockerConfigFormat.DockerConfigJson);
+            DockerConfigReadResult read = DockerConfigJson.Read(bytes, DockerConfigFormat.DockerConfigJson);
             DockerConfigEntry entry = read.Config.Entries.Single();
             return (read.Diagnostics.Count == 0 && entry.Server == "r.io" && entry.Credential.Equals(new RegistryCredential(user, password, "e@x")))
                 .Label(string.Join("; ", read.Diagnostics));
@@ -33,8 +33,8 @@ public class CredentialProperties
     public Property Both_layouts_decode_to_the_same_username_and_password() =>
         Prop.ForAll(Username.ToArbitrary(), Password.ToArbitrary(), (user, password) =>
         {
-            RegistryCredential a = DockerConfigJson.Decode(DockerConfigJson.Encode("r", user, password), DockerConfigFormat.DockerConfigJson).Config.Entries[0].Credential;
-            RegistryCredential b = DockerConfigJson.Decode(DockerConfigJson.Encode("r", user, password, layout: DockerConfigLayout.AuthOnly), DockerConfigFormat.DockerConfigJson).Config.Entries[0].Credential;
+            RegistryCredential a = DockerConfigJson.Read(DockerConfigJson.Encode("r", user, password), DockerConfigFormat.DockerConfigJson).Config.Entries[0].Credential;
+            RegistryCredential b = DockerConfigJson.Read(DockerConfigJson.Encode("r", user, password, layout: DockerConfigLayout.AuthOnly), DockerConfigFormat.DockerConfigJson).Config.Entries[0].Credential;
             return a.Equals(b);
         });
 
@@ -51,7 +51,7 @@ public class CredentialProperties
 
             // A broken variant: the password inside malformed JSON must not be echoed by the diagnostic.
             byte[] broken = Encoding.UTF8.GetBytes($"{{\"auths\":{{\"r.io\":{{\"password\":\"{password.Replace("\"", "", StringComparison.Ordinal)}\",");
-            DockerConfigReadResult brokenRead = DockerConfigJson.Decode(broken, DockerConfigFormat.DockerConfigJson);
+            DockerConfigReadResult brokenRead = DockerConfigJson.Read(broken, DockerConfigFormat.DockerConfigJson);
 
             string[] outputs =
             [

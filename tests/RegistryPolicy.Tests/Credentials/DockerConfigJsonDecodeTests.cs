@@ -7,7 +7,7 @@ namespace RegistryPolicy.Tests.Credentials;
 public class DockerConfigJsonDecodeTests
 {
     private static DockerConfigReadResult Decode(string json, DockerConfigFormat format = DockerConfigFormat.DockerConfigJson) =>
-        DockerConfigJson.Decode(Encoding.UTF8.GetBytes(json), format, new ObjectReference("Secret", "ns", "regcred"), ".dockerconfigjson");
+        DockerConfigJson.Read(Encoding.UTF8.GetBytes(json), format, new ObjectReference("Secret", "ns", "regcred"), ".dockerconfigjson");
 
     private static string B64(string s) => Convert.ToBase64String(Encoding.UTF8.GetBytes(s));
 

@@ -16,7 +16,7 @@ public class MirrorConfigDifferentialTests
     public void Containerd_loads_the_rendered_config_and_reports_every_mirror()
     {
         string containerd = RealTools.Require("containerd", "apt-get install containerd");
-        MirrorSet set = MirrorSet.FromSwapMap(ImageSwapMap.ParseMirrorRegistries(PaletteList));
+        MirrorSet set = MirrorSet.FromSwapMap(ImageSwapMap.LoadMirrorRegistries(PaletteList));
         string file = Path.Combine(Directory.CreateTempSubdirectory("containerd-").FullName, "config.toml");
         File.WriteAllText(file, set.RenderContainerdConfig());
 

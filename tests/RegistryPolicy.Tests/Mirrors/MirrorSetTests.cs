@@ -14,7 +14,7 @@ public sealed class MirrorSetTests
     [Fact]
     public void The_containerd_config_is_exactly_what_palette_writes_seed_003()
     {
-        string rendered = MirrorSet.FromSwapMap(ImageSwapMap.ParseMirrorRegistries(PaletteList)).RenderContainerdConfig();
+        string rendered = MirrorSet.FromSwapMap(ImageSwapMap.LoadMirrorRegistries(PaletteList)).RenderContainerdConfig();
 
         // The registry section of seed 003, lines 370-385, re-indented under its [plugins] table.
         const string expected = """
@@ -85,7 +85,7 @@ public sealed class MirrorSetTests
     [Fact]
     public void Rules_a_node_cannot_express_are_reported_not_rendered()
     {
-        ImageSwapMap map = ImageSwapMap.Parse("default::catch.all\ndocker.io::ecr.example.com/mirror-\ndocker.io/library::x\nquay.io::m/quay\n[EXACT]nginx::a\nghcr.io::\n");
+        ImageSwapMap map = ImageSwapMap.Load("default::catch.all\ndocker.io::ecr.example.com/mirror-\ndocker.io/library::x\nquay.io::m/quay\n[EXACT]nginx::a\nghcr.io::\n");
 
         MirrorSet set = MirrorSet.FromSwapMap(map);
 
@@ -96,7 +96,7 @@ public sealed class MirrorSetTests
     [Fact]
     public void The_consistency_check_finds_official_images_that_lose_library()
     {
-        ImageSwapMap map = ImageSwapMap.ParseMirrorRegistries("docker.io::harbor.example.org/airgap/docker.io,quay.io::harbor.example.org/airgap/quay.io");
+        ImageSwapMap map = ImageSwapMap.LoadMirrorRegistries("docker.io::harbor.example.org/airgap/docker.io,quay.io::harbor.example.org/airgap/quay.io");
 
         var findings = MirrorConsistency.Check(new ImageSwapper(map), MirrorSet.FromSwapMap(map),
             ["nginx:1.25", "docker.io/library/redis:7", "bitnami/postgresql:16", "quay.io/org/app:1", "mcr.microsoft.com/x:1"]);
@@ -110,7 +110,7 @@ public sealed class MirrorSetTests
     [Fact]
     public void A_library_key_makes_admission_and_node_agree()
     {
-        ImageSwapMap map = ImageSwapMap.ParseMirrorRegistries("docker.io::h.example.org/d,docker.io/library::h.example.org/d/library");
+        ImageSwapMap map = ImageSwapMap.LoadMirrorRegistries("docker.io::h.example.org/d,docker.io/library::h.example.org/d/library");
 
         Assert.Empty(MirrorSet.FromSwapMap(map).CheckConsistency(new ImageSwapper(map), ["nginx:1.25", "docker.io/library/nginx"]));
     }

@@ -23,7 +23,7 @@ public class MirrorPullTests
         ProcessResult probe = RealTools.Run("unshare", ["--net", "true"]);
         RealTools.RequireThat(probe.ExitCode == 0, $"'unshare --net' is not permitted here ({probe.Error.Trim()}); registry tests never run on the host network");
 
-        MirrorSet mirrors = MirrorSet.FromSwapMap(ImageSwapMap.ParseMirrorRegistries("docker.io::127.0.0.1:5000/mirror/docker.io"));
+        MirrorSet mirrors = MirrorSet.FromSwapMap(ImageSwapMap.LoadMirrorRegistries("docker.io::127.0.0.1:5000/mirror/docker.io"));
         var options = new MirrorRenderOptions { PlainHttp = true };
         string work = Directory.CreateTempSubdirectory("mirror-").FullName;
         try

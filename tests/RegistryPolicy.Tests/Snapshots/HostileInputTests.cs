@@ -89,7 +89,7 @@ public sealed class HostileInputTests
         // The kubelet's json.Unmarshal repairs strings the same way: the entry is kept, with U+FFFD.
         byte[] json = Concat("{\"auths\":{\"r.io"u8.ToArray(), bad, "\":{\"username\":\"u"u8.ToArray(), bad, "\",\"password\":\"p"u8.ToArray(), bad, "\"}}}"u8.ToArray());
 
-        DockerConfigReadResult read = DockerConfigJson.Decode(json, DockerConfigFormat.DockerConfigJson);
+        DockerConfigReadResult read = DockerConfigJson.Read(json, DockerConfigFormat.DockerConfigJson);
 
         DockerConfigEntry entry = Assert.Single(read.Config.Entries);
         Assert.Contains('\uFFFD', entry.Server);
@@ -172,7 +172,7 @@ public sealed class HostileInputTests
             }
 
             return Encoding.UTF8.GetBytes(json.Append("}}").ToString());
-        }, bytes => DockerConfigJson.Decode(bytes, DockerConfigFormat.DockerConfigJson), 10_000, ".dockerconfigjson entries");
+        }, bytes => DockerConfigJson.Read(bytes, DockerConfigFormat.DockerConfigJson), 10_000, ".dockerconfigjson entries");
     }
 
     [Fact]
@@ -303,8 +303,8 @@ public sealed class HostileInputTests
         byte[] json = "{\"auths\":{\"https://bot:S3cretPass@registry.example.com/v1/\":{\"auth\":\"!!\"}}}"u8.ToArray();
         byte[] good = "{\"auths\":{\"bot:S3cretPass@r.io\":{\"auth\":\"Ym90OnB3\"}}}"u8.ToArray();
 
-        DockerConfigReadResult bad = DockerConfigJson.Decode(json, DockerConfigFormat.DockerConfigJson);
-        DockerConfigReadResult read = DockerConfigJson.Decode(good, DockerConfigFormat.DockerConfigJson);
+        DockerConfigReadResult bad = DockerConfigJson.Read(json, DockerConfigFormat.DockerConfigJson);
+        DockerConfigReadResult read = DockerConfigJson.Read(good, DockerConfigFormat.DockerConfigJson);
         Assert.True(bad.HasErrors);
         Assert.All(bad.Diagnostics, d => Assert.DoesNotContain("S3cretPass", d.ToString(), StringComparison.Ordinal));
         CredentialKeyring keyring = CredentialKeyring.Create([read.Config]);

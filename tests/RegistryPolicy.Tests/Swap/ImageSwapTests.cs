@@ -9,7 +9,7 @@ namespace RegistryPolicy.Tests.Swap;
 /// <summary>The imageswap dialect against ../shared/reference/imageswap.md (imageswap-webhook v1.5.3), rule by rule.</summary>
 public sealed class ImageSwapTests
 {
-    private static string Swap(string maps, string image) => new ImageSwapper(ImageSwapMap.Parse(maps)).Rewrite(image).Result;
+    private static string Swap(string maps, string image) => new ImageSwapper(ImageSwapMap.Load(maps)).Rewrite(image).Result;
 
     [Theory]
     [InlineData("a::b # c", "a", "b")]
@@ -20,7 +20,7 @@ public sealed class ImageSwapTests
     [InlineData("quay.io::", "quay.io", "")]
     public void Lines_are_read_as_upstream_reads_them_rules_3_to_7(string line, string key, string value)
     {
-        ImageSwapMap map = ImageSwapMap.Parse(line + "\ndefault::");
+        ImageSwapMap map = ImageSwapMap.Load(line + "\ndefault::");
 
         Assert.Equal(value, map.Maps[key]);
     }
@@ -37,7 +37,7 @@ public sealed class ImageSwapTests
     [InlineData("a::b\na::c", "duplicate-key")]
     public void Lines_upstream_skips_or_misreads_are_reported_with_their_line(string text, string code)
     {
-        ImageSwapMap map = ImageSwapMap.Parse("default::\n" + text);
+        ImageSwapMap map = ImageSwapMap.Load("default::\n" + text);
 
         Assert.Contains(map.Diagnostics, d => d.Code == code && d.Location is { Line: >= 2 });
     }
@@ -45,7 +45,7 @@ public sealed class ImageSwapTests
     [Fact]
     public void Comments_empty_lines_and_the_last_duplicate_win()
     {
-        ImageSwapMap map = ImageSwapMap.Parse("# comment\n   # indented comment\n\ndefault::\nquay.io::one\nquay.io::two\n");
+        ImageSwapMap map = ImageSwapMap.Load("# comment\n   # indented comment\n\ndefault::\nquay.io::one\nquay.io::two\n");
 
         Assert.Equal("two", map.Maps["quay.io"]);
         Assert.Equal(2, map.Maps.Count);
@@ -54,12 +54,12 @@ public sealed class ImageSwapTests
     [Fact]
     public void Without_a_default_key_only_exact_and_replace_swap_rule_19()
     {
-        var swapper = new ImageSwapper(ImageSwapMap.Parse("quay.io::mirror\n[EXACT]nginx::mirror/nginx:1"));
+        var swapper = new ImageSwapper(ImageSwapMap.Load("quay.io::mirror\n[EXACT]nginx::mirror/nginx:1"));
 
         Assert.Equal("quay.io/x", swapper.Rewrite("quay.io/x").Result);
         Assert.Equal(SwapRule.NoDefault, swapper.Rewrite("quay.io/x").Rule);
         Assert.Equal("mirror/nginx:1", swapper.Rewrite("nginx").Result);
-        Assert.Contains(ImageSwapMap.Parse("quay.io::mirror").Diagnostics, d => d.Code == "no-default");
+        Assert.Contains(ImageSwapMap.Load("quay.io::mirror").Diagnostics, d => d.Code == "no-default");
     }
 
     [Theory]
@@ -86,7 +86,7 @@ public sealed class ImageSwapTests
     [Fact]
     public void An_identity_exact_hit_still_counts_as_a_swap_in_1_5_3_rule_18()
     {
-        SwapResult r = new ImageSwapper(ImageSwapMap.Parse("default::m\n[EXACT]nginx::nginx")).Rewrite("nginx");
+        SwapResult r = new ImageSwapper(ImageSwapMap.Load("default::m\n[EXACT]nginx::nginx")).Rewrite("nginx");
 
         Assert.True(r.Swapped);
         Assert.Equal("nginx", r.Result);
@@ -146,7 +146,7 @@ public sealed class ImageSwapTests
     [Fact]
     public void A_library_only_key_is_where_upstream_crashes_here_no_swap_and_an_error_rule_21()
     {
-        var swapper = new ImageSwapper(ImageSwapMap.Parse("default::\ndocker.io/library::L"));
+        var swapper = new ImageSwapper(ImageSwapMap.Load("default::\ndocker.io/library::L"));
 
         SwapResult crash = swapper.Rewrite("docker.io/nginx");
 
@@ -191,7 +191,7 @@ public sealed class ImageSwapTests
     [InlineData("p", "nginx", "p/nginx")]
     [InlineData("", "nginx", "nginx")]
     public void Legacy_mode_rule_27(string prefix, string image, string expected) =>
-        Assert.Equal(expected, new ImageSwapper(ImageSwapMap.Parse(""), new ImageSwapOptions { LegacyPrefix = prefix }).Rewrite(image).Result);
+        Assert.Equal(expected, new ImageSwapper(ImageSwapMap.Load(""), new ImageSwapOptions { LegacyPrefix = prefix }).Rewrite(image).Result);
 
     [Theory]
     [InlineData("nginx:1.25", "harbor.example.org/airgap-images/docker.io/nginx:1.25")]
@@ -208,7 +208,7 @@ public sealed class ImageSwapTests
             "k8s.gcr.io::harbor.example.org/airgap-images/gcr.io,registry.k8s.io::harbor.example.org/airgap-images/k8s.io," +
             "us-docker.pkg.dev::harbor.example.org/airgap-images,quay.io::harbor.example.org/airgap-images/quay.io";
 
-        ImageSwapMap map = ImageSwapMap.ParseMirrorRegistries(list);
+        ImageSwapMap map = ImageSwapMap.LoadMirrorRegistries(list);
 
         Assert.True(map.ImpliedDefault);
         Assert.DoesNotContain(map.Diagnostics, d => d.Severity != DiagnosticSeverity.Info);
@@ -235,8 +235,8 @@ public sealed class ImageSwapTests
             Gen.ArrayOf(Gen.Elements("quay.io", "docker.io", "/", ":", "x", "nginx", "@sha256:", "-", ".", "library", "5000")).Select(string.Concat).ToArbitrary(),
             (maps, image) =>
             {
-                var a = new ImageSwapper(ImageSwapMap.Parse(maps)).Rewrite(image);
-                var b = new ImageSwapper(ImageSwapMap.Parse(maps)).Rewrite(image);
+                var a = new ImageSwapper(ImageSwapMap.Load(maps)).Rewrite(image);
+                var b = new ImageSwapper(ImageSwapMap.Load(maps)).Rewrite(image);
                 return a == b && (a.Swapped || a.Result == image);
             });
 

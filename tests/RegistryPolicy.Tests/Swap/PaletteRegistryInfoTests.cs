@@ -1,3 +1,4 @@
+using RegistryPolicy.Diagnostics;
 using RegistryPolicy.Snapshots;
 using RegistryPolicy.Swap;
 using RegistryPolicy.Tests.Support;
@@ -28,7 +29,9 @@ public sealed class PaletteRegistryInfoTests
     [Fact]
     public void The_documented_example_reads_into_a_typed_override()
     {
-        Assert.True(PaletteRegistryInfo.TryRead(Secret(Example), out PaletteRegistryInfo? info, out var diagnostics), string.Join("\n", diagnostics));
+        PaletteRegistryInfoReadResult read = PaletteRegistryInfo.Read(Secret(Example));
+        Assert.False(read.HasErrors, string.Join("\n", read.Diagnostics));
+        PaletteRegistryInfo info = read.Info;
 
         Assert.Equal("harbor.example.org", info.Domain);
         Assert.Equal("airgap-images", info.BasePath);
@@ -51,7 +54,9 @@ public sealed class PaletteRegistryInfoTests
             .Replace("docker.io::harbor.example.org/airgap-images/docker.io,gcr.io::harbor.example.org/airgap-images/gcr.io",
                 Convert.ToBase64String("docker.io::h.example.org/d"u8), StringComparison.Ordinal);
 
-        Assert.True(PaletteRegistryInfo.TryRead(Secret(data), out PaletteRegistryInfo? info, out var diagnostics), string.Join("\n", diagnostics));
+        PaletteRegistryInfoReadResult read = PaletteRegistryInfo.Read(Secret(data));
+        Assert.False(read.HasErrors, string.Join("\n", read.Diagnostics));
+        PaletteRegistryInfo info = read.Info;
         Assert.Equal("harbor.example.org", info.Domain);
     }
 
@@ -63,9 +68,11 @@ public sealed class PaletteRegistryInfoTests
     [InlineData("MIRROR_REGISTRIES: docker.io::", "MIRROR_REGISTRIES: a::b::c,docker.io::", "line-skipped")]
     public void Invalid_values_are_errors_naming_the_key(string from, string to, string code)
     {
-        bool ok = PaletteRegistryInfo.TryRead(Secret(Example.Replace(from, to, StringComparison.Ordinal)), out _, out var diagnostics);
+        PaletteRegistryInfoReadResult read = PaletteRegistryInfo.Read(Secret(Example.Replace(from, to, StringComparison.Ordinal)));
+        ValueArray<Diagnostic> diagnostics = read.Diagnostics;
 
-        Assert.False(ok);
+        Assert.True(read.HasErrors);
+        Assert.Null(read.Info);
         Assert.Contains(diagnostics, d => d.Code == code);
         Assert.DoesNotContain(diagnostics, d => d.Message.Contains("robot-very-secret-pass", StringComparison.Ordinal));
     }

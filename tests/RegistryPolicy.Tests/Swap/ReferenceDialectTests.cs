@@ -10,7 +10,7 @@ namespace RegistryPolicy.Tests.Swap;
 /// <summary>The reference dialect: what imageswap's users ask for (issues #77, #105, #117, #119, PR #120).</summary>
 public sealed class ReferenceDialectTests
 {
-    private static ImageSwapper Swapper(string maps) => new(ImageSwapMap.Parse(maps), new ImageSwapOptions { Dialect = SwapDialect.Reference });
+    private static ImageSwapper Swapper(string maps) => new(ImageSwapMap.Load(maps), new ImageSwapOptions { Dialect = SwapDialect.Reference });
 
     private static string Swap(string maps, string image) => Swapper(maps).Rewrite(image).Result;
 
@@ -65,7 +65,7 @@ public sealed class ReferenceDialectTests
     [Fact]
     public void Admission_and_node_mirror_agree_in_this_dialect()
     {
-        ImageSwapMap map = ImageSwapMap.ParseMirrorRegistries("docker.io::h.example.org/d,quay.io::h.example.org/q");
+        ImageSwapMap map = ImageSwapMap.LoadMirrorRegistries("docker.io::h.example.org/d,quay.io::h.example.org/q");
         var swapper = new ImageSwapper(map, new ImageSwapOptions { Dialect = SwapDialect.Reference });
 
         Assert.Empty(MirrorSet.FromSwapMap(map).CheckConsistency(swapper, ["nginx:1.25", "docker.io/nginx", "bitnami/redis:7", "quay.io/org/app"]));

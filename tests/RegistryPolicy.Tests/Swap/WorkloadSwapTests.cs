@@ -7,7 +7,7 @@ namespace RegistryPolicy.Tests.Swap;
 
 public sealed class WorkloadSwapTests
 {
-    private static readonly ImageSwapper Swapper = new(ImageSwapMap.Parse("default::\ndocker.io::m.example.com/d\n[EXACT]same:1::same:1"));
+    private static readonly ImageSwapper Swapper = new(ImageSwapMap.Load("default::\ndocker.io::m.example.com/d\n[EXACT]same:1::same:1"));
 
     private const string Deployment = """
         {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"team"},
@@ -36,7 +36,7 @@ public sealed class WorkloadSwapTests
     public void Ephemeral_containers_only_when_asked_or_in_the_reference_dialect()
     {
         WorkloadSwap asked = Swapper.RewriteWorkload(Read(Deployment), new WorkloadSwapOptions { IncludeEphemeralContainers = true });
-        var reference = new ImageSwapper(ImageSwapMap.Parse("default::\ndocker.io::m.example.com/d"), new ImageSwapOptions { Dialect = SwapDialect.Reference });
+        var reference = new ImageSwapper(ImageSwapMap.Load("default::\ndocker.io::m.example.com/d"), new ImageSwapOptions { Dialect = SwapDialect.Reference });
         WorkloadSwap byDialect = reference.RewriteWorkload(Read(Deployment));
 
         Assert.Contains(asked.Patch, p => p.Path == "/spec/template/spec/ephemeralContainers/0/image");

@@ -74,9 +74,9 @@ public sealed class WhatIfTests
         var pod = new WorkloadObject("Pod", new ObjectMetadata("p", "team"),
             new PodTemplate("/spec", null, default, new ValueArray<ContainerSpec>([new ContainerSpec(ContainerRole.Container, 0, "app", "nginx", null)])));
         var snapshot = ClusterSnapshot.Create(pod);
-        var side = new WhatIfSide(Kyma, snapshot) { Swap = new ImageSwapper(ImageSwapMap.ParseMirrorRegistries("docker.io::old.example.com/d")) };
+        var side = new WhatIfSide(Kyma, snapshot) { Swap = new ImageSwapper(ImageSwapMap.LoadMirrorRegistries("docker.io::old.example.com/d")) };
 
-        OutcomeDiff diff = RegistryPolicy.WhatIf.WhatIfEngine.Compare(side, side with { Swap = new ImageSwapper(ImageSwapMap.ParseMirrorRegistries("docker.io::new.example.com/d")) });
+        OutcomeDiff diff = RegistryPolicy.WhatIf.WhatIfEngine.Compare(side, side with { Swap = new ImageSwapper(ImageSwapMap.LoadMirrorRegistries("docker.io::new.example.com/d")) });
 
         ImageChange change = Assert.Single(diff.Images);
         Assert.Equal(("old.example.com/d/nginx", "new.example.com/d/nginx"), (change.Before, change.After));
