@@ -21,7 +21,9 @@ public static class KymaCluster
     public static IEnumerable<KubeObject> Objects(int namespaces)
     {
         var baseLabels = StringMap.Of("serverless.kyma-project.io/config", "credentials");
-        var defaultData = SecretData.FromStrings(DefaultData);
+        // The API server requires '.dockerconfigjson' in a kubernetes.io/dockerconfigjson Secret (Kyma's webhook writes it)
+        // and the ServiceAccount annotation on a token Secret; without them every Secret would be refused as absent.
+        var defaultData = SecretData.FromStrings([.. DefaultData, ".dockerconfigjson", DockerConfig("serverless-docker-registry.kyma-system.svc.cluster.local:5000", "internal", "internal-password")]);
         yield return NamespaceObject.Named("kyma-system");
         yield return new SecretObject(new ObjectMetadata("serverless-registry-config-default", "kyma-system")
         {
@@ -41,16 +43,20 @@ public static class KymaCluster
                     ? StringMap.Of("serverless.kyma-project.io/remote-registry", "config", "serverless.kyma-project.io/managed-by", "user")
                     : StringMap.Of("serverless.kyma-project.io/remote-registry", "config");
                 yield return new SecretObject(new ObjectMetadata("serverless-registry-config", ns) { Labels = labels }, "kubernetes.io/dockerconfigjson",
-                    SecretData.FromStrings("registryAddress", $"registry{n % 50}.example.com/{ns}", "serverAddress", $"registry{n % 50}.example.com", "username", ns, "password", $"pw-{n}"));
+                    SecretData.FromStrings("registryAddress", $"registry{n % 50}.example.com/{ns}", "serverAddress", $"registry{n % 50}.example.com", "username", ns, "password", $"pw-{n}",
+                        ".dockerconfigjson", DockerConfig($"registry{n % 50}.example.com", ns, $"pw-{n}")));
             }
 
             for (int i = 0; i < extra; i++)
             {
-                yield return new SecretObject(new ObjectMetadata($"app-{i}-token", ns), "kubernetes.io/service-account-token",
+                yield return new SecretObject(new ObjectMetadata($"app-{i}-token", ns) { Annotations = StringMap.Of("kubernetes.io/service-account.name", $"app-{i}") }, "kubernetes.io/service-account-token",
                     SecretData.FromStrings("token", $"token-{n}-{i}", "ca.crt", "-----BEGIN CERTIFICATE-----"));
             }
         }
     }
+
+    private static string DockerConfig(string server, string username, string password) =>
+        Encoding.UTF8.GetString(RegistryPolicy.Credentials.DockerConfigJson.Encode(server, username, password));
 
     /// <summary>Writes the cluster as <c>kubectl get namespaces,secrets -A -o json</c> prints it (a v1 List, indented as kubectl does).</summary>
     public static void WriteJson(int namespaces, TextWriter output)
@@ -78,7 +84,13 @@ public static class KymaCluster
                 text.Append("            \"kind\": \"Namespace\",\n");
             }
 
-            text.Append("            \"metadata\": {\n                \"creationTimestamp\": \"2026-11-01T10:00:00Z\",\n");
+            text.Append("            \"metadata\": {\n");
+            if (o.Metadata.Annotations.Count > 0)
+            {
+                text.Append("                \"annotations\": {\n").AppendJoin(",\n", o.Metadata.Annotations.Select(a => $"                    \"{a.Key}\": \"{a.Value}\"")).Append("\n                },\n");
+            }
+
+            text.Append("                \"creationTimestamp\": \"2026-11-01T10:00:00Z\",\n");
             if (o.Metadata.Finalizers.Count > 0)
             {
                 text.Append("                \"finalizers\": [\n").AppendJoin(",\n", o.Metadata.Finalizers.Select(f => $"                    \"{f}\"")).Append("\n                ],\n");

@@ -18,7 +18,7 @@ internal static class Lints
         bool selectorCandidates = policy.Candidates.Any(c => c.Selector is not null);
         foreach (CompiledPropagation rule in policy.Propagation)
         {
-            foreach (SecretObject secret in snapshot.GetSecretsIn(rule.Rule.Base.Namespace))
+            foreach (SecretObject secret in snapshot.SecretsIn(rule.Rule.Base.Namespace))
             {
                 if (Planner.IsBase(rule, secret) && Planner.IsShielded(rule, secret))
                 {
@@ -66,7 +66,16 @@ internal static class Lints
                     continue;
                 }
 
-                string? missing = admission.RequiredKeys.FirstOrDefault(k => !secret.Data.ContainsKey(k));
+                string? missing = null;
+                foreach (string key in admission.RequiredKeys)
+                {
+                    if (!secret.Data.ContainsKey(key))
+                    {
+                        missing = key;
+                        break;
+                    }
+                }
+
                 if (missing is not null)
                 {
                     found.Add(Make("webhook-refuses", DiagnosticSeverity.Warning,

@@ -11,7 +11,7 @@ internal sealed class SecretView
 {
     private readonly ClusterSnapshot _snapshot;
     private readonly Dictionary<(string, string), SecretObject?> _overlay = [];
-    private readonly Dictionary<string, List<SecretObject?>> _overlayByNamespace = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _overlayByNamespace = new(StringComparer.Ordinal);
 
     public SecretView(ClusterSnapshot snapshot, PropagationPlan? applied)
     {
@@ -19,31 +19,51 @@ internal sealed class SecretView
         foreach (PlanAction action in applied?.Actions ?? [])
         {
             SecretObject? after = action.Desired is { } d && !(d.Metadata.IsDeleting && d.Metadata.Finalizers.Count == 0) ? d : null;
-            _overlay[(action.Secret.Namespace, action.Secret.Name)] = after;
+            if (_overlay.TryAdd((action.Secret.Namespace, action.Secret.Name), after))
+            {
+                if (!_overlayByNamespace.TryGetValue(action.Secret.Namespace, out List<string>? names))
+                {
+                    _overlayByNamespace[action.Secret.Namespace] = names = [];
+                }
+
+                names.Add(action.Secret.Name);
+            }
+            else
+            {
+                _overlay[(action.Secret.Namespace, action.Secret.Name)] = after;
+            }
         }
     }
 
     public SecretObject? Get(string ns, string name) =>
         _overlay.TryGetValue((ns, name), out SecretObject? o) ? o : _snapshot.GetSecret(ns, name);
 
-    public IEnumerable<SecretObject> In(string ns)
+    /// <summary>The Secrets of a namespace in this view, by name. Copies nothing for a namespace the plan does not change.</summary>
+    public ReadOnlySpan<SecretObject> In(string ns)
     {
-        var names = new SortedSet<string>(_snapshot.GetSecretsIn(ns).Select(s => s.Name), StringComparer.Ordinal);
-        foreach (var ((n, name), _) in _overlay)
+        ReadOnlySpan<SecretObject> inSnapshot = _snapshot.SecretsIn(ns);
+        if (!_overlayByNamespace.TryGetValue(ns, out List<string>? changed))
         {
-            if (n == ns)
-            {
-                names.Add(name);
-            }
+            return inSnapshot;
         }
 
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (SecretObject secret in inSnapshot)
+        {
+            names.Add(secret.Name);
+        }
+
+        names.UnionWith(changed);
+        var secrets = new List<SecretObject>(names.Count);
         foreach (string name in names)
         {
             if (Get(ns, name) is { } secret)
             {
-                yield return secret;
+                secrets.Add(secret);
             }
         }
+
+        return secrets.ToArray();
     }
 }
 
@@ -150,7 +170,16 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
     /// <summary>The first Secret (by name) whose labels match; separate so that the named path allocates no closure.</summary>
     private SecretObject? FindBySelector(string ns, CompiledCandidate candidate, bool explain, out string? miss)
     {
-        SecretObject? match = view.In(ns).FirstOrDefault(s => candidate.Selector!.Matches(s.Metadata.Labels));
+        SecretObject? match = null;
+        foreach (SecretObject secret in view.In(ns))
+        {
+            if (candidate.Selector!.Matches(secret.Metadata.Labels))
+            {
+                match = secret;
+                break;
+            }
+        }
+
         miss = match is null && explain ? $"no Secret in {ns} has labels {candidate.Selector!.Text}" : null;
         return match;
     }
@@ -162,7 +191,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
             CompiledPropagation rule = policy.Propagation[r];
             if (candidate.SourceWhenShielded is { } shieldedSource && Planner.IsShielded(rule, secret))
             {
-                return (shieldedSource, Why(0, r, null, shieldedSource, () => $"it is shielded from propagation ({rule.Shield!.Text}), so it counts as {Name(shieldedSource)}"));
+                return (shieldedSource, Why(WhyKind.Shielded, r, null, shieldedSource));
             }
         }
 
@@ -173,30 +202,45 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
                 CompiledPropagation rule = policy.Propagation[r];
                 if (secret.Namespace == rule.Rule.Base.Namespace && Planner.IsBase(rule, secret))
                 {
-                    return (propagatedSource, Why(1, r, null, propagatedSource, () => $"it is itself a base of rule '{rule.Rule.Name}', so it counts as {Name(propagatedSource)}"));
+                    return (propagatedSource, Why(WhyKind.Base, r, null, propagatedSource));
                 }
 
                 if (BaseOf(rule, secret) is { } baseSecret)
                 {
-                    var at = new SecretReference(baseSecret.Namespace!, baseSecret.Name);
-                    return (propagatedSource, Why(2, r, at, propagatedSource, () => $"it is a copy of the base {baseSecret.Reference} (rule '{rule.Rule.Name}'), so it counts as {Name(propagatedSource)}"));
+                    return (propagatedSource, Why(WhyKind.Copy, r, new SecretReference(baseSecret.Namespace!, baseSecret.Name), propagatedSource));
                 }
             }
         }
 
-        return (candidate.Source, Why(3, 0, null, candidate.Source, () => $"it counts as {Name(candidate.Source)}"));
+        return (candidate.Source, Why(WhyKind.Plain, 0, null, candidate.Source));
     }
 
     /// <summary>The reason text of one kind of decision, built once per evaluation and shared by every namespace it applies to.</summary>
-    private string Why(int kind, int rule, SecretReference? baseSecret, ResolutionSource source, Func<string> text)
+    private string Why(WhyKind kind, int rule, SecretReference? baseSecret, ResolutionSource source)
     {
-        if (!_why.TryGetValue((kind, rule, baseSecret, source), out string? why))
+        if (!_why.TryGetValue(((int)kind, rule, baseSecret, source), out string? why))
         {
-            why = text();
-            _why[(kind, rule, baseSecret, source)] = why;
+            why = WhyText(kind, policy.Propagation.IsEmpty ? null : policy.Propagation[rule], baseSecret, source);
+            _why[((int)kind, rule, baseSecret, source)] = why;
         }
 
         return why;
+    }
+
+    private static string WhyText(WhyKind kind, CompiledPropagation? rule, SecretReference? baseSecret, ResolutionSource source) => kind switch
+    {
+        WhyKind.Shielded => $"it is shielded from propagation ({rule!.Shield!.Text}), so it counts as {Name(source)}",
+        WhyKind.Base => $"it is itself a base of rule '{rule!.Rule.Name}', so it counts as {Name(source)}",
+        WhyKind.Copy => $"it is a copy of the base {new ObjectReference("Secret", baseSecret!.Value.Namespace, baseSecret.Value.Name)} (rule '{rule!.Rule.Name}'), so it counts as {Name(source)}",
+        _ => $"it counts as {Name(source)}",
+    };
+
+    private enum WhyKind
+    {
+        Shielded,
+        Base,
+        Copy,
+        Plain,
     }
 
     /// <summary>The live base of which <paramref name="secret"/> is an exact copy under <paramref name="rule"/>, if any.</summary>
@@ -208,7 +252,15 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
             return view.Get(rule.Rule.Base.Namespace, secret.Name) is { } b && Live(rule, b) && Planner.IsCopyOf(rule, b, secret) ? b : null;
         }
 
-        return view.In(rule.Rule.Base.Namespace).FirstOrDefault(b => Live(rule, b) && Planner.IsCopyOf(rule, b, secret));
+        foreach (SecretObject b in view.In(rule.Rule.Base.Namespace))
+        {
+            if (Live(rule, b) && Planner.IsCopyOf(rule, b, secret))
+            {
+                return b;
+            }
+        }
+
+        return null;
     }
 
     private static string Name(ResolutionSource source) => PolicyNames.Of(source);
@@ -291,7 +343,7 @@ internal sealed class Resolver(CompiledPolicy policy, SecretView view, Evaluatio
 
         if (hasPassword)
         {
-            fingerprint = RegistryCredential.FingerprintOf(System.Text.Encoding.UTF8.GetString(password.Span)); // once per distinct content: copies share these fields
+            fingerprint = data.FingerprintOf(keys.Password); // once per distinct content (copies share these fields), remembered with the content
         }
 
         return new Fields(push, pull, _text.Get(data, keys.RegistryAddress), server, username, fingerprint);

@@ -46,7 +46,7 @@ internal static class ApiServerRules
     public static string? AnnotationSizeProblem(StringMap annotations)
     {
         long total = 0;
-        foreach (var (key, value) in annotations)
+        foreach (var (key, value) in annotations.Entries)
         {
             total += key.Length + System.Text.Encoding.UTF8.GetByteCount(value);
         }
@@ -68,13 +68,7 @@ internal static class ApiServerRules
     /// <summary>As <see cref="SecretProblem"/>, with the field the problem is in (<c>data[.dockerconfigjson]</c>, say).</summary>
     public static (string Field, string Message)? SecretProblemAt(string type, SecretData data, StringMap annotations)
     {
-        long size = 0;
-        foreach (var (_, value) in data.RevealEntries())
-        {
-            size += value.Length;
-        }
-
-        if (size > MaxSecretBytes)
+        if (data.TotalLength > MaxSecretBytes)
         {
             return ("data", "the data holds more than 1 MiB, the API server's limit for a Secret");
         }
@@ -108,7 +102,7 @@ internal static class ApiServerRules
             return false;
         }
 
-        foreach (var (key, value) in meta.Labels)
+        foreach (var (key, value) in meta.Labels.Entries)
         {
             if (LabelProblem(key, value) is not null)
             {
@@ -116,7 +110,7 @@ internal static class ApiServerRules
             }
         }
 
-        foreach (var (key, _) in meta.Annotations)
+        foreach (var (key, _) in meta.Annotations.Entries)
         {
             if (AnnotationKeyProblem(key) is not null)
             {
@@ -129,7 +123,7 @@ internal static class ApiServerRules
             return false;
         }
 
-        foreach (string finalizer in meta.Finalizers)
+        foreach (string finalizer in meta.Finalizers.AsSpan())
         {
             if (FinalizerProblem(finalizer) is not null)
             {
@@ -139,9 +133,9 @@ internal static class ApiServerRules
 
         if (obj is SecretObject secret)
         {
-            foreach (string key in secret.Data.Keys)
+            for (int i = 0; i < secret.Data.Count; i++)
             {
-                if (DataKeyProblem(key) is not null)
+                if (DataKeyProblem(secret.Data.KeyAt(i)) is not null)
                 {
                     return false;
                 }

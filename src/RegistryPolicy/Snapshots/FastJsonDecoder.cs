@@ -160,16 +160,17 @@ internal sealed class FastJsonDecoder
     }
 
     /// <summary>
-    /// Whether <paramref name="key"/> differs from the <paramref name="count"/> keys before it: a scan while there are few, a
+    /// Whether <paramref name="key"/> differs from the keys of <paramref name="items"/> (those before it): a scan while there are few, a
     /// set once there are many, so that a hostile object with thousands of keys costs linear time.
     /// </summary>
-    private bool Distinct(string key, int count, Func<int, string> keyAt)
+    private bool Distinct<T>(string key, List<T> items, Func<T, string> keyOf)
     {
+        int count = items.Count;
         if (count < 16)
         {
             for (int i = 0; i < count; i++)
             {
-                if (keyAt(i) == key)
+                if (keyOf(items[i]) == key)
                 {
                     return false;
                 }
@@ -183,7 +184,7 @@ internal sealed class FastJsonDecoder
             _seenKeys.Clear();
             for (int i = 0; i < count; i++)
             {
-                _seenKeys.Add(keyAt(i));
+                _seenKeys.Add(keyOf(items[i]));
             }
         }
 
@@ -611,7 +612,7 @@ internal sealed class FastJsonDecoder
                 return null;
             }
 
-            if (!Distinct(key, pairs.Count, i => pairs[i].Item1))
+            if (!Distinct(key, pairs, static pair => pair.Item1))
             {
                 return null;
             }
@@ -642,7 +643,7 @@ internal sealed class FastJsonDecoder
         while (NextProperty(ref reader))
         {
             string key = Intern(ref reader);
-            if (!Distinct(key, _pending.Count, i => _pending[i].Key))
+            if (!Distinct(key, _pending, static pending => pending.Key))
             {
                 return false;
             }

@@ -12,6 +12,7 @@ public sealed class SecretData : IEquatable<SecretData>
     // One buffer for all values: three objects per Secret however many keys it has (large snapshots hold 100,000s).
     private readonly (string Key, int Start, int Length)[] _entries;
     private readonly byte[] _buffer;
+    private FingerprintMemo? _fingerprint; // the last fingerprint asked for: immutable content, so a race only computes it twice
     private int _hash; // 0: not computed yet (a computed 0 is stored as 1); immutable content, so a race only computes it twice
 
     private SecretData((string Key, int Start, int Length)[] sortedEntries, byte[] buffer)
@@ -98,6 +99,46 @@ public sealed class SecretData : IEquatable<SecretData>
 
     /// <summary>The number of keys.</summary>
     public int Count => _entries.Length;
+
+    /// <summary>
+    /// The fingerprint (<see cref="Credentials.RegistryCredential.FingerprintOf"/>) of the value of <paramref name="key"/>
+    /// read as UTF-8 text, or null when the key is absent. Remembered with the content, so evaluating the same snapshot again
+    /// (a webhook or a controller does, per request or event) does not hash again.
+    /// </summary>
+    internal string? FingerprintOf(string key)
+    {
+        FingerprintMemo? memo = Volatile.Read(ref _fingerprint);
+        if (memo is not null && memo.Key == key)
+        {
+            return memo.Fingerprint;
+        }
+
+        string? fingerprint = TryGetBytes(key, out ReadOnlyMemory<byte> value)
+            ? Credentials.RegistryCredential.FingerprintOf(System.Text.Encoding.UTF8.GetString(value.Span))
+            : null;
+        Volatile.Write(ref _fingerprint, new FingerprintMemo(key, fingerprint));
+        return fingerprint;
+    }
+
+    private sealed record FingerprintMemo(string Key, string? Fingerprint);
+
+    /// <summary>The key at <paramref name="index"/> in ordinal order (no allocation, for readers' checks).</summary>
+    internal string KeyAt(int index) => _entries[index].Key;
+
+    /// <summary>The bytes held by all values together.</summary>
+    internal long TotalLength
+    {
+        get
+        {
+            long total = 0;
+            foreach (var (_, _, length) in _entries)
+            {
+                total += length;
+            }
+
+            return total;
+        }
+    }
 
     /// <summary>The keys, in ordinal order.</summary>
     public ImmutableArray<string> Keys => [.. _entries.Select(e => e.Key)];

@@ -13,6 +13,9 @@ public sealed class StringMap : IReadOnlyDictionary<string, string>, IEquatable<
 
     private StringMap(KeyValuePair<string, string>[] sorted) => _entries = sorted;
 
+    /// <summary>The entries in key order, without an enumerator (for readers' checks on every object).</summary>
+    internal ReadOnlySpan<KeyValuePair<string, string>> Entries => _entries;
+
     /// <summary>The empty map.</summary>
     public static StringMap Empty { get; } = new([]);
 

@@ -40,10 +40,13 @@ public readonly struct ValueArray<T> : IReadOnlyList<T>, IEquatable<ValueArray<T
     /// <returns>A read-only span over the items.</returns>
     public ReadOnlySpan<T> AsSpan() => Items.AsSpan();
 
-    /// <inheritdoc/>
-    public IEnumerator<T> GetEnumerator() => ((IEnumerable<T>)Items).GetEnumerator();
+    /// <summary>An enumerator that allocates nothing (a <c>foreach</c> over a <see cref="ValueArray{T}"/> uses it).</summary>
+    /// <returns>The enumerator.</returns>
+    public ImmutableArray<T>.Enumerator GetEnumerator() => Items.GetEnumerator();
 
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    IEnumerator<T> IEnumerable<T>.GetEnumerator() => ((IEnumerable<T>)Items).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => ((IEnumerable)Items).GetEnumerator();
 
     /// <inheritdoc/>
     public bool Equals(ValueArray<T> other) => Items.SequenceEqual(other.Items);
