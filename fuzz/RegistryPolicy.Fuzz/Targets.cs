@@ -12,6 +12,7 @@ using RegistryPolicy.Resolution;
 using RegistryPolicy.Snapshots;
 using RegistryPolicy.Swap;
 using RegistryPolicy.WhatIf;
+using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.Fuzz;
 

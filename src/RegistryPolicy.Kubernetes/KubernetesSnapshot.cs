@@ -7,6 +7,7 @@ using k8s.Models;
 using RegistryPolicy.Diagnostics;
 using RegistryPolicy.Resolution;
 using RegistryPolicy.Snapshots;
+using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.Kubernetes;
 

@@ -3,6 +3,7 @@ using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
 using RegistryPolicy.Snapshots;
+using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.Testing;
 

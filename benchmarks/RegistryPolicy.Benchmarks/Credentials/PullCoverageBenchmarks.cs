@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using RegistryPolicy.Credentials;
 using RegistryPolicy.Snapshots;
+using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.Benchmarks.Credentials;
 

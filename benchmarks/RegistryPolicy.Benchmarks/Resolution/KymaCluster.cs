@@ -1,5 +1,6 @@
 using System.Text;
 using RegistryPolicy.Snapshots;
+using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.Benchmarks.Resolution;
 

@@ -4,6 +4,7 @@ using System.Text;
 using RegistryPolicy.Diagnostics;
 using RegistryPolicy.Documents;
 using RegistryPolicy.Snapshots;
+using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.Policies;
 
@@ -108,5 +109,6 @@ public static class PolicyLoader
 public sealed record PolicyLoadResult(CompiledPolicy? Policy, ValueArray<Diagnostic> Diagnostics)
 {
     /// <summary>Whether any diagnostic is an error (then <see cref="Policy"/> is null).</summary>
+    [MemberNotNullWhen(false, nameof(Policy))]
     public bool HasErrors => Policy is null || Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error);
 }

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Text.Json.Serialization;
 using RegistryPolicy.Credentials;
 using RegistryPolicy.Snapshots;
+using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.Policies;
 

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using RegistryPolicy.Diagnostics;
 using RegistryPolicy.Policies;
 using RegistryPolicy.Snapshots;
+using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.Resolution;
 

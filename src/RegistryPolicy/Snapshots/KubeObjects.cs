@@ -1,4 +1,5 @@
 using RegistryPolicy.Diagnostics;
+using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.Snapshots;
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.Snapshots;
 

@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using RegistryPolicy.Credentials;
 using RegistryPolicy.Diagnostics;
 using RegistryPolicy.Snapshots;
+using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.Swap;
 

@@ -3,6 +3,7 @@ using System.Text;
 using RegistryPolicy.Diagnostics;
 using RegistryPolicy.Documents;
 using RegistryPolicy.Snapshots;
+using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.WhatIf;
 

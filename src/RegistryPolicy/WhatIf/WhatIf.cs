@@ -19,7 +19,7 @@ public sealed record WhatIfSide(CompiledPolicy Policy, ClusterSnapshot Snapshot)
     public EvaluationView View { get; init; } = EvaluationView.Converged;
 }
 
-/// <summary>A namespace whose outcome differs, with both resolutions (and so both traces).</summary>
+/// <summary>A namespace whose outcome differs, with both resolutions (each with its reason; <see cref="Resolution.Evaluation.Explain"/> on either evaluation gives the full trace).</summary>
 /// <param name="Namespace">The namespace.</param>
 /// <param name="Before">The resolution before.</param>
 /// <param name="After">The resolution after.</param>
@@ -74,7 +74,7 @@ public sealed record OutcomeDiff(ImmutableArray<NamespaceChange> Namespaces, Imm
 
 /// <summary>
 /// What-if evaluation: the difference in outcomes between two snapshots, two policies, or both — what users run in CI
-/// before they change a Secret or a rule. Every entry carries both resolutions, so the two traces say why it changed.
+/// before they change a Secret or a rule. Every entry carries both resolutions, whose reasons (and, from each evaluation, traces) say why it changed.
 /// </summary>
 public static class WhatIfEngine
 {
@@ -196,7 +196,7 @@ public static class WhatIfEngine
     public static ChangeDocument LoadChanges(string text, string source)
     {
         ImmutableArray<SnapshotChange> changes = SnapshotChanges.Parse(text, source, out ImmutableArray<Diagnostic> diagnostics);
-        return new ChangeDocument(new Snapshots.ValueArray<SnapshotChange>(changes), new Snapshots.ValueArray<Diagnostic>(diagnostics));
+        return new ChangeDocument(new Primitives.ValueArray<SnapshotChange>(changes), new Primitives.ValueArray<Diagnostic>(diagnostics));
     }
 
     /// <summary>Applies changes in order, purely (the snapshot is not changed). A change whose target does not exist is skipped with a diagnostic.</summary>

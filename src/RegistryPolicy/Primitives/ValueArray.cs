@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Collections.Immutable;
 
-namespace RegistryPolicy.Snapshots;
+namespace RegistryPolicy.Primitives;
 
 /// <summary>
 /// An immutable array with value (element-wise) equality, so that records holding lists compare by content (an
