@@ -15,6 +15,7 @@ namespace RegistryPolicy.Kubernetes;
 /// Builds <see cref="ClusterSnapshot"/>s from KubernetesClient models (what a controller's informers or a <c>List</c> call
 /// return), and turns plan actions back into models to apply. Objects without a name are reported, not thrown; objects of
 /// other kinds are counted in one info diagnostic.
+/// Stateless: safe to call from any thread.
 /// </summary>
 public static class KubernetesSnapshot
 {

@@ -10,6 +10,7 @@ namespace RegistryPolicy.Testing;
 /// <summary>
 /// FsCheck generators for snapshots and their parts. Every generator is pure and shrinks towards fewer objects, fewer
 /// labels and fewer keys, so a failing property reports a small snapshot.
+/// Stateless: safe to call from any thread.
 /// </summary>
 public static class SnapshotGenerators
 {

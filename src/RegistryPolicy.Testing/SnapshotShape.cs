@@ -7,6 +7,7 @@ namespace RegistryPolicy.Testing;
 /// The vocabulary generated snapshots are drawn from: namespace names, Secret names, labels, data keys and values. Small
 /// pools make collisions (the same name in two namespaces, a shield label on an override) frequent, which is where policies
 /// differ. <see cref="ForPolicy"/> draws the vocabulary from what a policy mentions.
+/// Immutable and thread-safe.
 /// </summary>
 public sealed record SnapshotShape
 {

@@ -12,7 +12,7 @@ public enum DockerConfigFormat
     DockerCfg = 1,
 }
 
-/// <summary>One registry entry of a pull secret: the config key exactly as written, and its credential.</summary>
+/// <summary>One registry entry of a pull secret: the config key exactly as written, and its credential. Immutable and thread-safe.</summary>
 /// <param name="Server">The key in <c>auths</c> (or in the legacy flat map), verbatim.</param>
 /// <param name="Credential">The credential the kubelet reads from the entry.</param>
 public sealed record DockerConfigEntry(string Server, RegistryCredential Credential)
@@ -28,7 +28,7 @@ public sealed record DockerConfigEntry(string Server, RegistryCredential Credent
     public override string ToString() => $"{DisplayServer}: {Credential}";
 }
 
-/// <summary>The entries of one decoded pull secret, in document order.</summary>
+/// <summary>The entries of one decoded pull secret, in document order. Immutable and thread-safe.</summary>
 /// <param name="Entries">The entries, in the order their keys appear (a key repeated later replaces the earlier entry).</param>
 public sealed record DockerConfig(IReadOnlyList<DockerConfigEntry> Entries)
 {
@@ -42,7 +42,7 @@ public sealed record DockerConfig(IReadOnlyList<DockerConfigEntry> Entries)
     public override int GetHashCode() => Entries.Count;
 }
 
-/// <summary>The outcome of decoding a pull secret: the config (empty when unusable) and every diagnostic found.</summary>
+/// <summary>The outcome of decoding a pull secret: the config (empty when unusable) and every diagnostic found. Immutable and thread-safe.</summary>
 /// <param name="Config">The decoded entries; empty on error.</param>
 /// <param name="Diagnostics">Errors and warnings, in the order found.</param>
 public sealed record DockerConfigReadResult(DockerConfig Config, IReadOnlyList<Diagnostic> Diagnostics)

@@ -10,6 +10,7 @@ namespace RegistryPolicy.Credentials;
 /// <summary>
 /// Encodes and decodes <c>.dockerconfigjson</c> pull-secret content: encoding byte-identical to
 /// <c>kubectl create secret docker-registry</c>, decoding exactly as the kubelet reads it.
+/// Stateless: safe to call from any thread.
 /// </summary>
 public static class DockerConfigJson
 {

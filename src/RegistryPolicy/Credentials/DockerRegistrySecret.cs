@@ -8,6 +8,7 @@ namespace RegistryPolicy.Credentials;
 /// <summary>
 /// Builds the Secret manifest <c>kubectl create secret docker-registry NAME ... --dry-run=client -o yaml|json</c> prints, so
 /// ours can be diffed against kubectl's: the same fields, order, indentation and base64.
+/// Stateless: safe to call from any thread.
 /// </summary>
 public static class DockerRegistrySecret
 {

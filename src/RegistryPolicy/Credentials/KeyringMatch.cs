@@ -5,7 +5,7 @@ using RegistryPolicy.Diagnostics;
 
 namespace RegistryPolicy.Credentials;
 
-/// <summary>One credential the kubelet would try for an image.</summary>
+/// <summary>One credential the kubelet would try for an image. Immutable and thread-safe.</summary>
 /// <param name="IndexKey">The keyring key that matched (the config key without scheme and <c>/v1/</c>/<c>/v2/</c>).</param>
 /// <param name="Server">The config key exactly as written in the pull secret.</param>
 /// <param name="Credential">The credential (redacted when printed).</param>
@@ -25,6 +25,7 @@ public sealed record KeyringMatch(string IndexKey, string Server, RegistryCreden
 /// <summary>
 /// The result of <see cref="CredentialKeyring.Lookup(string)"/>: the credentials in the order the kubelet tries them, the string
 /// that was looked up, and an error when the image could not be normalised (then no lookup happened).
+/// Immutable and thread-safe.
 /// </summary>
 public readonly struct KeyringLookup : IEquatable<KeyringLookup>
 {

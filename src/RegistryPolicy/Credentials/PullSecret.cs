@@ -5,6 +5,7 @@ namespace RegistryPolicy.Credentials;
 /// <summary>
 /// A Secret as a pull secret: its name, type and decoded <c>data</c>. <see cref="ReadDockerConfig"/> reads it as the kubelet
 /// does (type and key must agree).
+/// Immutable and thread-safe.
 /// </summary>
 public sealed class PullSecret : IEquatable<PullSecret>
 {

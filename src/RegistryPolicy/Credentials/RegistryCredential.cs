@@ -9,6 +9,7 @@ namespace RegistryPolicy.Credentials;
 /// <see cref="ToString"/>, the debugger display and any serialisation of the public properties show the username and a
 /// <see cref="Fingerprint"/> (a short SHA-256 of the password) so two values can be compared without being revealed. Read the
 /// password itself only through <see cref="RevealPassword"/>.
+/// Immutable and thread-safe.
 /// </summary>
 /// <remarks>Immutable and thread-safe. Equality compares every field, the secret ones included.</remarks>
 [DebuggerDisplay("{ToString(),nq}")]

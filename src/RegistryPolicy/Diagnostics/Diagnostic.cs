@@ -13,7 +13,7 @@ public enum DiagnosticSeverity
     Error = 2,
 }
 
-/// <summary>The Kubernetes object a diagnostic is about.</summary>
+/// <summary>The Kubernetes object a diagnostic is about. Immutable and thread-safe.</summary>
 /// <param name="Kind">The object's kind, for example <c>Secret</c>.</param>
 /// <param name="Namespace">Its namespace, or <see langword="null"/> for cluster-scoped objects.</param>
 /// <param name="Name">Its name.</param>
@@ -27,7 +27,7 @@ public readonly record struct ObjectReference(string Kind, string? Namespace, st
         : $"{DisplayText.Escape(Kind)} {DisplayText.Escape(Namespace)}/{DisplayText.Escape(Name)}";
 }
 
-/// <summary>Where in a source document something was found (1-based line and column; 0 when unknown).</summary>
+/// <summary>Where in a source document something was found (1-based line and column; 0 when unknown). Immutable and thread-safe.</summary>
 /// <param name="Source">The document's name (a file path, or a name given by the caller).</param>
 /// <param name="Line">The 1-based line, or 0.</param>
 /// <param name="Column">The 1-based column, or 0.</param>
@@ -42,6 +42,7 @@ public readonly record struct SourceLocation(string Source, int Line, int Column
 /// A problem found while reading or evaluating input: a stable <see cref="Code"/>, a <see cref="Severity"/>, the object and
 /// field it is about, where it was found, and a message that says what is wrong and how to fix it. Messages never contain
 /// credentials.
+/// Immutable and thread-safe.
 /// </summary>
 /// <param name="Code">A stable kebab-case code, for example <c>auth-not-base64</c>.</param>
 /// <param name="Severity">How serious it is.</param>

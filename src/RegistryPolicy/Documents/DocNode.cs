@@ -79,7 +79,7 @@ internal sealed class DocNode
     };
 }
 
-/// <summary>Limits that keep hostile documents from using unbounded memory or time. Every limit gives a clear error.</summary>
+/// <summary>Limits that keep hostile documents from using unbounded memory or time. Every limit gives a clear error. Immutable and thread-safe.</summary>
 /// <param name="MaxDepth">The deepest nesting of mappings and lists (default 64).</param>
 /// <param name="MaxScalarLength">The longest scalar, in characters (default 4 MiB; a Secret is at most 1 MiB).</param>
 /// <param name="MaxNodesPerObject">The most nodes in one object, counting every expansion of a YAML alias (default 1,000,000).</param>

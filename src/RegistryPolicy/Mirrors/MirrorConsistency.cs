@@ -4,7 +4,7 @@ using RegistryPolicy.Swap;
 
 namespace RegistryPolicy.Mirrors;
 
-/// <summary>One image where the admission-time rewrite and the node-level mirror disagree.</summary>
+/// <summary>One image where the admission-time rewrite and the node-level mirror disagree. Immutable and thread-safe.</summary>
 /// <param name="Image">The image as written in the workload.</param>
 /// <param name="AdmissionRepository">The repository the rewritten image names (host and path), or the rewrite itself when it is not a valid reference.</param>
 /// <param name="NodeRepository">The repository the node fetches through its mirror for the original image.</param>

@@ -6,7 +6,7 @@ using RegistryPolicy.Swap;
 
 namespace RegistryPolicy.Mirrors;
 
-/// <summary>One registry and the mirror that serves it: images of <see cref="Registry"/> are fetched from <see cref="Mirror"/>.</summary>
+/// <summary>One registry and the mirror that serves it: images of <see cref="Registry"/> are fetched from <see cref="Mirror"/>. Immutable and thread-safe.</summary>
 /// <param name="Registry">The upstream registry host (with port, if any), for example <c>docker.io</c>.</param>
 /// <param name="Mirror">The mirror: a host and an optional path, without a scheme, for example <c>harbor.example.org/airgap/docker.io</c>.</param>
 public sealed record MirrorRule(string Registry, string Mirror)
@@ -18,7 +18,7 @@ public sealed record MirrorRule(string Registry, string Mirror)
     public string MirrorPath => Mirror.Contains('/', StringComparison.Ordinal) ? Mirror.Split('/', 2)[1] : string.Empty;
 }
 
-/// <summary>Options for rendering node configuration.</summary>
+/// <summary>Options for rendering node configuration. Immutable and thread-safe.</summary>
 public sealed record MirrorRenderOptions
 {
     /// <summary>Mirror over plain HTTP (<c>http://</c> in hosts.toml, <c>insecure = true</c> in registries.conf).</summary>
@@ -35,6 +35,7 @@ public sealed record MirrorRenderOptions
 /// The node-level mirrors one set of swap rules implies, and the node configuration files that express them: containerd
 /// <c>config.toml</c> (version 2, <c>registry.mirrors</c>, exactly as Palette writes it), containerd
 /// <c>certs.d/&lt;host&gt;/hosts.toml</c>, and <c>containers-registries.conf</c> v2 (CRI-O, podman, skopeo).
+/// Immutable and thread-safe.
 /// </summary>
 public sealed class MirrorSet
 {

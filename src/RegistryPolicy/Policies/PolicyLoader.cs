@@ -12,6 +12,7 @@ namespace RegistryPolicy.Policies;
 /// Loads policy documents (YAML or JSON), strictly: every error in the document is reported at once, each with line, column,
 /// the field's path and the fix. Then checks what the model alone cannot: duplicate names, selectors that can never match,
 /// invalid label keys, candidates that can never be reached. A policy that loads compiles into a <see cref="CompiledPolicy"/>.
+/// Stateless: safe to call from any thread.
 /// </summary>
 public static class PolicyLoader
 {
@@ -67,7 +68,7 @@ public static class PolicyLoader
         RegistryPolicyDocument? document = binder.BindDocument(documents[0]);
         if (document is not null && binder.Errors == 0)
         {
-            PolicyValidator.Validate(document, binder.Locations, source, found);
+            PolicyValidator.Validate(document, binder.Locations, found);
         }
 
         diagnostics = [.. found];
@@ -87,7 +88,7 @@ public static class PolicyLoader
     {
         ArgumentNullException.ThrowIfNull(document);
         var found = new List<Diagnostic>();
-        PolicyValidator.Validate(document, new Dictionary<string, SourceLocation>(), "(code)", found);
+        PolicyValidator.Validate(document, new Dictionary<string, SourceLocation>(), found);
         CompiledPolicy? policy = found.Any(d => d.Severity == DiagnosticSeverity.Error) ? null : new CompiledPolicy(document, null);
         return new PolicyLoadResult(policy, [.. found]);
     }
@@ -103,7 +104,7 @@ public static class PolicyLoader
             : throw new FormatException(new StringBuilder("The policy has errors:").AppendJoin("", diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => "\n  " + d)).ToString());
 }
 
-/// <summary>What <see cref="PolicyLoader.Load"/> and <see cref="PolicyLoader.Compile"/> give. Immutable, value equality.</summary>
+/// <summary>What <see cref="PolicyLoader.Load"/> and <see cref="PolicyLoader.Compile"/> give. Immutable, value equality, thread-safe.</summary>
 /// <param name="Policy">The compiled policy, or <see langword="null"/> when the document has errors.</param>
 /// <param name="Diagnostics">Every error and warning found, each with its location (for a loaded document) and fix.</param>
 public sealed record PolicyLoadResult(CompiledPolicy? Policy, ValueArray<Diagnostic> Diagnostics)

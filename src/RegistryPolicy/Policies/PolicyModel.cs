@@ -10,6 +10,7 @@ namespace RegistryPolicy.Policies;
 /// A registry policy document (<c>apiVersion: registrypolicy.dev/v1alpha1</c>, <c>kind: RegistryPolicy</c>): everything a
 /// registry controller of the Kyma Serverless kind does, stated as data. Load one with <see cref="PolicyLoader"/>, which
 /// validates it and compiles it into a <see cref="CompiledPolicy"/>.
+/// Immutable and thread-safe.
 /// </summary>
 public sealed record RegistryPolicyDocument
 {
@@ -32,7 +33,7 @@ public sealed record RegistryPolicyDocument
     public required RegistryPolicySpec Spec { get; init; }
 }
 
-/// <summary>A policy's name and description.</summary>
+/// <summary>A policy's name and description. Immutable and thread-safe.</summary>
 public sealed record PolicyMetadata
 {
     /// <summary>The policy's name (a DNS label, for example <c>kyma-serverless</c>).</summary>
@@ -42,7 +43,7 @@ public sealed record PolicyMetadata
     public string? Description { get; init; }
 }
 
-/// <summary>The parts of a policy. Each is optional.</summary>
+/// <summary>The parts of a policy. Each is optional. Immutable and thread-safe.</summary>
 public sealed record RegistryPolicySpec
 {
     /// <summary>Which Secrets are copied from a base namespace into others, and how.</summary>
@@ -67,7 +68,7 @@ public sealed record RegistryPolicySpec
     public PullRule? Pulls { get; init; }
 }
 
-/// <summary>A Kubernetes label selector.</summary>
+/// <summary>A Kubernetes label selector. Immutable and thread-safe.</summary>
 public sealed record LabelSelector
 {
     /// <summary>Labels that must be present with these exact values.</summary>
@@ -77,7 +78,7 @@ public sealed record LabelSelector
     public ValueArray<LabelSelectorRequirement> MatchExpressions { get; init; } = [];
 }
 
-/// <summary>One requirement of a <see cref="LabelSelector"/>.</summary>
+/// <summary>One requirement of a <see cref="LabelSelector"/>. Immutable and thread-safe.</summary>
 public sealed record LabelSelectorRequirement
 {
     /// <summary>The label key.</summary>
@@ -110,6 +111,7 @@ public enum SelectorOperator
 /// <summary>
 /// A propagation rule: base Secrets in one namespace are copied into target namespaces, kept equal to the base, and
 /// deleted with it, except where a target's existing Secret is shielded.
+/// Immutable and thread-safe.
 /// </summary>
 public sealed record PropagationRule
 {
@@ -150,7 +152,7 @@ public sealed record PropagationRule
     public CopyFate OnBaseUnlabeled { get; init; } = CopyFate.OrphanCopies;
 }
 
-/// <summary>Which Secrets are bases of a propagation rule.</summary>
+/// <summary>Which Secrets are bases of a propagation rule. Immutable and thread-safe.</summary>
 public sealed record BaseSelector
 {
     /// <summary>The base namespace. Never a target.</summary>
@@ -166,6 +168,7 @@ public sealed record BaseSelector
 /// <summary>
 /// A set of namespaces: the listed ones (all, when none are listed), minus exclusions, minus terminating ones, and only those a
 /// selector matches when one is given.
+/// Immutable and thread-safe.
 /// </summary>
 public sealed record NamespaceScope
 {
@@ -182,7 +185,7 @@ public sealed record NamespaceScope
     public LabelSelector? NamespaceSelector { get; init; }
 }
 
-/// <summary>How a propagated copy is named (IBM Cloud's legacy copies: <c>default-icr-io</c> becomes <c>&lt;namespace&gt;-icr-io</c>).</summary>
+/// <summary>How a propagated copy is named (IBM Cloud's legacy copies: <c>default-icr-io</c> becomes <c>&lt;namespace&gt;-icr-io</c>). Immutable and thread-safe.</summary>
 public sealed record RenameRule
 {
     /// <summary>The base name this rule renames; null for every base.</summary>
@@ -202,7 +205,7 @@ public sealed record RenameRule
         To.Replace("{name}", baseName, StringComparison.Ordinal).Replace("{namespace}", targetNamespace, StringComparison.Ordinal);
 }
 
-/// <summary>Links pull secrets to a ServiceAccount in every namespace in scope where those Secrets exist (after propagation).</summary>
+/// <summary>Links pull secrets to a ServiceAccount in every namespace in scope where those Secrets exist (after propagation). Immutable and thread-safe.</summary>
 public sealed record ServiceAccountLinkRule
 {
     /// <summary>The rule's name, unique among the links.</summary>
@@ -221,6 +224,7 @@ public sealed record ServiceAccountLinkRule
 /// <summary>
 /// Which Secrets of a namespace a <see cref="ServiceAccountLinkRule"/> links: those with one of the <see cref="Names"/> (in
 /// that order), else those the <see cref="Selector"/> and <see cref="Types"/> match (in name order). At least one of the three is set.
+/// Immutable and thread-safe.
 /// </summary>
 public sealed record LinkedSecrets
 {
@@ -234,7 +238,7 @@ public sealed record LinkedSecrets
     public ValueArray<string> Types { get; init; } = [];
 }
 
-/// <summary>How images are pulled where a policy applies.</summary>
+/// <summary>How images are pulled where a policy applies. Immutable and thread-safe.</summary>
 public sealed record PullRule
 {
     /// <summary>
@@ -278,7 +282,7 @@ public enum CopyFate
     DeleteUnshieldedCopies,
 }
 
-/// <summary>How a namespace's registry is chosen: the first candidate Secret found in the namespace wins.</summary>
+/// <summary>How a namespace's registry is chosen: the first candidate Secret found in the namespace wins. Immutable and thread-safe.</summary>
 public sealed record ResolutionRule
 {
     /// <summary>The candidates, in order of precedence.</summary>
@@ -291,7 +295,7 @@ public sealed record ResolutionRule
     public ResolutionKeys Keys { get; init; } = new();
 }
 
-/// <summary>One candidate of a <see cref="ResolutionRule"/>: a Secret in the namespace, chosen by name and/or labels.</summary>
+/// <summary>One candidate of a <see cref="ResolutionRule"/>: a Secret in the namespace, chosen by name and/or labels. Immutable and thread-safe.</summary>
 public sealed record ResolutionCandidate
 {
     /// <summary>The Secret's name; null to choose by <see cref="Selector"/> only.</summary>
@@ -338,7 +342,7 @@ public enum ResolutionSource
     UserManaged,
 }
 
-/// <summary>Which keys of the chosen Secret give push and pull address, when <see cref="When"/> holds.</summary>
+/// <summary>Which keys of the chosen Secret give push and pull address, when <see cref="When"/> holds. Immutable and thread-safe.</summary>
 public sealed record AddressRule
 {
     /// <summary>The condition; null always holds.</summary>
@@ -351,7 +355,7 @@ public sealed record AddressRule
     public required string Pull { get; init; }
 }
 
-/// <summary>A condition on one data key of the chosen Secret. Exactly one of <see cref="EqualsValue"/> and <see cref="Exists"/> is set.</summary>
+/// <summary>A condition on one data key of the chosen Secret. Exactly one of <see cref="EqualsValue"/> and <see cref="Exists"/> is set. Immutable and thread-safe.</summary>
 public sealed record KeyCondition
 {
     /// <summary>The data key.</summary>
@@ -365,7 +369,7 @@ public sealed record KeyCondition
     public bool? Exists { get; init; }
 }
 
-/// <summary>The data keys that give the result's fields.</summary>
+/// <summary>The data keys that give the result's fields. Immutable and thread-safe.</summary>
 public sealed record ResolutionKeys
 {
     /// <summary>The image-name prefix (may hold a path).</summary>
@@ -384,7 +388,7 @@ public sealed record ResolutionKeys
     public string DockerConfigJson { get; init; } = PullSecret.DockerConfigJsonKey;
 }
 
-/// <summary>What a defaulting webhook does to the registry Secrets it selects.</summary>
+/// <summary>What a defaulting webhook does to the registry Secrets it selects. Immutable and thread-safe.</summary>
 public sealed record AdmissionRule
 {
     /// <summary>The Secrets the webhook receives (its <c>objectSelector</c>).</summary>
@@ -419,7 +423,7 @@ public enum AdmissionOperation
     Update,
 }
 
-/// <summary>How the webhook writes <c>.dockerconfigjson</c>.</summary>
+/// <summary>How the webhook writes <c>.dockerconfigjson</c>. Immutable and thread-safe.</summary>
 public sealed record DockerConfigWrite
 {
     /// <summary>The data key written.</summary>
@@ -438,7 +442,7 @@ public sealed record DockerConfigWrite
     public DockerConfigLayout Layout { get; init; } = DockerConfigLayout.AuthOnly;
 }
 
-/// <summary>Which changes of a namespace's result make its Functions rebuild.</summary>
+/// <summary>Which changes of a namespace's result make its Functions rebuild. Immutable and thread-safe.</summary>
 public sealed record RebuildRule
 {
     /// <summary>The fields whose change triggers a rebuild (Kyma: <c>pushAddress</c> only).</summary>

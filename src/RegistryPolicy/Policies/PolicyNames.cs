@@ -5,6 +5,7 @@ namespace RegistryPolicy.Policies;
 /// <summary>
 /// The wire names of policy enums, as policy documents, JSON output and people write them (<c>user-managed</c>,
 /// <c>cluster-wide</c>, ...): the one table. The JSON Schema's names come from the same values (a test compares them).
+/// Stateless: safe to call from any thread.
 /// </summary>
 public static class PolicyNames
 {

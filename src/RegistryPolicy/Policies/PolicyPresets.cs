@@ -7,6 +7,7 @@ namespace RegistryPolicy.Policies;
 /// <summary>
 /// The built-in policies, each an ordinary policy document embedded in the library (print one with
 /// <c>registry-policy policy show NAME</c> and copy it to change it).
+/// Stateless: safe to call from any thread.
 /// </summary>
 public static class PolicyPresets
 {

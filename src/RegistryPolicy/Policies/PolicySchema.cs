@@ -6,7 +6,7 @@ using System.Text.Json.Serialization;
 
 namespace RegistryPolicy.Policies;
 
-/// <summary>The JSON Schema of policy documents, generated from the model, and the model's JSON form.</summary>
+/// <summary>The JSON Schema of policy documents, generated from the model, and the model's JSON form. Stateless: safe to call from any thread.</summary>
 public static class PolicySchema
 {
     /// <summary>The schema's <c>$id</c>.</summary>

@@ -20,6 +20,7 @@ public sealed record JsonPatchOperation(string Op, string Path, string ValueJson
 /// RFC 6902 JSON Patch documents: written as JSON (strings escaped as Go's <c>encoding/json</c> writes them, as kubectl
 /// does) and applied to a <see cref="JsonNode"/> tree, with RFC 6901 pointers (<c>~1</c>, <c>~0</c>). The one patch
 /// writer and applier of the library: the CLI, the webhook host and the tests use these.
+/// Stateless: safe to call from any thread.
 /// </summary>
 public static class JsonPatch
 {

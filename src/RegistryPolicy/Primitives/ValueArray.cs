@@ -87,7 +87,7 @@ public readonly struct ValueArray<T> : IReadOnlyList<T>, IEquatable<ValueArray<T
     public static implicit operator ValueArray<T>(ImmutableArray<T> items) => new(items);
 }
 
-/// <summary>Builds <see cref="ValueArray{T}"/> values (collection expressions use it).</summary>
+/// <summary>Builds <see cref="ValueArray{T}"/> values (collection expressions use it). Stateless: safe to call from any thread.</summary>
 public static class ValueArray
 {
     /// <summary>A value array holding a copy of the items.</summary>

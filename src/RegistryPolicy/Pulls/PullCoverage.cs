@@ -6,7 +6,7 @@ using RegistryPolicy.Snapshots;
 
 namespace RegistryPolicy.Pulls;
 
-/// <summary>Options for <see cref="PullEngine.Analyze(ClusterSnapshot, PullCoverageOptions)"/>. Immutable.</summary>
+/// <summary>Options for <see cref="PullEngine.Analyze(ClusterSnapshot, PullCoverageOptions)"/>. Immutable and thread-safe.</summary>
 public sealed record PullCoverageOptions
 {
     /// <summary>A pull policy applied where a container sets none (OpenFaaS's <c>functions.imagePullPolicy</c>); null for Kubernetes' default.</summary>
@@ -20,7 +20,7 @@ public sealed record PullCoverageOptions
         ["docker.io", "quay.io", "ghcr.io", "registry.k8s.io", "k8s.gcr.io", "gcr.io", "mcr.microsoft.com", "public.ecr.aws", "registry.gitlab.com"];
 }
 
-/// <summary>Which credential one container's image is pulled with, and what is wrong.</summary>
+/// <summary>Which credential one container's image is pulled with, and what is wrong. Immutable and thread-safe.</summary>
 /// <param name="Workload">The Pod or workload.</param>
 /// <param name="Container">The container.</param>
 /// <param name="PullPolicy">The effective <c>imagePullPolicy</c>.</param>

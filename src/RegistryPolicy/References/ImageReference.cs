@@ -6,6 +6,7 @@ namespace RegistryPolicy.References;
 /// <summary>
 /// A container image reference, <c>[domain/]path[:tag][@digest]</c>, read exactly as the CNCF
 /// <c>distribution/reference</c> Go package reads it (the package Docker, containerd and the kubelet use).
+/// Immutable and thread-safe.
 /// </summary>
 /// <remarks>
 /// <para>

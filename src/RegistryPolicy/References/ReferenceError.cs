@@ -3,6 +3,7 @@ namespace RegistryPolicy.References;
 /// <summary>
 /// Why an image reference could not be parsed: a <see cref="Kind"/> with a stable <see cref="Code"/> and the message the
 /// Go <c>distribution/reference</c> package gives for the same input.
+/// Immutable and thread-safe.
 /// </summary>
 /// <param name="Kind">What went wrong.</param>
 /// <param name="Message">A human-readable message, worded as upstream words it.</param>

@@ -7,7 +7,7 @@ using RegistryPolicy.Snapshots;
 
 namespace RegistryPolicy.Resolution;
 
-/// <summary>A Secret sent to the defaulting webhook.</summary>
+/// <summary>A Secret sent to the defaulting webhook. Immutable and thread-safe.</summary>
 /// <param name="Operation">Create or update.</param>
 /// <param name="Secret">The Secret as the API server passes it (<c>stringData</c> already merged into <c>data</c>).</param>
 public sealed record AdmissionRequest(AdmissionOperation Operation, SecretObject Secret)
@@ -16,7 +16,7 @@ public sealed record AdmissionRequest(AdmissionOperation Operation, SecretObject
     public StringMap? NamespaceLabels { get; init; }
 }
 
-/// <summary>What the defaulting webhook answers.</summary>
+/// <summary>What the defaulting webhook answers. Immutable and thread-safe.</summary>
 public sealed record AdmissionResult
 {
     /// <summary>Whether the request is allowed.</summary>

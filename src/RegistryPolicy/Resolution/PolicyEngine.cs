@@ -10,6 +10,7 @@ namespace RegistryPolicy.Resolution;
 /// Evaluates a <see cref="CompiledPolicy"/> on a <see cref="ClusterSnapshot"/>: per-namespace resolution with a decision
 /// trace, the propagation plan, admission, and lints. Pure: the same inputs give the same outputs, whatever order the
 /// snapshot's objects were read in; nothing is read or written outside the arguments.
+/// Stateless: safe to call from any thread.
 /// </summary>
 public static class PolicyEngine
 {

@@ -19,7 +19,7 @@ public enum EvaluationView
     AsIs,
 }
 
-/// <summary>A Secret's namespace and name.</summary>
+/// <summary>A Secret's namespace and name. Immutable and thread-safe.</summary>
 /// <param name="Namespace">The namespace.</param>
 /// <param name="Name">The name.</param>
 public readonly record struct SecretReference(string Namespace, string Name)
@@ -42,7 +42,7 @@ public enum TraceOutcome
     Note,
 }
 
-/// <summary>One step of a decision trace.</summary>
+/// <summary>One step of a decision trace. Immutable and thread-safe.</summary>
 /// <param name="Step">What was considered (for example <c>candidate 1: Secret 'serverless-registry-config'</c>).</param>
 /// <param name="Outcome">Whether it applied.</param>
 /// <param name="Detail">Why, for people. Never contains credentials.</param>
@@ -115,6 +115,7 @@ public sealed record NamespaceResolution
 /// <summary>
 /// A namespace's decision for people: the resolution and every step that led to it, in order. Plain data with value
 /// equality; <see cref="ToString"/> is the text <c>registry-policy explain</c> prints. Never holds credentials.
+/// Immutable and thread-safe.
 /// </summary>
 /// <param name="Resolution">The resolution (equal to the one in <see cref="Evaluation.Namespaces"/>).</param>
 /// <param name="Trace">Every step considered, in order.</param>
@@ -170,7 +171,7 @@ public enum PlanOperation
     Delete,
 }
 
-/// <summary>One action of a propagation plan.</summary>
+/// <summary>One action of a propagation plan. Immutable and thread-safe.</summary>
 /// <param name="Operation">Create, update or delete.</param>
 /// <param name="Secret">The Secret acted on.</param>
 /// <param name="Rule">The propagation rule that wants it.</param>
@@ -197,6 +198,7 @@ public sealed record PlanAction(PlanOperation Operation, SecretReference Secret,
 /// <summary>
 /// The actions that bring a snapshot to the converged state, and the hazards found on the way. Applying the plan and planning
 /// again gives no actions.
+/// Immutable and thread-safe.
 /// </summary>
 /// <param name="Actions">The actions, in a stable order (rule, then Secret name, then namespace).</param>
 /// <param name="Warnings">Hazards: finalizers that will hang a delete, type changes the API server refuses, rule conflicts.</param>
@@ -323,7 +325,7 @@ public sealed record Evaluation
     public override int GetHashCode() => HashCode.Combine(Policy, View, Namespaces.Length);
 }
 
-/// <summary>Options for <see cref="PolicyEngine.Evaluate(Policies.CompiledPolicy, Snapshots.ClusterSnapshot, EvaluationOptions)"/>.</summary>
+/// <summary>Options for <see cref="PolicyEngine.Evaluate(Policies.CompiledPolicy, Snapshots.ClusterSnapshot, EvaluationOptions)"/>. Immutable and thread-safe.</summary>
 public sealed record EvaluationOptions
 {
     /// <summary>The defaults: the converged view, every namespace of the snapshot.</summary>

@@ -15,7 +15,7 @@ internal readonly record struct ServiceAccountLink(string Namespace, string Serv
     public string? Rule { get; init; }
 }
 
-/// <summary>The patch for one ServiceAccount.</summary>
+/// <summary>The patch for one ServiceAccount. Immutable and thread-safe.</summary>
 /// <param name="ServiceAccount">The ServiceAccount.</param>
 /// <param name="Patch">RFC 6902 operations, as <c>kubectl patch --type=json</c> takes them.</param>
 public sealed record ServiceAccountPatch(ObjectReference ServiceAccount, ImmutableArray<JsonPatchOperation> Patch)

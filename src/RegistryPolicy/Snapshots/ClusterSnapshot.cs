@@ -9,6 +9,7 @@ namespace RegistryPolicy.Snapshots;
 /// and workloads. Every list is sorted (namespace, then name, ordinal), so that everything computed from a snapshot is
 /// independent of the order the objects were read in. Namespaces come from Namespace objects and, for namespaces that
 /// objects live in but no Namespace object declares, are inferred (<see cref="NamespaceObject.IsDeclared"/> is false).
+/// Immutable and thread-safe.
 /// </summary>
 public sealed class ClusterSnapshot
 {

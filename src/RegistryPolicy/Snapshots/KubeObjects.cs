@@ -3,7 +3,7 @@ using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.Snapshots;
 
-/// <summary>The metadata every object in a snapshot has. Immutable, with value equality.</summary>
+/// <summary>The metadata every object in a snapshot has. Immutable, with value equality, thread-safe.</summary>
 /// <param name="Name">The object's name.</param>
 /// <param name="Namespace">Its namespace, or <see langword="null"/> for cluster-scoped objects (Namespaces).</param>
 public sealed record ObjectMetadata(string Name, string? Namespace)
@@ -24,7 +24,7 @@ public sealed record ObjectMetadata(string Name, string? Namespace)
     public bool IsDeleting => DeletionTimestamp is not null;
 }
 
-/// <summary>One Kubernetes object in a <see cref="ClusterSnapshot"/>: only the fields registry policy needs.</summary>
+/// <summary>One Kubernetes object in a <see cref="ClusterSnapshot"/>: only the fields registry policy needs. Immutable and thread-safe.</summary>
 /// <param name="Metadata">Name, namespace, labels, annotations, finalizers.</param>
 public abstract record KubeObject(ObjectMetadata Metadata)
 {
@@ -54,7 +54,7 @@ public abstract record KubeObject(ObjectMetadata Metadata)
     public sealed override string ToString() => Reference.ToString();
 }
 
-/// <summary>A Secret. <see cref="KubeObject.ToString()"/> never shows data or annotations.</summary>
+/// <summary>A Secret. <see cref="KubeObject.ToString()"/> never shows data or annotations. Immutable and thread-safe.</summary>
 /// <param name="Metadata">The metadata.</param>
 /// <param name="Type">The Secret's type (<c>Opaque</c> when the manifest gives none).</param>
 /// <param name="Data">The decoded data, with <c>stringData</c> merged in as the API server does.</param>
@@ -67,7 +67,7 @@ public sealed record SecretObject(ObjectMetadata Metadata, string Type, SecretDa
     public override string Kind => "Secret";
 }
 
-/// <summary>A Namespace.</summary>
+/// <summary>A Namespace. Immutable and thread-safe.</summary>
 /// <param name="Metadata">The metadata.</param>
 /// <param name="Phase"><c>status.phase</c> (<c>Active</c>, <c>Terminating</c>), or <see langword="null"/> when not given.</param>
 public sealed record NamespaceObject(ObjectMetadata Metadata, string? Phase) : KubeObject(Metadata)
@@ -92,7 +92,7 @@ public sealed record NamespaceObject(ObjectMetadata Metadata, string? Phase) : K
         new(new ObjectMetadata(name, null) { Labels = labels ?? StringMap.Empty }, "Active");
 }
 
-/// <summary>A ServiceAccount.</summary>
+/// <summary>A ServiceAccount. Immutable and thread-safe.</summary>
 /// <param name="Metadata">The metadata.</param>
 /// <param name="ImagePullSecrets">The names in <c>imagePullSecrets</c>, in order.</param>
 public sealed record ServiceAccountObject(ObjectMetadata Metadata, ValueArray<string> ImagePullSecrets) : KubeObject(Metadata)
@@ -101,7 +101,7 @@ public sealed record ServiceAccountObject(ObjectMetadata Metadata, ValueArray<st
     public override string Kind => "ServiceAccount";
 }
 
-/// <summary>A ConfigMap.</summary>
+/// <summary>A ConfigMap. Immutable and thread-safe.</summary>
 /// <param name="Metadata">The metadata.</param>
 /// <param name="Data">Its <c>data</c>.</param>
 public sealed record ConfigMapObject(ObjectMetadata Metadata, StringMap Data) : KubeObject(Metadata)
@@ -110,7 +110,7 @@ public sealed record ConfigMapObject(ObjectMetadata Metadata, StringMap Data) : 
     public override string Kind => "ConfigMap";
 }
 
-/// <summary>A Kyma Serverless <c>Function</c> (<c>serverless.kyma-project.io</c>).</summary>
+/// <summary>A Kyma Serverless <c>Function</c> (<c>serverless.kyma-project.io</c>). Immutable and thread-safe.</summary>
 /// <param name="Metadata">The metadata.</param>
 /// <param name="Runtime"><c>spec.runtime</c>, if given.</param>
 public sealed record FunctionObject(ObjectMetadata Metadata, string? Runtime) : KubeObject(Metadata)
@@ -132,7 +132,7 @@ public enum ContainerRole
     EphemeralContainer,
 }
 
-/// <summary>One container of a Pod spec.</summary>
+/// <summary>One container of a Pod spec. Immutable and thread-safe.</summary>
 /// <param name="Role">Which list it is in.</param>
 /// <param name="Index">Its index in that list.</param>
 /// <param name="Name">Its name.</param>
@@ -140,14 +140,14 @@ public enum ContainerRole
 /// <param name="ImagePullPolicy">Its <c>imagePullPolicy</c>, or <see langword="null"/> when not set.</param>
 public sealed record ContainerSpec(ContainerRole Role, int Index, string Name, string Image, string? ImagePullPolicy);
 
-/// <summary>The parts of a Pod spec that decide which images are pulled with which credentials.</summary>
+/// <summary>The parts of a Pod spec that decide which images are pulled with which credentials. Immutable and thread-safe.</summary>
 /// <param name="SpecPath">The JSON pointer to the Pod spec inside the object (<c>/spec</c>, <c>/spec/template/spec</c>, ...).</param>
 /// <param name="ServiceAccountName"><c>serviceAccountName</c>, or <see langword="null"/> (Kubernetes then uses <c>default</c>).</param>
 /// <param name="ImagePullSecrets">The names in <c>imagePullSecrets</c>.</param>
 /// <param name="Containers">Every container, init container and ephemeral container.</param>
 public sealed record PodTemplate(string SpecPath, string? ServiceAccountName, ValueArray<string> ImagePullSecrets, ValueArray<ContainerSpec> Containers);
 
-/// <summary>A Pod or a workload controller (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob).</summary>
+/// <summary>A Pod or a workload controller (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob). Immutable and thread-safe.</summary>
 /// <param name="WorkloadKind">The kind.</param>
 /// <param name="Metadata">The metadata.</param>
 /// <param name="Template">Its Pod spec.</param>

@@ -3,7 +3,7 @@ using RegistryPolicy.Primitives;
 
 namespace RegistryPolicy.Snapshots;
 
-/// <summary>What <see cref="KubeObject.ToManifest"/> includes.</summary>
+/// <summary>What <see cref="KubeObject.ToManifest"/> includes. Immutable and thread-safe.</summary>
 public sealed record ManifestOptions
 {
     /// <summary>The defaults: credentials hidden.</summary>

@@ -6,6 +6,7 @@ namespace RegistryPolicy.Snapshots;
 /// <summary>
 /// The decoded <c>data</c> of a Secret: keys in ordinal order, each with its bytes. Immutable, with value equality. Its
 /// <see cref="ToString"/> shows only the keys: values are credentials.
+/// Immutable and thread-safe.
 /// </summary>
 public sealed class SecretData : IEquatable<SecretData>
 {

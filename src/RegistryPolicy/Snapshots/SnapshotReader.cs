@@ -5,7 +5,7 @@ using RegistryPolicy.Documents;
 
 namespace RegistryPolicy.Snapshots;
 
-/// <summary>The objects and diagnostics read from one source (a file, or text given by the caller).</summary>
+/// <summary>The objects and diagnostics read from one source (a file, or text given by the caller). Immutable and thread-safe.</summary>
 /// <param name="Source">The source's name, as used in locations.</param>
 /// <param name="Objects">The objects read, in document order, each with where it starts.</param>
 /// <param name="Diagnostics">Every problem found; the objects around a bad one are still read.</param>
@@ -18,13 +18,13 @@ public sealed record SnapshotSource(string Source, ImmutableArray<LocatedObject>
     public ImmutableArray<RefusedObject> Refused { get; init; } = [];
 }
 
-/// <summary>An object read from a source that the API server would refuse to store, so it is not in the snapshot.</summary>
+/// <summary>An object read from a source that the API server would refuse to store, so it is not in the snapshot. Immutable and thread-safe.</summary>
 /// <param name="Subject">The object's kind, namespace and name as written.</param>
 /// <param name="Location">Where it starts in its source.</param>
 /// <param name="Reason">The first rule it breaks (an error diagnostic naming the field).</param>
 public sealed record RefusedObject(ObjectReference Subject, SourceLocation Location, Diagnostic Reason);
 
-/// <summary>How <see cref="SnapshotReader"/> reads. Immutable.</summary>
+/// <summary>How <see cref="SnapshotReader"/> reads. Immutable and thread-safe.</summary>
 public sealed record SnapshotReadOptions
 {
     /// <summary>The defaults: <see cref="DocumentLimits.Default"/>, every Secret kept.</summary>
@@ -48,7 +48,7 @@ public sealed record SnapshotReadOptions
 /// <returns>Whether to keep it.</returns>
 public delegate bool SecretFilter(string @namespace, string name, StringMap labels);
 
-/// <summary>An object and where in its source it starts.</summary>
+/// <summary>An object and where in its source it starts. Immutable and thread-safe.</summary>
 /// <param name="Item">The object.</param>
 /// <param name="Location">Its location.</param>
 public readonly record struct LocatedObject(KubeObject Item, SourceLocation Location);
@@ -58,6 +58,7 @@ public readonly record struct LocatedObject(KubeObject Item, SourceLocation Loca
 /// several YAML documents, several JSON values. JSON is read object by object (a 100,000-Secret list never becomes one
 /// DOM); YAML is read document by document. Never throws for bad content: every problem is a diagnostic naming the source,
 /// line, column, object and field, and the rest is read. <see cref="DocumentLimits"/> bound what hostile input can cost.
+/// Stateless: safe to call from any thread.
 /// </summary>
 public static class SnapshotReader
 {

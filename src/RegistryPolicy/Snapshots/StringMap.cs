@@ -5,6 +5,7 @@ namespace RegistryPolicy.Snapshots;
 
 /// <summary>
 /// An immutable map of strings (labels, annotations, ConfigMap data), sorted by key in ordinal order, with value equality.
+/// Immutable and thread-safe.
 /// </summary>
 [SuppressMessage("Naming", "CA1710", Justification = "A map of labels or annotations; 'StringMap' reads better than 'StringMapDictionary'.")]
 public sealed class StringMap : IReadOnlyDictionary<string, string>, IEquatable<StringMap>

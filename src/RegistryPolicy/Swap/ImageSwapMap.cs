@@ -8,6 +8,7 @@ namespace RegistryPolicy.Swap;
 /// upstream parses it: comments, space removal, the <c>::</c> and deprecated <c>:</c> separators, empty values,
 /// <c>default</c>, <c>noswap_wildcards</c>, <c>&lt;registry&gt;/library</c>, <c>[EXACT]</c>, <c>[REPLACE]</c>, and
 /// duplicate keys (the last line wins). Every line upstream skips or misreads is reported with its line number.
+/// Immutable and thread-safe.
 /// </summary>
 public sealed class ImageSwapMap
 {

@@ -18,7 +18,7 @@ public enum SwapDialect
     Reference,
 }
 
-/// <summary>Options of an <see cref="ImageSwapper"/>.</summary>
+/// <summary>Options of an <see cref="ImageSwapper"/>. Immutable and thread-safe.</summary>
 public sealed record ImageSwapOptions
 {
     /// <summary>The rule set (default <see cref="SwapDialect.ImageSwap"/>).</summary>
@@ -65,7 +65,7 @@ public enum SwapRule
     AlreadySwapped,
 }
 
-/// <summary>The result of rewriting one image.</summary>
+/// <summary>The result of rewriting one image. Immutable and thread-safe.</summary>
 /// <param name="Image">The image as given.</param>
 /// <param name="Result">The image after the rewrite (the input when nothing swapped).</param>
 /// <param name="Swapped">Whether upstream counts it as swapped (an identity <c>[EXACT]</c>/<c>[REPLACE]</c> hit counts, and sends an empty patch).</param>
@@ -89,6 +89,7 @@ public readonly record struct SwapResult(string Image, string Result, bool Swapp
 /// Rewrites image strings with an <see cref="ImageSwapMap"/>. The map is compiled once; rewriting does not allocate when
 /// the image is not swapped (except for <c>[REPLACE]</c> patterns, matched without a regex engine, and registry keys with
 /// regular-expression characters other than <c>.</c>, which upstream treats as a regex).
+/// Immutable and thread-safe.
 /// </summary>
 public sealed class ImageSwapper
 {

@@ -7,7 +7,7 @@ using RegistryPolicy.Snapshots;
 
 namespace RegistryPolicy.Swap;
 
-/// <summary>One Pod or workload manifest after the image swap. Immutable.</summary>
+/// <summary>One Pod or workload manifest after the image swap. Immutable and thread-safe.</summary>
 /// <param name="Workload">The object.</param>
 /// <param name="ManifestJson">The whole manifest as read, with the patch applied (compact JSON; every field kept, not only those a snapshot reads).</param>
 /// <param name="Swap">The containers' rewrites and the patch that was applied.</param>
@@ -22,7 +22,7 @@ public sealed record SwappedManifest(ObjectReference Workload, string ManifestJs
     public string ToYaml() => ManifestText.ToYaml(ToJsonNode());
 }
 
-/// <summary>The manifests of a file after the image swap. Immutable.</summary>
+/// <summary>The manifests of a file after the image swap. Immutable and thread-safe.</summary>
 /// <param name="Manifests">The Pods and workloads, in file order, rewritten.</param>
 /// <param name="LeftOut">How many objects were not Pods or workloads (left out: image swap does not change them, and a Secret would carry credentials).</param>
 /// <param name="Diagnostics">Problems found reading the file, with locations.</param>

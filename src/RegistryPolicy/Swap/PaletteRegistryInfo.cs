@@ -12,6 +12,7 @@ namespace RegistryPolicy.Swap;
 /// registry (<c>DOMAIN</c>, <c>BASE_PATH</c>), its credential (<c>USERNAME</c>, <c>PASSWORD</c>: never printed), TLS
 /// (<c>INSECURE</c>, <c>CA_CERT</c>) and the image-swap rules (<c>MIRROR_REGISTRIES</c>). Values come from <c>stringData</c>
 /// or base64 <c>data</c> (the snapshot reader merges both).
+/// Immutable and thread-safe.
 /// </summary>
 public sealed record PaletteRegistryInfo
 {

@@ -8,7 +8,7 @@ using RegistryPolicy.Snapshots;
 
 namespace RegistryPolicy.Swap;
 
-/// <summary>Options for rewriting workloads.</summary>
+/// <summary>Options for rewriting workloads. Immutable and thread-safe.</summary>
 public sealed record WorkloadSwapOptions
 {
     /// <summary>The opt-out label (upstream's <c>IMAGESWAP_DISABLE_LABEL</c>).</summary>
@@ -24,12 +24,12 @@ public sealed record WorkloadSwapOptions
     public bool? IncludeEphemeralContainers { get; init; }
 }
 
-/// <summary>One container's rewrite.</summary>
+/// <summary>One container's rewrite. Immutable and thread-safe.</summary>
 /// <param name="Container">The container.</param>
 /// <param name="Swap">The rewrite.</param>
 public sealed record ContainerSwap(ContainerSpec Container, SwapResult Swap);
 
-/// <summary>What an image-swap webhook answers for one workload.</summary>
+/// <summary>What an image-swap webhook answers for one workload. Immutable and thread-safe.</summary>
 /// <param name="Workload">The object.</param>
 /// <param name="Disabled">Whether the opt-out label turned swapping off.</param>
 /// <param name="Containers">Every container visited, with its rewrite.</param>

@@ -5,7 +5,7 @@ using RegistryPolicy.Snapshots;
 
 namespace RegistryPolicy.WhatIf;
 
-/// <summary>Bounds of <see cref="WhatIfEngine.FindPolicyDifference"/>.</summary>
+/// <summary>Bounds of <see cref="WhatIfEngine.FindPolicyDifference"/>. Immutable and thread-safe.</summary>
 public sealed record DifferenceSearchOptions
 {
     /// <summary>Namespaces besides the base namespaces (default 2).</summary>
@@ -15,7 +15,7 @@ public sealed record DifferenceSearchOptions
     public int MaxSecrets { get; init; } = 2;
 }
 
-/// <summary>The outcome of a search for a snapshot where two policies disagree.</summary>
+/// <summary>The outcome of a search for a snapshot where two policies disagree. Immutable and thread-safe.</summary>
 /// <param name="Counterexample">The smallest snapshot found where they disagree, or <see langword="null"/>.</param>
 /// <param name="Diff">How they disagree on it.</param>
 /// <param name="SnapshotsTried">How many snapshots were evaluated.</param>

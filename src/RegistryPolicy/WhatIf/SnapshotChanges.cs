@@ -29,7 +29,7 @@ public enum ChangeOperation
     RemoveData,
 }
 
-/// <summary>One hypothetical change to a snapshot.</summary>
+/// <summary>One hypothetical change to a snapshot. Immutable and thread-safe.</summary>
 /// <param name="Operation">What it does.</param>
 /// <param name="Target">The object changed.</param>
 public sealed record SnapshotChange(ChangeOperation Operation, ObjectReference Target)
@@ -48,7 +48,7 @@ public sealed record SnapshotChange(ChangeOperation Operation, ObjectReference T
     public override string ToString() => $"{Operation} {Target}{(Key is null ? "" : " " + Key)}";
 }
 
-/// <summary>A change document as read: its changes and the problems found (with lines and columns). Immutable, value equality.</summary>
+/// <summary>A change document as read: its changes and the problems found (with lines and columns). Immutable, value equality, thread-safe.</summary>
 /// <param name="Changes">The changes that could be read, in order.</param>
 /// <param name="Diagnostics">Every problem.</param>
 public sealed record ChangeDocument(ValueArray<SnapshotChange> Changes, ValueArray<Diagnostic> Diagnostics)
@@ -57,7 +57,7 @@ public sealed record ChangeDocument(ValueArray<SnapshotChange> Changes, ValueArr
     public bool HasErrors => Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error);
 }
 
-/// <summary>A snapshot after changes, and the changes that undo them.</summary>
+/// <summary>A snapshot after changes, and the changes that undo them. Immutable and thread-safe.</summary>
 /// <param name="Snapshot">The changed snapshot.</param>
 /// <param name="Inverse">Applying these to <paramref name="Snapshot"/> gives back the original objects.</param>
 /// <param name="Diagnostics">Changes that could not be applied (their target does not exist).</param>

@@ -7,7 +7,7 @@ using RegistryPolicy.Swap;
 
 namespace RegistryPolicy.WhatIf;
 
-/// <summary>One side of a comparison: a policy, a snapshot, and optionally an image-swap rule set.</summary>
+/// <summary>One side of a comparison: a policy, a snapshot, and optionally an image-swap rule set. Immutable and thread-safe.</summary>
 /// <param name="Policy">The policy.</param>
 /// <param name="Snapshot">The snapshot.</param>
 public sealed record WhatIfSide(CompiledPolicy Policy, ClusterSnapshot Snapshot)
@@ -19,7 +19,7 @@ public sealed record WhatIfSide(CompiledPolicy Policy, ClusterSnapshot Snapshot)
     public EvaluationView View { get; init; } = EvaluationView.Converged;
 }
 
-/// <summary>A namespace whose outcome differs, with both resolutions (each with its reason; <see cref="Resolution.Evaluation.Explain"/> on either evaluation gives the full trace).</summary>
+/// <summary>A namespace whose outcome differs, with both resolutions (each with its reason; <see cref="Resolution.Evaluation.Explain"/> on either evaluation gives the full trace). Immutable and thread-safe.</summary>
 /// <param name="Namespace">The namespace.</param>
 /// <param name="Before">The resolution before.</param>
 /// <param name="After">The resolution after.</param>
@@ -28,12 +28,12 @@ public sealed record WhatIfSide(CompiledPolicy Policy, ClusterSnapshot Snapshot)
 /// <param name="Functions">The Functions in the namespace (after), which the rebuild concerns.</param>
 public sealed record NamespaceChange(string Namespace, NamespaceResolution Before, NamespaceResolution After, ImmutableArray<string> Changed, bool Rebuild, ImmutableArray<string> Functions);
 
-/// <summary>A propagation action that appears in (or disappears from) the plan.</summary>
+/// <summary>A propagation action that appears in (or disappears from) the plan. Immutable and thread-safe.</summary>
 /// <param name="Action">The action.</param>
 /// <param name="Appears">True when only the after-plan has it; false when only the before-plan had it.</param>
 public sealed record PlanChange(PlanAction Action, bool Appears);
 
-/// <summary>A pull secret that the plan links to a ServiceAccount on one side only.</summary>
+/// <summary>A pull secret that the plan links to a ServiceAccount on one side only. Immutable and thread-safe.</summary>
 /// <param name="ServiceAccount">The ServiceAccount.</param>
 /// <param name="Secret">The pull secret.</param>
 /// <param name="Appears">True when only the after-plan links it; false when only the before-plan did.</param>
@@ -44,7 +44,7 @@ public sealed record LinkChange(ObjectReference ServiceAccount, string Secret, b
     public override string ToString() => $"link {Secret} to ServiceAccount {ServiceAccount.Namespace}/{ServiceAccount.Name}";
 }
 
-/// <summary>A container whose rewritten image, or whose pull credential, differs.</summary>
+/// <summary>A container whose rewritten image, or whose pull credential, differs. Immutable and thread-safe.</summary>
 /// <param name="Workload">The workload.</param>
 /// <param name="Container">The container's name.</param>
 /// <param name="Image">The image as written (after).</param>
@@ -59,7 +59,7 @@ public sealed record ImageChange(ObjectReference Workload, string Container, str
     public string? CredentialAfter { get; init; }
 }
 
-/// <summary>What changes between two sides. Empty when nothing does.</summary>
+/// <summary>What changes between two sides. Empty when nothing does. Immutable and thread-safe.</summary>
 /// <param name="Namespaces">Namespaces whose resolution changes, sorted.</param>
 /// <param name="Plan">Plan actions that appear or disappear.</param>
 /// <param name="Images">Containers whose rewritten image changes.</param>
@@ -75,6 +75,7 @@ public sealed record OutcomeDiff(ImmutableArray<NamespaceChange> Namespaces, Imm
 /// <summary>
 /// What-if evaluation: the difference in outcomes between two snapshots, two policies, or both — what users run in CI
 /// before they change a Secret or a rule. Every entry carries both resolutions, whose reasons (and, from each evaluation, traces) say why it changed.
+/// Stateless: safe to call from any thread.
 /// </summary>
 public static class WhatIfEngine
 {
