@@ -61,26 +61,26 @@ public sealed record SnapshotShape
     public static SnapshotShape ForPolicy(CompiledPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        RegistryPolicySpec spec = policy.Document.Spec;
+        PolicyVocabulary vocabulary = policy.Vocabulary;
         var namespaces = new SortedSet<string>(StringComparer.Ordinal) { "team-a", "team-b" };
-        var names = new SortedSet<string>(StringComparer.Ordinal) { "unrelated" };
-        var labels = new SortedSet<string>(StringComparer.Ordinal) { "other=x" };
-        var keys = new SortedSet<string>(StringComparer.Ordinal);
-        var values = new SortedSet<string>(StringComparer.Ordinal) { "r1.example.com", "" };
-        var finalizers = new SortedSet<string>(StringComparer.Ordinal);
-        void Selector(LabelSelector? s)
-        {
-            if (s is null)
-            {
-                return;
-            }
+        namespaces.UnionWith(vocabulary.BaseNamespaces);
+        namespaces.UnionWith(vocabulary.ListedNamespaces);
+        namespaces.UnionWith(vocabulary.ExcludedNamespaces);
+        var names = new SortedSet<string>(vocabulary.SecretNames, StringComparer.Ordinal) { "unrelated" };
 
-            foreach (var (k, v) in s.MatchLabels)
+        // Renamed copies: the names they get in the two team namespaces, so that snapshots hold existing copies and clashes
+        // (all namespaces would dilute the vocabulary too much to meet a base often).
+        names.UnionWith(vocabulary.RenamedCopyNames("team-a"));
+        names.UnionWith(vocabulary.RenamedCopyNames("team-b"));
+        var labels = new SortedSet<string>(StringComparer.Ordinal) { "other=x" };
+        foreach (LabelSelector selector in vocabulary.SecretSelectors)
+        {
+            foreach (var (k, v) in selector.MatchLabels)
             {
                 labels.Add($"{k}={v}");
             }
 
-            foreach (LabelSelectorRequirement e in s.MatchExpressions)
+            foreach (LabelSelectorRequirement e in selector.MatchExpressions)
             {
                 foreach (string v in e.Values.IsEmpty ? ["x"] : e.Values)
                 {
@@ -89,87 +89,20 @@ public sealed record SnapshotShape
             }
         }
 
-        foreach (PropagationRule rule in spec.Propagation)
+        var keys = new SortedSet<string>(vocabulary.DataKeys, StringComparer.Ordinal);
+        var values = new SortedSet<string>(StringComparer.Ordinal) { "r1.example.com", "" };
+        foreach (KeyCondition condition in vocabulary.Conditions)
         {
-            namespaces.Add(rule.Base.Namespace);
-            namespaces.UnionWith(rule.Targets.ExcludeNamespaces);
-            names.UnionWith(rule.Base.Names);
-            Selector(rule.Base.Selector);
-            Selector(rule.Shield);
-            if (rule.Finalizer is { } f)
+            if (condition.EqualsValue is { } e)
             {
-                finalizers.Add(f);
+                values.Add(e);
+                values.Add(e.ToUpperInvariant());
             }
         }
 
-        if (spec.Resolution is { } resolution)
-        {
-            foreach (ResolutionCandidate c in resolution.Candidates)
-            {
-                if (c.Name is { } n)
-                {
-                    names.Add(n);
-                }
-
-                Selector(c.Selector);
-                foreach (AddressRule a in c.Addresses)
-                {
-                    keys.Add(a.Push);
-                    keys.Add(a.Pull);
-                    if (a.When is { } w)
-                    {
-                        keys.Add(w.Key);
-                        if (w.EqualsValue is { } e)
-                        {
-                            values.Add(e);
-                            values.Add(e.ToUpperInvariant());
-                        }
-                    }
-                }
-            }
-
-            keys.Add(resolution.Keys.Username);
-            keys.Add(resolution.Keys.Password);
-            keys.Add(resolution.Keys.ServerAddress);
-        }
-
-        if (spec.Admission is { } admission)
-        {
-            Selector(admission.Selector);
-            keys.UnionWith(admission.RequiredKeys);
-        }
-
-        var types = new SortedSet<string>(StringComparer.Ordinal) { "kubernetes.io/dockerconfigjson", "Opaque" };
-        var accounts = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (ServiceAccountLinkRule link in spec.ServiceAccountLinks)
-        {
-            accounts.Add(link.ServiceAccount);
-            names.UnionWith(link.Secrets.Names);
-            types.UnionWith(link.Secrets.Types);
-            Selector(link.Secrets.Selector);
-            namespaces.UnionWith(link.Namespaces.Namespaces);
-            namespaces.UnionWith(link.Namespaces.ExcludeNamespaces);
-        }
-
-        foreach (PropagationRule rule in spec.Propagation)
-        {
-            namespaces.UnionWith(rule.Targets.Namespaces);
-        }
-
-        // Renamed copies: the names they get in the two team namespaces, so that snapshots hold existing copies and clashes
-        // (all namespaces would dilute the vocabulary too much to meet a base often).
-        foreach (PropagationRule rule in spec.Propagation)
-        {
-            foreach (RenameRule rename in rule.Rename)
-            {
-                foreach (string baseName in rename.From is { } from ? [from] : rule.Base.Names)
-                {
-                    names.Add(rename.Apply(baseName, "team-a"));
-                    names.Add(rename.Apply(baseName, "team-b"));
-                }
-            }
-        }
-
+        var finalizers = new SortedSet<string>(vocabulary.Finalizers, StringComparer.Ordinal);
+        var types = new SortedSet<string>(vocabulary.SecretTypes, StringComparer.Ordinal) { "kubernetes.io/dockerconfigjson", "Opaque" };
+        var accounts = new SortedSet<string>(vocabulary.ServiceAccounts, StringComparer.Ordinal);
         return new SnapshotShape
         {
             Namespaces = [.. namespaces],

@@ -30,8 +30,12 @@ public sealed class CompiledPolicy
             PullScope = new CompiledScope(pulls.Namespaces, null);
         }
 
-        SecretFilter = CreateFilter(document);
+        Vocabulary = PolicyVocabulary.Of(document);
+        SecretFilter = CreateFilter(Vocabulary);
     }
+
+    /// <summary>Everything the policy mentions (namespaces, Secret names, selectors, keys...), gathered once.</summary>
+    public PolicyVocabulary Vocabulary { get; }
 
     /// <summary>
     /// Keeps every Secret this policy can read, propagate or lint: candidate names, everything in a base namespace, base
@@ -42,64 +46,16 @@ public sealed class CompiledPolicy
     /// </summary>
     public Snapshots.SecretFilter SecretFilter { get; }
 
-    private static Snapshots.SecretFilter CreateFilter(RegistryPolicyDocument document)
+    private static Snapshots.SecretFilter CreateFilter(PolicyVocabulary vocabulary)
     {
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        var namespaces = new HashSet<string>(StringComparer.Ordinal);
-        var labelKeys = new HashSet<string>(StringComparer.Ordinal);
-        bool everything = false;
-        void Selector(LabelSelector? selector)
-        {
-            if (selector is null)
-            {
-                return;
-            }
-
-            if (SelectorMatcher.Compile(selector).Matches(Snapshots.StringMap.Empty))
-            {
-                everything = true;
-            }
-
-            labelKeys.UnionWith(selector.MatchLabels.Keys);
-            labelKeys.UnionWith(selector.MatchExpressions.Select(e => e.Key));
-        }
-
-        foreach (PropagationRule rule in document.Spec.Propagation)
-        {
-            // Renamed copies have names that depend on the target namespace: keep every Secret.
-            everything |= !rule.Rename.IsEmpty;
-            namespaces.Add(rule.Base.Namespace);
-            names.UnionWith(rule.Base.Names);
-            Selector(rule.Base.Selector);
-            Selector(rule.Shield);
-        }
-
-        foreach (ResolutionCandidate candidate in document.Spec.Resolution?.Candidates ?? [])
-        {
-            if (candidate.Name is { } name)
-            {
-                names.Add(name);
-            }
-            else
-            {
-                Selector(candidate.Selector ?? new LabelSelector());
-            }
-        }
-
-        foreach (ServiceAccountLinkRule link in document.Spec.ServiceAccountLinks)
-        {
-            // Links read Secrets by name, label or type; the filter sees no type, so a type-only link keeps everything.
-            names.UnionWith(link.Secrets.Names);
-            everything |= !link.Secrets.Types.IsEmpty && link.Secrets.Selector is null && link.Secrets.Names.IsEmpty;
-            Selector(link.Secrets.Selector);
-        }
-
-        Selector(document.Spec.Admission?.Selector);
-        if (everything)
+        if (vocabulary.ReadsUnnamedSecrets)
         {
             return static (_, _, _) => true;
         }
 
+        var names = new HashSet<string>(vocabulary.SecretNames, StringComparer.Ordinal);
+        var namespaces = new HashSet<string>(vocabulary.BaseNamespaces, StringComparer.Ordinal);
+        var labelKeys = new HashSet<string>(vocabulary.SecretLabelKeys, StringComparer.Ordinal);
         return (ns, name, labels) =>
         {
             if (names.Contains(name) || namespaces.Contains(ns))

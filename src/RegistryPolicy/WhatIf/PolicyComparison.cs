@@ -53,47 +53,23 @@ internal static class PolicyComparison
         var conditions = new Dictionary<string, string>(StringComparer.Ordinal);
         var types = new SortedSet<string>(StringComparer.Ordinal) { "Opaque" };
         var accounts = new SortedSet<string>(StringComparer.Ordinal);
-        var renames = new List<(PropagationRule Rule, RenameRule Rename)>();
-        foreach (CompiledPolicy policy in new[] { a, b })
+        var vocabularies = new[] { a.Vocabulary, b.Vocabulary };
+        foreach (PolicyVocabulary vocabulary in vocabularies)
         {
-            RegistryPolicySpec spec = policy.Document.Spec;
-            foreach (PropagationRule rule in spec.Propagation)
+            namespaces.UnionWith(vocabulary.BaseNamespaces);
+            namespaces.UnionWith(vocabulary.ListedNamespaces);
+            names.UnionWith(vocabulary.SecretNames);
+            foreach (LabelSelector selector in vocabulary.SecretSelectors)
             {
-                namespaces.Add(rule.Base.Namespace);
-                namespaces.UnionWith(rule.Targets.Namespaces);
-                names.UnionWith(rule.Base.Names);
-                AddLabels(rule.Base.Selector);
-                AddLabels(rule.Shield);
-                renames.AddRange(rule.Rename.Select(r => (rule, r)));
+                AddLabels(selector);
             }
 
-            foreach (ServiceAccountLinkRule link in spec.ServiceAccountLinks)
+            accounts.UnionWith(vocabulary.ServiceAccounts);
+            types.UnionWith(vocabulary.SecretTypes);
+            keys.UnionWith(vocabulary.DataKeys);
+            foreach (KeyCondition condition in vocabulary.Conditions)
             {
-                accounts.Add(link.ServiceAccount);
-                names.UnionWith(link.Secrets.Names);
-                types.UnionWith(link.Secrets.Types);
-                AddLabels(link.Secrets.Selector);
-                namespaces.UnionWith(link.Namespaces.Namespaces);
-            }
-
-            foreach (ResolutionCandidate candidate in spec.Resolution?.Candidates ?? [])
-            {
-                if (candidate.Name is { } n)
-                {
-                    names.Add(n);
-                }
-
-                AddLabels(candidate.Selector);
-                foreach (AddressRule rule in candidate.Addresses)
-                {
-                    keys.Add(rule.Push);
-                    keys.Add(rule.Pull);
-                    if (rule.When is { Key: var k, EqualsValue: var v })
-                    {
-                        keys.Add(k);
-                        conditions[k] = v ?? "present";
-                    }
-                }
+                conditions[condition.Key] = condition.EqualsValue ?? "present";
             }
         }
 
@@ -113,14 +89,11 @@ internal static class PolicyComparison
         }
 
         // Renamed copies: the names they get in the team namespaces, so that an existing copy can be met.
-        foreach ((PropagationRule rule, RenameRule rename) in renames)
+        for (int i = 0; i < options.MaxNamespaces; i++)
         {
-            foreach (string baseName in rename.From is { } from ? [from] : rule.Base.Names)
+            foreach (PolicyVocabulary vocabulary in vocabularies)
             {
-                for (int i = 0; i < options.MaxNamespaces; i++)
-                {
-                    names.Add(rename.Apply(baseName, $"team-{(char)('a' + i)}"));
-                }
+                names.UnionWith(vocabulary.RenamedCopyNames($"team-{(char)('a' + i)}"));
             }
         }
 
@@ -193,9 +166,9 @@ internal static class PolicyComparison
 
         void AddLabels(LabelSelector? selector)
         {
-            if (selector is { MatchLabels.Count: > 0 })
+            if (selector is { MatchLabels.Count: > 0 } && StringMap.Create(selector.MatchLabels) is var set && !labelSets.Contains(set))
             {
-                labelSets.Add(StringMap.Create(selector.MatchLabels));
+                labelSets.Add(set);
             }
         }
     }
