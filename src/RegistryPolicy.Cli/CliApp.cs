@@ -134,10 +134,10 @@ internal static class CliApp
               registry-policy explain -f samples/kyma-cluster.yaml -n team-b
               registry-policy plan -f samples/kyma-cluster.yaml
               registry-policy ref normalize nginx ghcr.io/org/app:1.2
-              registry-policy ref normalize --default-tag < images.txt
-              registry-policy ref parse -o json localhost:5000/app@sha256:<64 hex>
-              registry-policy encode --server r.io --username ci --password-stdin < token.txt
-              registry-policy creds match --dockerconfig config.json nginx
+              registry-policy ref normalize --default-tag < samples/images.txt
+              registry-policy ref parse -o json localhost:5000/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+              registry-policy encode --server r.io --username ci --password-stdin < samples/token.txt
+              registry-policy creds match --dockerconfig samples/dockerconfig-hub.json nginx
             """;
         root.Add(RefCommands.Build(streams, examples));
         root.Add(CredentialCommands.BuildEncode(streams, examples));

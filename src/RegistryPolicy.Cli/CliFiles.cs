@@ -90,7 +90,8 @@ internal static class CliFiles
         {
             if (buffer.Length + read > maxBytes)
             {
-                throw new InputException($"{name}: larger than {maxBytes / (1024 * 1024)} MiB; no file of this kind is that large (is it the right file?)");
+                string limit = maxBytes >= 1024 * 1024 ? $"{maxBytes / (1024 * 1024)} MiB" : $"{maxBytes / 1024} KiB";
+                throw new InputException($"{name}: larger than {limit}; no input of this kind is that large (is it the right file?)");
             }
 
             buffer.Write(chunk, 0, read);

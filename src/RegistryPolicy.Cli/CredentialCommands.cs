@@ -32,8 +32,8 @@ internal static class CredentialCommands
             server, username, password, passwordStdin, email, layout, output, name, ns,
         };
         examples[command] = """
-              registry-policy encode --server registry.example.com --username ci --password-stdin < token.txt
-              registry-policy encode --server r.io --username u --password-stdin -o secret-yaml --name pull -n team-a < token.txt
+              registry-policy encode --server registry.example.com --username ci --password-stdin < samples/token.txt
+              registry-policy encode --server r.io --username u --password-stdin -o secret-yaml --name pull -n team-a < samples/token.txt
               diff <(registry-policy encode --server r.io --username u --password p -o secret-json --name s) \
                    <(kubectl create secret docker-registry s --docker-server r.io --docker-username u --docker-password p --dry-run=client -o json)
             """;
@@ -47,7 +47,8 @@ internal static class CredentialCommands
                     throw new UsageException("use either --password or --password-stdin, not both");
                 }
 
-                pass = streams.In.ReadToEnd();
+                // Bounded like every input: a password is short, and endless input (/dev/zero) must not exhaust memory.
+                pass = CliFiles.ReadText("-", "--password-stdin", streams, maxBytes: 64 * 1024);
                 if (pass.EndsWith("\r\n", StringComparison.Ordinal))
                 {
                     pass = pass[..^2];
@@ -101,8 +102,8 @@ internal static class CredentialCommands
     {
         var command = new Command("creds", "Decode pull secrets and find which credential the kubelet uses for an image. Passwords are shown only with --show-secrets.");
         examples[command] = """
-              registry-policy creds decode -f pull-secret.yaml
-              registry-policy creds match --dockerconfig config.json ghcr.io/org/app:1
+              registry-policy creds decode -f samples/pull-secret.yaml
+              registry-policy creds match --dockerconfig samples/dockerconfig.json registry.example.com/org/app:1
             """;
         command.Add(BuildDecode(streams, examples));
         command.Add(BuildMatch(streams, examples));
@@ -123,7 +124,7 @@ internal static class CredentialCommands
         };
         examples[command] = """
               kubectl get secret regcred -o yaml | registry-policy creds decode -f /dev/stdin
-              registry-policy creds decode --dockerconfig ~/.docker/config.json -o json
+              registry-policy creds decode --dockerconfig samples/dockerconfig.json -o json
             """;
         command.SetAction(result =>
         {
@@ -234,8 +235,8 @@ internal static class CredentialCommands
             image, configs, raw, output,
         };
         examples[command] = """
-              registry-policy creds match --dockerconfig team.json --dockerconfig hub.json nginx:1.25
-              registry-policy creds match -o json --dockerconfig cfg.json registry.example.com:5000/team/app
+              registry-policy creds match --dockerconfig samples/dockerconfig.json --dockerconfig samples/dockerconfig-hub.json nginx:1.25
+              registry-policy creds match -o json --dockerconfig samples/dockerconfig.json registry.example.com/team/app
             """;
         command.SetAction(result =>
         {

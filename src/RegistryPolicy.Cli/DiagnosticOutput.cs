@@ -32,11 +32,12 @@ internal static class DiagnosticOutput
     }
 }
 
-/// <summary>Writes rows as space-aligned columns.</summary>
+/// <summary>Writes rows as space-aligned columns; a cell cannot break its row (control characters are shown as <c>\uXXXX</c>).</summary>
 internal static class Table
 {
     public static void Write(TextWriter output, List<string[]> rows)
     {
+        rows = [.. rows.Select(row => row.Select(Cell).ToArray())];
         int columns = rows[0].Length;
         int[] widths = new int[columns];
         foreach (string[] row in rows)
@@ -51,5 +52,35 @@ internal static class Table
         {
             output.WriteLine(string.Join("   ", row.Select((cell, i) => i == columns - 1 ? cell : cell.PadRight(widths[i]))).TrimEnd());
         }
+    }
+
+    /// <summary>The cell with control characters, line separators and unpaired surrogates escaped (input names may hold them).</summary>
+    private static string Cell(string? cell)
+    {
+        cell ??= string.Empty;
+        if (!cell.Any(c => char.IsControl(c) || c is '\u2028' or '\u2029' || char.IsSurrogate(c)))
+        {
+            return cell;
+        }
+
+        var text = new System.Text.StringBuilder(cell.Length + 16);
+        for (int i = 0; i < cell.Length; i++)
+        {
+            char c = cell[i];
+            if (char.IsHighSurrogate(c) && i + 1 < cell.Length && char.IsLowSurrogate(cell[i + 1]))
+            {
+                text.Append(c).Append(cell[++i]);
+            }
+            else if (char.IsControl(c) || c is '\u2028' or '\u2029' || char.IsSurrogate(c))
+            {
+                text.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                text.Append(c);
+            }
+        }
+
+        return text.ToString();
     }
 }

@@ -14,7 +14,7 @@ internal static class PolicyCommands
         examples[command] = """
               registry-policy policy list
               registry-policy policy show kyma-serverless > my-policy.yaml
-              registry-policy policy validate my-policy.yaml
+              registry-policy policy show kyma-serverless > my-policy.yaml && registry-policy policy validate my-policy.yaml
               registry-policy policy schema > registrypolicy.schema.json
             """;
 
@@ -41,7 +41,7 @@ internal static class PolicyCommands
         examples[show] = """
               registry-policy policy show kyma-serverless
               registry-policy policy show kyma-serverless-module -o json
-              registry-policy policy show my-policy.yaml -o json > my-policy.json
+              registry-policy policy show kyma-serverless > my-policy.yaml && registry-policy policy show my-policy.yaml -o json > my-policy.json
             """;
         show.SetAction(result =>
         {
@@ -78,7 +78,7 @@ internal static class PolicyCommands
         var validate = new Command("validate",
             "Check a policy document strictly: unknown fields, wrong types, bad values, duplicate names, selectors that can never match. " +
             "Every problem is reported with line, column and the fix. Exit 0 valid (warnings allowed), 1 errors.") { file };
-        examples[validate] = "  registry-policy policy validate my-policy.yaml\n";
+        examples[validate] = "  registry-policy policy show kyma-serverless > my-policy.yaml && registry-policy policy validate my-policy.yaml\n";
         validate.SetAction(result =>
         {
             string path = result.GetValue(file)!;
@@ -113,8 +113,16 @@ internal static class PolicyCommands
         foreach (Option<int> bound in new[] { maxNamespaces, maxSecrets })
         {
             // The search grows exponentially with these bounds: refuse what cannot be meant before it starts.
+            // The token is checked as text first: asking for an int the parser could not make throws instead of reporting.
             bound.Validators.Add(r =>
             {
+                string? text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : null;
+                if (text is not null && !int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+                {
+                    r.AddError($"{bound.Name} takes a whole number between 0 and 6; got '{text}'");
+                    return;
+                }
+
                 int value = r.GetValueOrDefault<int>();
                 if (value is < 0 or > 6)
                 {
@@ -128,8 +136,8 @@ internal static class PolicyCommands
             "counterexample as a snapshot (YAML you can feed to 'resolve' and 'explain'), or 'no difference found within' the bounds searched. " +
             "Exit 0 when none is found, 3 when one is.") { fileA, fileB, maxNamespaces, maxSecrets };
         examples[diff] = """
-              registry-policy policy diff current.yaml proposed.yaml
-              registry-policy policy diff current.yaml proposed.yaml --max-secrets 3 > counterexample.yaml && registry-policy explain -f counterexample.yaml -n team-a --policy proposed.yaml
+              registry-policy policy show kyma-serverless > current.yaml && registry-policy policy show kyma-serverless-module > proposed.yaml && registry-policy policy diff current.yaml proposed.yaml
+              registry-policy policy diff current.yaml proposed.yaml --max-secrets 3 > counterexample.yaml; [ $? -eq 3 ] && registry-policy resolve -f counterexample.yaml --policy proposed.yaml
             """;
         diff.SetAction(result =>
         {

@@ -37,10 +37,10 @@ internal static class PullCommands
         };
         examples[command] = """
               kubectl get pods,deployments,serviceaccounts,secrets -A -o yaml > cluster.yaml
-              registry-policy pulls -f cluster.yaml
-              registry-policy pulls -f cluster.yaml -o json --fail-on-finding
-              registry-policy pulls -f cluster.yaml --preset ibm-iks
-              registry-policy pulls -f cluster.yaml --preset openfaas --view as-is
+              registry-policy pulls -f samples/openfaas-cluster.yaml
+              registry-policy pulls -f samples/ibm-iks-cluster.yaml -o json --fail-on-finding
+              registry-policy pulls -f samples/ibm-iks-cluster.yaml --preset ibm-iks
+              registry-policy pulls -f samples/openfaas-cluster.yaml --preset openfaas --view as-is
             """;
         command.SetAction(result =>
         {

@@ -62,7 +62,7 @@ internal static class RefCommands
         examples[command] = normalize
             ? """
                 registry-policy ref normalize nginx:1.25 quay.io/org/app
-                registry-policy ref normalize --default-tag < images.txt > normalized.txt
+                registry-policy ref normalize --default-tag < samples/images.txt > normalized.txt
                 registry-policy ref normalize -o json index.docker.io/foo
               """
             : """

@@ -40,10 +40,10 @@ internal static class ResolutionCommands
         };
         examples[command] = """
               kubectl get namespaces,secrets,functions -A -o yaml > cluster.yaml
-              registry-policy resolve -f cluster.yaml
-              registry-policy resolve -f cluster.yaml -n team-a -n team-b -o json
-              registry-policy resolve -f cluster.yaml --view as-is --preset kyma-serverless-module
-              registry-policy resolve -f snapshots/ --policy my-policy.yaml -o yaml
+              registry-policy resolve -f samples/kyma-cluster.yaml
+              registry-policy resolve -f samples/kyma-cluster.yaml -n team-a -n team-b -o json
+              registry-policy resolve -f samples/kyma-cluster.yaml --view as-is --preset kyma-serverless-module
+              registry-policy policy show kyma-serverless > my-policy.yaml && registry-policy resolve -f samples/kyma-cluster.yaml -f samples/cluster-wide-override.yaml --policy my-policy.yaml -o yaml
             """;
         command.SetAction(result =>
         {
@@ -109,8 +109,8 @@ internal static class ResolutionCommands
             files, policy, preset, view, namespaces,
         };
         examples[command] = """
-              registry-policy explain -f cluster.yaml -n team-a
-              registry-policy explain -f cluster.yaml -n team-a --view as-is
+              registry-policy explain -f samples/kyma-cluster.yaml -n team-a
+              registry-policy explain -f samples/kyma-cluster.yaml -n team-a --view as-is
             """;
         command.SetAction(result =>
         {
@@ -151,10 +151,10 @@ internal static class ResolutionCommands
             files, policy, preset, output, showSecrets,
         };
         examples[command] = """
-              registry-policy plan -f cluster.yaml
-              registry-policy plan -f cluster.yaml -o json
-              registry-policy plan -f cluster.yaml -o yaml --show-secrets | kubectl apply -f -
-              registry-policy plan -f cluster.yaml --preset ibm-iks
+              registry-policy plan -f samples/kyma-cluster.yaml
+              registry-policy plan -f samples/kyma-cluster.yaml -o json
+              registry-policy plan -f samples/kyma-cluster.yaml -o yaml --show-secrets | kubectl apply -f -
+              registry-policy plan -f samples/ibm-iks-cluster.yaml --preset ibm-iks
             """;
         command.SetAction(result =>
         {
@@ -227,9 +227,9 @@ internal static class ResolutionCommands
             files, policy, preset, operation, namespaceLabels, output, showSecrets,
         };
         examples[command] = """
-              registry-policy admit -f my-registry-secret.yaml
-              registry-policy admit -f my-registry-secret.yaml -o json --show-secrets
-              registry-policy admit -f secret.yaml --operation UPDATE --namespace-label gardener.cloud/purpose=kube-system
+              registry-policy admit -f samples/registry-secret.yaml
+              registry-policy admit -f samples/registry-secret.yaml -o json --show-secrets
+              registry-policy admit -f samples/registry-secret.yaml --operation UPDATE --namespace-label gardener.cloud/purpose=kube-system
             """;
         command.SetAction(result =>
         {

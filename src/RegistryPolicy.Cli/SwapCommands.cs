@@ -40,11 +40,11 @@ internal static class SwapCommands
             mapFile, mirrors, dialect, legacy, output, manifests, disableLabel, images,
         };
         examples[command] = """
-              registry-policy swap --map-file maps.conf nginx:1.25 quay.io/org/app:1
-              kubectl get pods -A -o jsonpath='{..image}' | tr ' ' '\n' | registry-policy swap --map-file maps.conf -o json
+              registry-policy swap --map-file samples/maps.conf nginx:1.25 quay.io/org/app:1
+              kubectl get pods -A -o jsonpath='{..image}' | tr ' ' '\n' | registry-policy swap --map-file samples/maps.conf -o json
               registry-policy swap --mirror-registries 'docker.io::harbor.example.org/airgap/docker.io,gcr.io::harbor.example.org/airgap/gcr.io' nginx
-              registry-policy swap --map-file maps.conf --legacy-prefix registry.example.com/mirror paulbouwer/hello-kubernetes:1.5
-              registry-policy swap --map-file maps.conf -f deployment.yaml -o patch
+              registry-policy swap --map-file samples/maps.conf --legacy-prefix registry.example.com/mirror paulbouwer/hello-kubernetes:1.5
+              registry-policy swap --map-file samples/maps.conf -f samples/deployment.yaml -o patch
             """;
         command.SetAction(result =>
         {
@@ -228,7 +228,7 @@ internal static class SwapCommands
         };
         examples[check] = """
               registry-policy swap check --mirror-registries 'docker.io::harbor.example.org/airgap/docker.io' nginx:1.25 docker.io/library/redis:7
-              kubectl get pods -A -o jsonpath='{..image}' | tr ' ' '\n' | sort -u | registry-policy swap check --map-file maps.conf
+              kubectl get pods -A -o jsonpath='{..image}' | tr ' ' '\n' | sort -u | registry-policy swap check --map-file samples/maps.conf
             """;
         check.SetAction(result =>
         {
@@ -269,9 +269,9 @@ internal static class SwapCommands
         };
         examples[command] = """
               registry-policy render containerd --mirror-registries 'docker.io::harbor.example.org/airgap/docker.io,gcr.io::harbor.example.org/airgap/gcr.io'
-              registry-policy render hosts-toml --map-file maps.conf --ca /etc/ssl/harbor.crt --out /etc/containerd/certs.d
-              registry-policy render registries-conf --map-file maps.conf > /etc/containers/registries.conf.d/mirrors.conf
-              registry-policy render containerd --registry-info registry-secret.yaml
+              registry-policy render hosts-toml --map-file samples/maps.conf --out certs.d
+              registry-policy render registries-conf --map-file samples/maps.conf > mirrors.conf
+              registry-policy render containerd --registry-info samples/registry-info.yaml
             """;
         command.SetAction(result =>
         {

@@ -36,10 +36,10 @@ internal static class WhatIfCommands
             before, after, policy, preset, policyAfter, presetAfter, changes, output, failOnChange,
         };
         examples[command] = """
-              registry-policy whatif --before cluster.yaml --after cluster-with-new-secret.yaml
-              registry-policy whatif --before cluster.yaml --preset kyma-serverless --preset-after kyma-serverless-module
-              registry-policy whatif --before cluster.yaml --policy-after my-policy.yaml -o markdown --fail-on-change
-              registry-policy whatif --before cluster.yaml --changes label-team-a-user-managed.yaml -o json
+              registry-policy whatif --before samples/kyma-cluster.yaml --after samples/kyma-cluster.yaml --after samples/cluster-wide-override.yaml
+              registry-policy whatif --before samples/kyma-cluster.yaml --preset kyma-serverless --preset-after kyma-serverless-module
+              registry-policy policy show kyma-serverless-module > proposed.yaml && registry-policy whatif --before samples/kyma-cluster.yaml --policy-after proposed.yaml -o markdown --fail-on-change
+              registry-policy whatif --before samples/kyma-cluster.yaml --changes samples/changes-team-b-user-managed.yaml -o json
             """;
         command.SetAction(result =>
         {

@@ -35,7 +35,7 @@ public readonly record struct SourceLocation(string Source, int Line, int Column
 {
     /// <summary>Formats as <c>source:line:column</c>.</summary>
     /// <returns>The location as text.</returns>
-    public override string ToString() => Line > 0 ? $"{Source}:{Line}:{Column}" : Source;
+    public override string ToString() => Line > 0 ? $"{DisplayText.Escape(Source)}:{Line}:{Column}" : DisplayText.Escape(Source);
 }
 
 /// <summary>
@@ -80,6 +80,7 @@ public sealed record Diagnostic(string Code, DiagnosticSeverity Severity, string
             text.Append(' ').Append(DisplayText.Escape(Field));
         }
 
-        return text.Append(": ").Append(Message.ReplaceLineEndings(" ")).ToString();
+        // A message may name what the input named (a pull secret, an image): nothing in it may break the line or reach a terminal raw.
+        return text.Append(": ").Append(DisplayText.EscapeLine(Message.ReplaceLineEndings(" "))).ToString();
     }
 }

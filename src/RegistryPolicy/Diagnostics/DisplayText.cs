@@ -14,9 +14,14 @@ internal static class DisplayText
     public const int MaxShown = 300;
 
     /// <summary>The text with every character that could break a line escaped, cut to <see cref="MaxShown"/> characters.</summary>
-    public static string Escape(string text)
+    public static string Escape(string text) => Escape(text, MaxShown);
+
+    /// <summary>The text with every character that could break a line escaped, never cut (diagnostic messages, table cells).</summary>
+    public static string EscapeLine(string text) => Escape(text, int.MaxValue);
+
+    private static string Escape(string text, int max)
     {
-        bool clean = text.Length <= MaxShown;
+        bool clean = text.Length <= max;
         foreach (char c in text)
         {
             if (NeedsEscape(c))
@@ -31,8 +36,8 @@ internal static class DisplayText
             return text;
         }
 
-        var builder = new StringBuilder(Math.Min(text.Length, MaxShown) + 8);
-        for (int i = 0; i < text.Length && builder.Length < MaxShown; i++)
+        var builder = new StringBuilder(Math.Min(text.Length, max) + 8);
+        for (int i = 0; i < text.Length && builder.Length < max; i++)
         {
             char c = text[i];
             if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
@@ -49,10 +54,10 @@ internal static class DisplayText
             }
         }
 
-        return builder.Length < text.Length || text.Length > MaxShown ? builder.Append('…').ToString() : builder.ToString();
+        return builder.Length < text.Length || text.Length > max ? builder.Append('…').ToString() : builder.ToString();
     }
 
-    /// <summary>Whether the text would be shown unchanged by <see cref="Escape"/>.</summary>
+    /// <summary>Whether the text would be shown unchanged by <see cref="Escape(string)"/>.</summary>
     public static bool IsSafe(string text) => ReferenceEquals(Escape(text), text);
 
     /// <summary>A third-party message with every quoted part ('x', "x") replaced, so it cannot echo the input.</summary>

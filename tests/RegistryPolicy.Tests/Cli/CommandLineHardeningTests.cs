@@ -285,4 +285,55 @@ public sealed class CommandLineHardeningTests
         Assert.DoesNotContain("c2VjcmV0LXZhbHVl", result.Output + result.Error, StringComparison.Ordinal);
         Assert.Contains("image: m.io/d/nginx", result.Output, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("--max-secrets", "abc")]
+    [InlineData("--max-secrets", "99999999999")]
+    [InlineData("--max-namespaces", "1.5")]
+    [InlineData("--max-namespaces", "")]
+    public void A_bound_that_is_not_a_whole_number_is_a_usage_error_not_a_crash(string option, string value)
+    {
+        string policy = Temp("p.yaml", PolicyTextOf("kyma-serverless"));
+
+        CliResult result = CliRunner.Run("policy", "diff", policy, policy, option, value);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(option, result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled", result.Error + result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_password_on_standard_input_is_bounded()
+    {
+        CliResult result = CliRunner.RunWithInput(new string('x', 200_000), "encode", "--username", "u", "--password-stdin");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("larger than 64 KiB", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Names_from_a_pod_spec_cannot_break_a_table_row_or_reach_the_terminal_raw()
+    {
+        string pod = Temp("pod.yaml", """
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: p
+              namespace: team-a
+            spec:
+              imagePullSecrets:
+                - name: "x\e[31mRED"
+              containers:
+                - name: "c\nfake-row"
+                  image: "nginx\n\e[2Jcleared"
+            """);
+
+        CliResult result = CliRunner.Run("pulls", "-f", pod);
+
+        Assert.DoesNotContain('\u001b', result.Output + result.Error);
+        Assert.DoesNotContain(result.Output.Split('\n'), line => line.StartsWith("fake-row", StringComparison.Ordinal) || line.StartsWith("cleared", StringComparison.Ordinal));
+        Assert.Contains("\\u001b", result.Output + result.Error, StringComparison.Ordinal);
+    }
+
+    private static string PolicyTextOf(string preset) => RegistryPolicy.Policies.PolicyPresets.TryGetText(preset, out string? text) ? text : throw new InvalidOperationException(preset);
 }
