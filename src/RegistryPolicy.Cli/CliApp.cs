@@ -42,6 +42,7 @@ internal static class CliApp
         catch (UsageException e)
         {
             streams.Error.WriteLine($"error: {e.Message}");
+            streams.Error.WriteLine($"Run '{string.Join(' ', CommandPath(parsed.CommandResult.Command))} --help' for usage and examples.");
             return ExitCodes.UsageError;
         }
         catch (InputException e)

@@ -288,7 +288,7 @@ internal static class CredentialCommands
             {
                 if (lookup.Error is not null)
                 {
-                    streams.Out.WriteLine($"error: {lookup.Error}");
+                    streams.Error.WriteLine($"error: {lookup.Error}");
                 }
                 else if (!lookup.Found)
                 {

@@ -335,5 +335,26 @@ public sealed class CommandLineHardeningTests
         Assert.Contains("\\u001b", result.Output + result.Error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("creds", "decode")]
+    [InlineData("swap", "nginx")]
+    public void A_usage_error_found_after_parsing_points_to_the_help_too(params string[] args)
+    {
+        CliResult result = CliRunner.Run(args);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--help' for usage and examples", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_reference_that_cannot_be_looked_up_is_an_error_on_stderr()
+    {
+        CliResult result = CliRunner.Run("creds", "match", "--dockerconfig", Path.Combine(Samples, "dockerconfig.json"), "NGINX");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("error:", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("error:", result.Output, StringComparison.Ordinal);
+    }
+
     private static string PolicyTextOf(string preset) => RegistryPolicy.Policies.PolicyPresets.TryGetText(preset, out string? text) ? text : throw new InvalidOperationException(preset);
 }
