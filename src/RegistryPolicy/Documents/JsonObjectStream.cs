@@ -231,8 +231,9 @@ internal sealed class JsonObjectStream
             {
                 _lastPropertyNameBytes = reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length;
                 _lastPropertyName = JsonText.GetString(ref reader, out bool replaced);
-                if (replaced)
+                if (replaced && _lastPropertyNameBytes <= _limits.MaxScalarLength)
                 {
+                    // A key over the limit refuses the object, which then reports nothing more (as when it is built whole).
                     ReportInvalidText(tokenStart);
                 }
             }
