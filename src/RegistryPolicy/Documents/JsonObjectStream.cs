@@ -145,6 +145,25 @@ internal sealed class JsonObjectStream
                     continue;
                 }
 
+                if (!topNames.Add(name))
+                {
+                    // As when the object is built whole: the repeated key is reported and its value skipped, unread (no limit,
+                    // no invalid-text warning, no node count), so both ways of reading an object give the same diagnostics.
+                    Report(nameStart, "duplicate-key", $"the key '{DisplayText.Escape(name)}' appears twice in one object; the first value is used; remove one of them");
+                    bool wasMuted = _muted;
+                    long nodes = _topNodes;
+                    _muted = true;
+                    bool more = TryNextValue(out _, out _, out bool broken, topLevel: true);
+                    _muted = wasMuted;
+                    _topNodes = nodes;
+                    if (!more || broken)
+                    {
+                        yield break;
+                    }
+
+                    continue;
+                }
+
                 if (!TryNextValue(out DocNode? value, out _, out bool bad, topLevel: true))
                 {
                     yield break;
@@ -159,12 +178,6 @@ internal sealed class JsonObjectStream
 
                     // A value over a limit refuses the whole object, as it does when the object is a list item.
                     topRefused = _muted = true;
-                    continue;
-                }
-
-                if (!topNames.Add(name))
-                {
-                    Report(nameStart, "duplicate-key", $"the key '{DisplayText.Escape(name)}' appears twice in one object; the first value is used; remove one of them");
                     continue;
                 }
 
