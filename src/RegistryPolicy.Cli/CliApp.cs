@@ -152,6 +152,7 @@ internal static class CliApp
         root.Add(SwapCommands.BuildRender(streams, examples));
         root.Add(WhatIfCommands.Build(streams, examples));
         root.Add(PullCommands.Build(streams, examples));
+        root.Add(ServeCommands.Build(streams, examples));
         return root;
     }
 

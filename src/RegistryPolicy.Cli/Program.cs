@@ -8,3 +8,6 @@ using var stderr = new StreamWriter(Console.OpenStandardError(), utf8) { AutoFlu
 int exitCode = CliApp.Run(args, new CliStreams(stdin, stdout, stderr));
 stdout.Flush();
 return exitCode;
+
+/// <summary>The entry point (internal: the tool's public surface is its command line).</summary>
+internal partial class Program;

@@ -14,6 +14,12 @@ public sealed record AdmissionRequest(AdmissionOperation Operation, SecretObject
 {
     /// <summary>The labels of the Secret's namespace, for the webhook's namespace selector; null when unknown (treated as none).</summary>
     public StringMap? NamespaceLabels { get; init; }
+
+    /// <summary>
+    /// Whether the namespace selector was already applied by the API server (a webhook host, registered with the policy's
+    /// namespace selector, knows only that it was called): then <see cref="NamespaceLabels"/> is not consulted.
+    /// </summary>
+    public bool NamespaceSelectorApplied { get; init; }
 }
 
 /// <summary>What the defaulting webhook answers. Immutable and thread-safe.</summary>
@@ -59,7 +65,7 @@ internal static class Admission
             return Unchanged(secret, false, $"the webhook's object selector ({policy.AdmissionSelector.Text}) does not select this Secret; it is stored as sent");
         }
 
-        if (!policy.AdmissionNamespaceSelector!.Matches(request.NamespaceLabels ?? StringMap.Empty))
+        if (!request.NamespaceSelectorApplied && !policy.AdmissionNamespaceSelector!.Matches(request.NamespaceLabels ?? StringMap.Empty))
         {
             return Unchanged(secret, false, $"the webhook's namespace selector ({policy.AdmissionNamespaceSelector.Text}) does not select namespace '{secret.Namespace}'");
         }

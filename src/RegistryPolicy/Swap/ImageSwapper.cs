@@ -26,6 +26,15 @@ public sealed record ImageSwapOptions
 
     /// <summary>If set, upstream's deprecated LEGACY mode with this <c>IMAGE_PREFIX</c> instead of MAPS mode.</summary>
     public string? LegacyPrefix { get; init; }
+
+    /// <summary>
+    /// Whether an image that already points at one of the map's targets (a registry value, the <c>default</c> prefix, an
+    /// <c>[EXACT]</c> result or a <c>[REPLACE]</c> target) is left alone, with <see cref="SwapRule.AlreadySwapped"/>. This makes
+    /// the imageswap dialect idempotent, which an admission webhook needs: the API server sends it objects it has already
+    /// mutated (reinvocation, every Pod UPDATE). Upstream swaps such images again. The reference dialect always does this.
+    /// Default <see langword="false"/>, as upstream.
+    /// </summary>
+    public bool LeaveSwappedImages { get; init; }
 }
 
 /// <summary>Which rule decided a rewrite.</summary>
@@ -61,7 +70,10 @@ public enum SwapRule
     /// <summary>Reference dialect: the image, or the rewrite, is not a valid reference; nothing is swapped.</summary>
     Invalid,
 
-    /// <summary>Reference dialect: the image already points at a target, so it is left alone (rewrites are idempotent).</summary>
+    /// <summary>
+    /// The image already points at a target, so it is left alone: always in the reference dialect, and in the imageswap
+    /// dialect with <see cref="ImageSwapOptions.LeaveSwappedImages"/>.
+    /// </summary>
     AlreadySwapped,
 }
 
@@ -119,6 +131,40 @@ public sealed class ImageSwapper
         _default = map.Maps.GetValueOrDefault("default");
         _wildcards = map.Maps.TryGetValue("noswap_wildcards", out string? w) && w.Length > 0 ? w.Split(',') : [];
         _reference = _options.Dialect == SwapDialect.Reference ? new ReferenceRewriter(map) : null;
+        _targets = _options.LeaveSwappedImages ? TargetsOf(map) : [];
+    }
+
+    /// <summary>Where the imageswap dialect's rewrites point: each map value, the default prefix, [REPLACE] targets and [EXACT] results.</summary>
+    private static string[] TargetsOf(ImageSwapMap map)
+    {
+        var targets = new List<string>();
+        foreach (var (key, value) in map.Maps)
+        {
+            if (key != "noswap_wildcards")
+            {
+                targets.Add(value.EndsWith('-') ? value : value.TrimEnd('/'));
+            }
+        }
+
+        targets.AddRange(map.Replace.Select(r => r.Value.TrimEnd('/')));
+        targets.AddRange(map.Exact.Values);
+        return [.. targets.Where(t => t.Length > 0).Distinct(StringComparer.Ordinal)];
+    }
+
+    private readonly string[] _targets;
+
+    private string? TargetOf(string image)
+    {
+        foreach (string target in _targets)
+        {
+            if (image.StartsWith(target, StringComparison.Ordinal) &&
+                (image.Length == target.Length || target.EndsWith('-') || image[target.Length] is '/' or ':' or '@'))
+            {
+                return target;
+            }
+        }
+
+        return null;
     }
 
     private readonly ReferenceRewriter? _reference;
@@ -163,6 +209,11 @@ public sealed class ImageSwapper
         if (_options.Dialect == SwapDialect.Reference && _options.LegacyPrefix is null)
         {
             return _reference!.Rewrite(image);
+        }
+
+        if (_targets.Length > 0 && TargetOf(image) is { } target)
+        {
+            return new(image, image, false, SwapRule.AlreadySwapped, target);
         }
 
         SwapResult result = _options.LegacyPrefix is { } prefix ? Legacy(image, prefix) : Maps(image);
