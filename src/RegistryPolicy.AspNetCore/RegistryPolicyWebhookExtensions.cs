@@ -74,7 +74,7 @@ public static partial class RegistryPolicyWebhookExtensions
         WebhookStatus state, WebhookMetrics metrics, RegistryPolicyWebhookOptions options, ILogger logger)
     {
         long started = Stopwatch.GetTimestamp();
-        string outcome;
+        string outcome = "aborted";
         int operations = 0;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         timeout.CancelAfter(options.RequestTimeout);
@@ -182,9 +182,9 @@ public static partial class RegistryPolicyWebhookExtensions
             {
                 ArrayPool<byte>.Shared.Return(rented);
             }
-        }
 
-        metrics.Request(endpoint, outcome, operations, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            metrics.Request(endpoint, outcome, operations, Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
     }
 
     private static async Task TryText(HttpContext context, int status, string text)

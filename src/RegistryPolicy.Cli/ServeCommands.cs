@@ -156,7 +156,8 @@ internal static class ServeCommands
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            // The webhook endpoints hold each body to the 3 MiB limit themselves (and count a refusal in the metrics); other paths read no body.
+            kestrel.Limits.MaxRequestBodySize = null;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(5);
             // A body that trickles in slower than this is dropped (after a 2 s grace), as are idle keep-alive connections after 2 min.
             kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(2));
