@@ -26,7 +26,7 @@ public sealed class AdmissionReviewHandler
     public const int MaxWarningLength = 256;
 
     private static readonly JsonDocumentOptions ReadOptions = new() { MaxDepth = 256 };
-    private static readonly JsonWriterOptions WriteOptions = new() { Indented = false, SkipValidation = true };
+    private static readonly JsonWriterOptions WriteOptions = new() { Indented = false, SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Compiles a handler for one configuration version.</summary>
     /// <param name="configuration">The map, policy and exclusions.</param>
@@ -34,7 +34,11 @@ public sealed class AdmissionReviewHandler
     {
         ArgumentNullException.ThrowIfNull(configuration);
         Configuration = configuration;
+        _query = new ReviewReader.WorkloadQuery(configuration.SwapOptions.DisableLabel, configuration.SwapOptions.DisableValue,
+            configuration.SwapOptions.IncludeEphemeralContainers ?? configuration.Swapper?.Options.Dialect == SwapDialect.Reference ? 3 : 2);
     }
+
+    private readonly ReviewReader.WorkloadQuery _query;
 
     /// <summary>The configuration answered with.</summary>
     public WebhookConfiguration Configuration { get; }
@@ -56,191 +60,216 @@ public sealed class AdmissionReviewHandler
 
     private AdmissionAnswer Answer(ReadOnlyMemory<byte> body, bool pods)
     {
-        JsonDocument document;
-        try
+        ReadOnlySpan<byte> json = body.Span;
+        if (!ReviewReader.TryRead(json, pods ? _query : null, out ReviewReader.Envelope envelope, out string? error, out JsonTokenType root))
         {
-            document = JsonDocument.Parse(body, ReadOptions);
-        }
-        catch (JsonException e)
-        {
-            // The reader's message names the line and byte position, never the text.
-            return BadRequest($"the body is not JSON: {e.Message}");
+            return BadRequest(error!);
         }
 
-        using (document)
+        if (root != JsonTokenType.StartObject)
         {
-            JsonElement root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return BadRequest($"expected an AdmissionReview object, found a JSON {Describe(root.ValueKind)}");
-            }
+            return BadRequest($"expected an AdmissionReview object, found a JSON {Describe(root)}");
+        }
 
-            string? apiVersion = StringOf(root, "apiVersion");
-            if (apiVersion is not ("admission.k8s.io/v1" or "admission.k8s.io/v1beta1"))
-            {
-                return BadRequest(apiVersion is null
-                    ? "the review has no apiVersion; the API server sends admission.k8s.io/v1"
-                    : "apiVersion must be admission.k8s.io/v1 (or v1beta1), not " + Clip(apiVersion, 64));
-            }
+        if (envelope.ApiVersion is null)
+        {
+            return BadRequest(envelope.WrongApiVersion is { } wrong
+                ? "apiVersion must be admission.k8s.io/v1 (or v1beta1), not " + wrong
+                : "the review has no apiVersion; the API server sends admission.k8s.io/v1");
+        }
 
-            if (StringOf(root, "kind") != "AdmissionReview")
-            {
-                return BadRequest("kind must be AdmissionReview");
-            }
+        if (!envelope.ReviewKind)
+        {
+            return BadRequest("kind must be AdmissionReview");
+        }
 
-            if (!root.TryGetProperty("request"u8, out JsonElement request) || request.ValueKind != JsonValueKind.Object)
-            {
-                return BadRequest("the review has no request object");
-            }
+        if (!envelope.RequestPresent)
+        {
+            return BadRequest("the review has no request object");
+        }
 
-            string? uid = StringOf(request, "uid");
-            if (string.IsNullOrEmpty(uid))
-            {
-                return BadRequest("request.uid is missing or not a string; it must be echoed in the response");
-            }
+        if (envelope.Uid.Length <= 2)
+        {
+            return BadRequest("request.uid is missing or not a string; it must be echoed in the response");
+        }
 
-            var review = new Review(apiVersion, uid);
-            string operation = StringOf(request, "operation") ?? string.Empty;
-            if (operation is "DELETE" or "CONNECT")
-            {
-                return review.Allow(AdmissionOutcome.Skipped, $"{operation} is allowed untouched");
-            }
-
-            if (operation is not ("CREATE" or "UPDATE"))
-            {
+        var review = new Review(envelope.ApiVersion, body.Slice(envelope.Uid.Start, envelope.Uid.Length));
+        switch (envelope.Operation)
+        {
+            case ReviewReader.Operation.Delete or ReviewReader.Operation.Connect:
+                return review.Allow(AdmissionOutcome.Skipped, $"{envelope.Operation.ToString().ToUpperInvariant()} is allowed untouched");
+            case not (ReviewReader.Operation.Create or ReviewReader.Operation.Update):
                 return BadRequest("request.operation must be CREATE, UPDATE, DELETE or CONNECT");
-            }
-
-            if (StringOf(request, "subResource") is { Length: > 0 } subResource)
-            {
-                return review.Allow(AdmissionOutcome.Skipped, $"subresource '{Clip(subResource, 64)}' is allowed untouched");
-            }
-
-            if (!request.TryGetProperty("object"u8, out JsonElement obj) || obj.ValueKind != JsonValueKind.Object)
-            {
-                return BadRequest($"request.object must be an object for {operation}");
-            }
-
-            string? kind = request.TryGetProperty("kind"u8, out JsonElement gvk) && gvk.ValueKind == JsonValueKind.Object ? StringOf(gvk, "kind") : null;
-            kind ??= StringOf(obj, "kind");
-            JsonElement metadata = obj.TryGetProperty("metadata"u8, out JsonElement m) && m.ValueKind == JsonValueKind.Object ? m : default;
-            string? ns = (metadata.ValueKind == JsonValueKind.Object ? StringOf(metadata, "namespace") : null) ?? StringOf(request, "namespace");
-            if (ns is not null && Configuration.ExcludedNamespaces.Contains(ns))
-            {
-                return review.Allow(AdmissionOutcome.Skipped, $"namespace '{ns}' is excluded");
-            }
-
-            JsonElement old = operation == "UPDATE" && request.TryGetProperty("oldObject"u8, out JsonElement o) && o.ValueKind == JsonValueKind.Object ? o : default;
-            return pods
-                ? SwapImages(review, kind, obj, metadata, ns, old)
-                : AdmitSecret(review, kind, obj, metadata, ns, operation);
         }
+
+        if (envelope.SubResource.Length > 2)
+        {
+            return review.Allow(AdmissionOutcome.Skipped, $"subresource '{Clip(ReviewReader.Decode(Slice(json, envelope.SubResource)), 64)}' is allowed untouched");
+        }
+
+        bool update = envelope.Operation == ReviewReader.Operation.Update;
+        if (envelope.ObjectToken != JsonTokenType.StartObject)
+        {
+            return BadRequest($"request.object must be an object for {(update ? "UPDATE" : "CREATE")}");
+        }
+
+        ReadOnlyMemory<byte> obj = body.Slice(envelope.Object.Start, envelope.Object.Length);
+        ReadOnlyMemory<byte> kind = envelope.Kind.Length > 0 ? body.Slice(envelope.Kind.Start, envelope.Kind.Length)
+            : ReviewReader.KindOf(obj.Span) is { Length: > 0 } k ? obj.Slice(k.Start, k.Length) : default;
+        if (envelope.Namespace.Length > 0)
+        {
+            foreach (string excluded in Configuration.ExcludedNamespaces)
+            {
+                if (ReviewReader.Equals(Slice(json, envelope.Namespace), excluded))
+                {
+                    return review.Allow(AdmissionOutcome.Skipped, $"namespace '{excluded}' is excluded");
+                }
+            }
+        }
+
+        ReadOnlyMemory<byte> old = update && envelope.OldObject.Length > 0 ? body.Slice(envelope.OldObject.Start, envelope.OldObject.Length) : default;
+        string? ns = envelope.Namespace.Length > 0 ? ReviewReader.Decode(Slice(json, envelope.Namespace)) : null;
+        return pods ? SwapImages(review, kind.Span, obj, envelope.Object.Start, old.Span, envelope, body) : AdmitSecret(review, kind.Span, obj, ns, update);
     }
 
-    private AdmissionAnswer SwapImages(Review review, string? kind, JsonElement obj, JsonElement metadata, string? ns, JsonElement old)
+    private static ReadOnlySpan<byte> Slice(ReadOnlySpan<byte> json, (int Start, int Length) range) => json.Slice(range.Start, range.Length);
+
+    private static readonly string[] ListNames = ["containers", "initContainers", "ephemeralContainers"];
+
+    private AdmissionAnswer SwapImages(Review review, ReadOnlySpan<byte> kind, ReadOnlyMemory<byte> obj, int objectStart, ReadOnlySpan<byte> old,
+        ReviewReader.Envelope envelope, ReadOnlyMemory<byte> body)
     {
         if (Configuration.Swapper is not { } swapper)
         {
             return review.Allow(AdmissionOutcome.Skipped, "no image-swap map is configured");
         }
 
-        (string? path, JsonElement spec, JsonElement oldSpec) = kind switch
+        if (kind.Length <= 2)
         {
-            "Pod" => ("/spec", Get(obj, "spec"), Get(old, "spec")),
-            "CronJob" => ("/spec/jobTemplate/spec/template/spec", Get(obj, "spec", "jobTemplate", "spec", "template", "spec"), Get(old, "spec", "jobTemplate", "spec", "template", "spec")),
-            "Deployment" or "StatefulSet" or "DaemonSet" or "ReplicaSet" or "Job" => ("/spec/template/spec", Get(obj, "spec", "template", "spec"), Get(old, "spec", "template", "spec")),
-            _ => (null, default, default),
+            return review.Allow(AdmissionOutcome.Skipped, "the object has no kind");
+        }
+
+        bool pod = kind.SequenceEqual("\"Pod\""u8);
+        string[] specPath = ReviewReader.SpecPath(kind);
+        string path = specPath.Length switch
+        {
+            1 => "/spec",
+            3 => "/spec/template/spec",
+            _ => "/spec/jobTemplate/spec/template/spec",
         };
-        if (path is null)
+        if (specPath.Length == 0)
         {
-            return review.Allow(AdmissionOutcome.Skipped, $"kind '{Clip(kind ?? "?", 64)}' has no Pod template this webhook rewrites");
+            return review.Allow(AdmissionOutcome.Skipped, $"kind '{Clip(ReviewReader.Decode(kind), 64)}' has no Pod template this webhook rewrites");
         }
 
-        if (spec.ValueKind != JsonValueKind.Object)
+        WorkloadSwapOptions options = Configuration.SwapOptions;
+        // As WorkloadSwapper (and so 'registry-policy swap') visits them: containers, initContainers, then ephemeral
+        // containers where the dialect (or the options) include them; each image through the same ImageSwapper.Rewrite.
+        // Read in the envelope's pass when the kind came first (the API server's order), else now.
+        ReviewReader.Workload workload = (ReferenceEquals(envelope.WorkloadPath, specPath) ? envelope.Workload : null) ?? ReviewReader.ReadWorkload(obj.Span, objectStart, specPath, _query, metadata: true);
+        if (workload.OptedOut)
         {
-            return review.Allow(AdmissionOutcome.Skipped, $"the {kind} has no Pod spec at '{path}'");
+            return review.Allow(AdmissionOutcome.Skipped, $"the opt-out label {options.DisableLabel}={options.DisableValue} is set");
         }
 
-        StringMap labels = metadata.ValueKind == JsonValueKind.Object ? StringsOf(Get(metadata, "labels")) : StringMap.Empty;
-        if (kind == "Pod" && Get(metadata, "annotations").ValueKind == JsonValueKind.Object && Get(metadata, "annotations").TryGetProperty("kubernetes.io/config.mirror"u8, out _))
+        if (pod && workload.Mirror)
         {
             return review.Allow(AdmissionOutcome.Skipped, "a mirror pod is never mutated");
         }
 
-        var containers = new List<ContainerSpec>(4);
-        Collect(spec, oldSpec, "containers", ContainerRole.Container, containers);
-        Collect(spec, oldSpec, "initContainers", ContainerRole.InitContainer, containers);
-        Collect(spec, oldSpec, "ephemeralContainers", ContainerRole.EphemeralContainer, containers);
-        var workload = new WorkloadObject(kind!, new ObjectMetadata(NameOf(metadata), ns) { Labels = labels },
-            new PodTemplate(path, null, default, new ValueArray<ContainerSpec>(containers)));
-        WorkloadSwap swap = swapper.RewriteWorkload(workload, Configuration.SwapOptions);
-        if (swap.Disabled)
+        if (!workload.SpecFound)
         {
-            return review.Allow(AdmissionOutcome.Skipped, $"the opt-out label {Configuration.SwapOptions.DisableLabel}={Configuration.SwapOptions.DisableValue} is set");
+            return review.Allow(AdmissionOutcome.Skipped, $"the {ReviewReader.Decode(kind)} has no Pod spec at '{path}'");
         }
 
+        List<ReviewReader.Container>? before = old.IsEmpty ? null
+            : ((ReferenceEquals(envelope.OldWorkloadPath, specPath) ? envelope.OldWorkload : null) ?? ReviewReader.ReadWorkload(old, envelope.OldObject.Start, specPath, _query, metadata: false)).Containers;
+        List<(int List, int Index, string Image)>? changes = null;
         List<string>? warnings = null;
-        foreach (ContainerSwap c in swap.Containers)
+        foreach (ReviewReader.Container container in workload.Containers ?? [])
         {
-            string? warning = c.Swap switch
-            {
-                { Rule: SwapRule.NoDefault } => "the image-swap map has no 'default' entry, so no image is swapped (imageswap-webhook's rule); add 'default::' to the map",
-                { Rule: SwapRule.UpstreamError } => $"container '{c.Container.Name}': imageswap-webhook would fail here (map key '{c.Swap.Key}'); the image '{c.Swap.Image}' was left as is",
-                { ResultIsInvalid: true } => $"container '{c.Container.Name}': the map rewrites '{c.Swap.Image}' to '{c.Swap.Result}', which is not a valid image reference",
-                _ => null,
-            };
-            if (warning is not null && !(warnings ??= []).Contains(warning) && warnings.Count < MaxWarnings)
-            {
-                warnings.Add(Clip(warning, MaxWarningLength));
-            }
-        }
-
-        return swap.Patch.IsEmpty
-            ? review.Allow(AdmissionOutcome.Unchanged, "no image to rewrite", warnings: warnings)
-            : review.Allow(AdmissionOutcome.Patched, $"{swap.Patch.Length} image(s) rewritten", swap.Patch, warnings);
-    }
-
-    /// <summary>The containers of one list, skipping on UPDATE those whose image is the same as in the old object.</summary>
-    private static void Collect(JsonElement spec, JsonElement oldSpec, string list, ContainerRole role, List<ContainerSpec> output)
-    {
-        if (!spec.TryGetProperty(list, out JsonElement items) || items.ValueKind != JsonValueKind.Array)
-        {
-            return;
-        }
-
-        JsonElement oldItems = oldSpec.ValueKind == JsonValueKind.Object && oldSpec.TryGetProperty(list, out JsonElement oi) && oi.ValueKind == JsonValueKind.Array ? oi : default;
-        int oldCount = oldItems.ValueKind == JsonValueKind.Array ? oldItems.GetArrayLength() : 0;
-        int index = 0;
-        foreach (JsonElement container in items.EnumerateArray())
-        {
-            int i = index++;
-            if (container.ValueKind != JsonValueKind.Object || !container.TryGetProperty("image"u8, out JsonElement image) || image.ValueKind != JsonValueKind.String)
-            {
-                continue;
-            }
-
-            if (i < oldCount && oldItems[i].ValueKind == JsonValueKind.Object && oldItems[i].TryGetProperty("image"u8, out JsonElement oldImage) &&
-                oldImage.ValueKind == JsonValueKind.String && oldImage.ValueEquals(image.GetString()))
+            if (before is not null && before.Exists(c => c.List == container.List && c.Index == container.Index && c.Image == container.Image))
             {
                 continue; // unchanged by this update: rewriting it now would restart the container
             }
 
-            string name = container.TryGetProperty("name"u8, out JsonElement n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : string.Empty;
-            output.Add(new ContainerSpec(role, i, name, image.GetString()!, null));
+            SwapResult swap = swapper.Rewrite(container.Image);
+            if (swap.Result != container.Image)
+            {
+                (changes ??= new(4)).Add((container.List, container.Index, swap.Result));
+            }
+
+            if (Warning(swap, container.Name.Length > 0 ? ReviewReader.Decode(body.Span.Slice(container.Name.Start, container.Name.Length)) : "?") is { } warning &&
+                !(warnings ??= []).Contains(warning) && warnings.Count < MaxWarnings)
+            {
+                warnings.Add(warning);
+            }
         }
+
+        if (changes is null)
+        {
+            return review.Allow(AdmissionOutcome.Unchanged, "no image to rewrite", warnings: warnings);
+        }
+
+        return review.AllowPatch($"{changes.Count} image(s) rewritten", warnings, changes.Count, (changes, path), static (writer, state) =>
+        {
+            var (changes, path) = state;
+            Span<char> pointer = stackalloc char[160];
+            foreach (var (list, index, image) in changes)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("op"u8, "replace"u8);
+                if (pointer.TryWrite($"{path}/{ListNames[list]}/{index}/image", out int written))
+                {
+                    writer.WriteString("path"u8, pointer[..written]);
+                }
+                else
+                {
+                    writer.WriteString("path"u8, $"{path}/{ListNames[list]}/{index}/image");
+                }
+
+                writer.WriteString("value"u8, image);
+                writer.WriteEndObject();
+            }
+        });
     }
 
-    private AdmissionAnswer AdmitSecret(Review review, string? kind, JsonElement obj, JsonElement metadata, string? ns, string operation)
+    private static string? Warning(SwapResult swap, string name)
+    {
+        if (swap.Rule is not (SwapRule.NoDefault or SwapRule.UpstreamError) && !swap.ResultIsInvalid)
+        {
+            return null;
+        }
+
+        string text = swap switch
+        {
+            { Rule: SwapRule.NoDefault } => "the image-swap map has no 'default' entry, so no image is swapped (imageswap-webhook's rule); add 'default::' to the map",
+            { Rule: SwapRule.UpstreamError } => $"container '{name}': imageswap-webhook would fail here (map key '{swap.Key}'); the image '{swap.Image}' was left as is",
+            _ => $"container '{name}': the map rewrites '{swap.Image}' to '{swap.Result}', which is not a valid image reference",
+        };
+        return Clip(text, MaxWarningLength);
+    }
+
+    private static JsonElement Get(JsonElement element, ReadOnlySpan<byte> name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out JsonElement value) ? value : default;
+
+    private AdmissionAnswer AdmitSecret(Review review, ReadOnlySpan<byte> kind, ReadOnlyMemory<byte> body, string? ns, bool update)
     {
         if (Configuration.Policy is not { } policy)
         {
             return review.Allow(AdmissionOutcome.Skipped, "no policy is configured");
         }
 
-        if (kind != "Secret")
+        if (!kind.SequenceEqual("\"Secret\""u8))
         {
-            return review.Allow(AdmissionOutcome.Skipped, $"kind '{Clip(kind ?? "?", 64)}' is not a Secret");
+            return review.Allow(AdmissionOutcome.Skipped, $"kind '{Clip(kind.Length > 2 ? ReviewReader.Decode(kind) : "?", 64)}' is not a Secret");
         }
+
+        using JsonDocument document = JsonDocument.Parse(body, ReadOptions);
+        JsonElement obj = document.RootElement;
+        JsonElement metadata = Get(obj, "metadata"u8);
+        ns = (metadata.ValueKind == JsonValueKind.Object ? StringOf(metadata, "namespace") : null) ?? ns;
+        string operation = update ? "UPDATE" : "CREATE";
 
         var data = new List<KeyValuePair<string, byte[]>>();
         if (obj.TryGetProperty("data"u8, out JsonElement d) && d.ValueKind == JsonValueKind.Object)
@@ -275,7 +304,7 @@ public sealed class AdmissionReviewHandler
         }
 
         string type = StringOf(obj, "type") ?? SecretObject.OpaqueType;
-        var secret = new SecretObject(new ObjectMetadata(NameOf(metadata), ns) { Labels = StringsOf(Get(metadata, "labels")) }, type, SecretData.Create(data));
+        var secret = new SecretObject(new ObjectMetadata(NameOf(metadata), ns) { Labels = StringsOf(Get(metadata, "labels"u8)) }, type, SecretData.Create(data));
         AdmissionResult result = PolicyEngine.Admit(policy, new AdmissionRequest(operation == "UPDATE" ? AdmissionOperation.Update : AdmissionOperation.Create, secret)
         {
             NamespaceSelectorApplied = true,
@@ -325,28 +354,15 @@ public sealed class AdmissionReviewHandler
         return entries.Count == 0 ? StringMap.Empty : StringMap.Create(entries);
     }
 
-    private static JsonElement Get(JsonElement element, params ReadOnlySpan<string> path)
-    {
-        foreach (string name in path)
-        {
-            if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty(name, out element))
-            {
-                return default;
-            }
-        }
-
-        return element;
-    }
-
     private static string? StringOf(JsonElement element, string name) =>
         element.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    private static string Describe(JsonValueKind kind) => kind switch
+    private static string Describe(JsonTokenType kind) => kind switch
     {
-        JsonValueKind.Array => "array",
-        JsonValueKind.String => "string",
-        JsonValueKind.Number => "number",
-        JsonValueKind.True or JsonValueKind.False => "boolean",
+        JsonTokenType.StartArray => "array",
+        JsonTokenType.String => "string",
+        JsonTokenType.Number => "number",
+        JsonTokenType.True or JsonTokenType.False => "boolean",
         _ => "null",
     };
 
@@ -371,97 +387,127 @@ public sealed class AdmissionReviewHandler
     private static AdmissionAnswer BadRequest(string message) =>
         new(400, Encoding.UTF8.GetBytes(message + "\n"), AdmissionOutcome.BadRequest, 0, message);
 
-    /// <summary>The parts of the request echoed in the response.</summary>
-    private readonly record struct Review(string ApiVersion, string Uid)
+    /// <summary>The parts of the request echoed in the response, and the writers (one per thread, reused) that build it.</summary>
+    private readonly record struct Review(string ApiVersion, ReadOnlyMemory<byte> Uid)
     {
-        public AdmissionAnswer Allow(AdmissionOutcome outcome, string message, ImmutableArray<JsonPatchOperation> patch = default, List<string>? warnings = null)
-        {
-            var output = new ArrayBufferWriter<byte>(256);
-            using (var writer = Start(output))
-            {
-                writer.WriteBoolean("allowed"u8, true);
-                if (!patch.IsDefaultOrEmpty)
+        [ThreadStatic]
+        private static Writers? t_writers;
+
+        public AdmissionAnswer Allow(AdmissionOutcome outcome, string message, ImmutableArray<JsonPatchOperation> patch = default, List<string>? warnings = null) =>
+            patch.IsDefaultOrEmpty
+                ? Write(outcome, message, warnings, 0, default(ImmutableArray<JsonPatchOperation>), null)
+                : Write(outcome == AdmissionOutcome.Unchanged ? AdmissionOutcome.Patched : outcome, message, warnings, patch.Length, patch, static (writer, ops) =>
                 {
-                    writer.WriteString("patchType"u8, "JSONPatch"u8);
-                    writer.WriteBase64String("patch"u8, PatchBytes(patch));
-                }
+                    foreach (JsonPatchOperation op in ops)
+                    {
+                        writer.WriteStartObject();
+                        writer.WriteString("op"u8, op.Op);
+                        writer.WriteString("path"u8, op.Path);
+                        writer.WritePropertyName("value"u8);
+                        writer.WriteRawValue(op.ValueJson, skipInputValidation: true);
+                        writer.WriteEndObject();
+                    }
+                });
 
-                Warnings(writer, warnings);
-                End(writer);
-            }
-
-            return new AdmissionAnswer(200, output.WrittenMemory, outcome, patch.IsDefault ? 0 : patch.Length, message);
-        }
+        public AdmissionAnswer AllowPatch<TState>(string message, List<string>? warnings, int operations, TState state, Action<Utf8JsonWriter, TState> writeOperations) =>
+            Write(AdmissionOutcome.Patched, message, warnings, operations, state, writeOperations);
 
         public AdmissionAnswer Deny(int code, string message)
         {
-            var output = new ArrayBufferWriter<byte>(256);
-            using (var writer = Start(output))
-            {
-                writer.WriteBoolean("allowed"u8, false);
-                writer.WriteStartObject("status"u8);
-                writer.WriteNumber("code"u8, code);
-                writer.WriteString("message"u8, message);
-                writer.WriteEndObject();
-                End(writer);
-            }
-
-            return new AdmissionAnswer(200, output.WrittenMemory, AdmissionOutcome.Denied, 0, message);
-        }
-
-        private Utf8JsonWriter Start(ArrayBufferWriter<byte> output)
-        {
-            var writer = new Utf8JsonWriter(output, WriteOptions);
-            writer.WriteStartObject();
-            writer.WriteString("apiVersion"u8, ApiVersion);
-            writer.WriteString("kind"u8, "AdmissionReview"u8);
-            writer.WriteStartObject("response"u8);
-            writer.WriteString("uid"u8, Uid);
-            return writer;
-        }
-
-        private static void End(Utf8JsonWriter writer)
-        {
+            Writers w = t_writers ??= new Writers();
+            Utf8JsonWriter writer = w.Start(ApiVersion, Uid);
+            writer.WriteBoolean("allowed"u8, false);
+            writer.WriteStartObject("status"u8);
+            writer.WriteNumber("code"u8, code);
+            writer.WriteString("message"u8, message);
             writer.WriteEndObject();
-            writer.WriteEndObject();
+            return new AdmissionAnswer(200, w.Finish(), AdmissionOutcome.Denied, 0, message);
         }
 
-        private static void Warnings(Utf8JsonWriter writer, List<string>? warnings)
+        private AdmissionAnswer Write<TState>(AdmissionOutcome outcome, string message, List<string>? warnings, int operations, TState state, Action<Utf8JsonWriter, TState>? writeOperations)
         {
-            if (warnings is not { Count: > 0 })
+            Writers w = t_writers ??= new Writers();
+            Utf8JsonWriter writer = w.Start(ApiVersion, Uid);
+            writer.WriteBoolean("allowed"u8, true);
+            if (writeOperations is not null)
             {
-                return;
+                writer.WriteString("patchType"u8, "JSONPatch"u8);
+                writer.WriteBase64String("patch"u8, w.Patch(state, writeOperations));
             }
 
-            writer.WriteStartArray("warnings"u8);
-            foreach (string warning in warnings)
+            if (warnings is { Count: > 0 })
             {
-                writer.WriteStringValue(warning);
-            }
-
-            writer.WriteEndArray();
-        }
-
-        private static byte[] PatchBytes(ImmutableArray<JsonPatchOperation> patch)
-        {
-            var output = new ArrayBufferWriter<byte>(128 * patch.Length);
-            using (var writer = new Utf8JsonWriter(output, WriteOptions))
-            {
-                writer.WriteStartArray();
-                foreach (JsonPatchOperation op in patch)
+                writer.WriteStartArray("warnings"u8);
+                foreach (string warning in warnings)
                 {
-                    writer.WriteStartObject();
-                    writer.WriteString("op"u8, op.Op);
-                    writer.WriteString("path"u8, op.Path);
-                    writer.WritePropertyName("value"u8);
-                    writer.WriteRawValue(op.ValueJson, skipInputValidation: true);
-                    writer.WriteEndObject();
+                    writer.WriteStringValue(warning);
                 }
 
                 writer.WriteEndArray();
             }
 
-            return output.WrittenSpan.ToArray();
+            return new AdmissionAnswer(200, w.Finish(), outcome, operations, message);
+        }
+    }
+
+    /// <summary>A thread's response and patch buffers: reused, so an answer allocates only its own bytes.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "One per thread for the thread's life; disposing a Utf8JsonWriter only flushes it.")]
+    private sealed class Writers
+    {
+        private const int KeepAtMost = 1 << 20;
+        private ArrayBufferWriter<byte> _output = new(1024);
+        private ArrayBufferWriter<byte> _patch = new(512);
+        private readonly Utf8JsonWriter _writer;
+        private readonly Utf8JsonWriter _patchWriter;
+
+        public Writers()
+        {
+            _writer = new Utf8JsonWriter(_output, WriteOptions);
+            _patchWriter = new Utf8JsonWriter(_patch, WriteOptions);
+        }
+
+        public Utf8JsonWriter Start(string apiVersion, ReadOnlyMemory<byte> uid)
+        {
+            _output.ResetWrittenCount();
+            _writer.Reset(_output);
+            _writer.WriteStartObject();
+            _writer.WriteString("apiVersion"u8, apiVersion);
+            _writer.WriteString("kind"u8, "AdmissionReview"u8);
+            _writer.WriteStartObject("response"u8);
+            _writer.WritePropertyName("uid"u8);
+            _writer.WriteRawValue(uid.Span, skipInputValidation: true); // the request's string token as it came (checked by the reader)
+            return _writer;
+        }
+
+        public ReadOnlySpan<byte> Patch<TState>(TState state, Action<Utf8JsonWriter, TState> writeOperations)
+        {
+            _patch.ResetWrittenCount();
+            _patchWriter.Reset(_patch);
+            _patchWriter.WriteStartArray();
+            writeOperations(_patchWriter, state);
+            _patchWriter.WriteEndArray();
+            _patchWriter.Flush();
+            return _patch.WrittenSpan;
+        }
+
+        public byte[] Finish()
+        {
+            _writer.WriteEndObject();
+            _writer.WriteEndObject();
+            _writer.Flush();
+            byte[] body = _output.WrittenSpan.ToArray();
+            // A huge answer (thousands of containers) must not pin its buffers to the thread.
+            if (_output.Capacity > KeepAtMost)
+            {
+                _output = new ArrayBufferWriter<byte>(1024);
+            }
+
+            if (_patch.Capacity > KeepAtMost)
+            {
+                _patch = new ArrayBufferWriter<byte>(512);
+            }
+
+            return body;
         }
     }
 }

@@ -9,7 +9,7 @@ namespace RegistryPolicy.Tests;
 /// </summary>
 public sealed class PublicApiDocumentationTests
 {
-    public static TheoryData<string> Packages => ["RegistryPolicy", "RegistryPolicy.Kubernetes", "RegistryPolicy.Testing"];
+    public static TheoryData<string> Packages => ["RegistryPolicy", "RegistryPolicy.Kubernetes", "RegistryPolicy.Testing", "RegistryPolicy.AspNetCore"];
 
     [Theory]
     [MemberData(nameof(Packages))]

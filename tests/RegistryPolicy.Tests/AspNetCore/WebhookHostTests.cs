@@ -194,7 +194,14 @@ public sealed class WebhookHostTests
         using HttpClient client = tls.Client();
         var watch = Stopwatch.StartNew();
 
-        Assert.Equal(413, (await Post(client, serve.BaseAddress, new byte[(3 * 1024 * 1024) + 1])).Status);
+        // Oversized: answered 413 from the headers alone, before any of the body is read (a client that sends the body
+        // anyway may see the connection closed under it: the server does not read 4 MiB it will refuse).
+        using (SslStream stream = await Open(tls, serve.Port))
+        {
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST /mutate/pods HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {4 * 1024 * 1024}\r\n\r\n"));
+            Assert.StartsWith("HTTP/1.1 413", await ReadAll(stream).WaitAsync(TimeSpan.FromSeconds(10)), StringComparison.Ordinal);
+        }
+
         Assert.Equal(400, (await Post(client, serve.BaseAddress, Encoding.UTF8.GetBytes("{\"apiVersion\":\"admission.k8s.io/v1\""))).Status);
         Assert.Equal(400, (await Post(client, serve.BaseAddress, Encoding.UTF8.GetBytes("not json"))).Status);
 
@@ -237,7 +244,9 @@ public sealed class WebhookHostTests
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
         string metrics = await client.GetStringAsync(new Uri(serve.BaseAddress, "/metrics"));
         Assert.True(metrics.Contains("outcome=\"too_large\"} 1", StringComparison.Ordinal), metrics);
-        Assert.Contains("outcome=\"bad_request\"} 2", metrics, StringComparison.Ordinal);
+        // The two malformed bodies, and the truncated one when the server saw its end before the client's close (else "aborted").
+        Assert.True(metrics.Contains("outcome=\"bad_request\"} 3", StringComparison.Ordinal) ||
+            (metrics.Contains("outcome=\"bad_request\"} 2", StringComparison.Ordinal) && metrics.Contains("outcome=\"aborted\"} 1", StringComparison.Ordinal)), metrics);
     }
 
     [SkippableFact]

@@ -82,6 +82,7 @@ public sealed class ConsumerPackageTests : IClassFixture<ConsumerPackageTests.Fe
         Assert.Contains("team-b: ", run.Output, StringComparison.Ordinal);          // the library in one minute
         Assert.Contains("docker.io\nlibrary/nginx\ndocker.io/library/nginx:1.25\nnginx:1.25\n", run.Output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.Matches(@"\d+ namespaces, \d+ Secrets drawn", run.Output);          // the Testing package
+        Assert.Contains("Patched (200): 3 image(s) rewritten", run.Output, StringComparison.Ordinal); // the AspNetCore package
         // Restored from the local source, not from a project reference or another feed.
         string assets = File.ReadAllText(Path.Combine(consumer, "obj", "project.assets.json"));
         Assert.Contains($"RegistryPolicy/{_feed.Version}", assets, StringComparison.Ordinal);
@@ -117,6 +118,7 @@ public sealed class ConsumerPackageTests : IClassFixture<ConsumerPackageTests.Fe
         ProcessResult native = RealTools.Run(Path.Combine(consumer, "native", "consumer"), [Root], workingDirectory: Root);
         Assert.True(native.ExitCode == 0, native.Error);
         Assert.Contains("team-b: ", native.Output, StringComparison.Ordinal);
+        Assert.Contains("Patched (200): 3 image(s) rewritten", native.Output, StringComparison.Ordinal);
     }
 
     /// <summary>A console project outside the solution whose Program.cs is the README's C# snippets, each in its own scope.</summary>
