@@ -51,7 +51,7 @@ if [ ! -x "$tools/sharpfuzz" ]; then
   dotnet tool install SharpFuzz.CommandLine --version "$sharpfuzz_version" --tool-path "$tools" >/dev/null \
     || die "could not install the dotnet tool SharpFuzz.CommandLine $sharpfuzz_version"
 fi
-for assembly in RegistryPolicy.dll YamlDotNet.dll; do
+for assembly in RegistryPolicy.dll RegistryPolicy.AspNetCore.dll YamlDotNet.dll; do
   "$tools/sharpfuzz" "$work/instrumented/$assembly" || die "sharpfuzz could not instrument $assembly"
 done
 # The harness's own checks too (only the Targets class, never Program: nothing instrumented may run before the fork
@@ -98,6 +98,7 @@ for target in "${targets[@]}"; do
     swap-map|mirror-registries|registry-info) dictionary=(-x "$repo/fuzz/dictionaries/image-swap.dict") ;;
     dockerconfigjson) dictionary=(-x "$repo/fuzz/dictionaries/dockerconfigjson.dict") ;;
     image-reference) dictionary=(-x "$repo/fuzz/dictionaries/image-reference.dict") ;;
+    admission-review) dictionary=(-x "$repo/fuzz/dictionaries/admission-review.dict") ;;
   esac
   out="$work/findings/$target"
   rm -rf "$out"

@@ -85,6 +85,7 @@ internal static class Targets
             case "changes": Changes(input); break;
             case "registry-info": RegistryInfo(input); break;
             case "image-reference": ImageReferences(input); break;
+            case "admission-review": AdmissionReview(input); break;
             default: throw new ArgumentException($"unknown fuzz target '{target}'; the targets are: {string.Join(", ", Names)}", nameof(target));
         }
     }
@@ -759,6 +760,113 @@ internal static class Targets
 
             parts.Add(input[..at].ToArray());
             input = input[(at + 1)..];
+        }
+    }
+
+    private static RegistryPolicy.AspNetCore.AdmissionReviewHandler? _webhook;
+
+    /// <summary>The handler the webhook host runs: the bundled sample map (idempotent rewrites) and the default policy.</summary>
+    private static RegistryPolicy.AspNetCore.AdmissionReviewHandler Webhook => _webhook ??= new(new RegistryPolicy.AspNetCore.WebhookConfiguration
+    {
+        Swapper = new ImageSwapper(ImageSwapMap.Load("default::\ndocker.io::harbor.example.org/airgap/docker.io\nquay.io::harbor.example.org/airgap/quay.io\n" +
+            "[EXACT]busybox::harbor.example.org/airgap/docker.io/library/busybox:1.36\n"), new ImageSwapOptions { LeaveSwappedImages = true }),
+        Policy = PolicyPresets.Default,
+        ExcludedNamespaces = ["kube-system"],
+    });
+
+    /// <summary>
+    /// Both webhook endpoints on untrusted bodies. Contracts: no exception; the answer is 200 or 400, a 400 only for a body
+    /// that is not a review; a 200 is an AdmissionReview of the request's apiVersion with the request's uid, and a patch
+    /// exactly when patchType is JSONPatch; a Pod patch applies to request.object (our RFC 6902 applier), and the patched
+    /// object sent again gets no patch (idempotence); the same review re-serialised (other escapes and whitespace) gets the
+    /// same answer.
+    /// </summary>
+    private static void AdmissionReview(ReadOnlySpan<byte> input)
+    {
+        byte[] body = input.ToArray();
+        foreach (bool pods in new[] { true, false })
+        {
+            RegistryPolicy.AspNetCore.AdmissionAnswer answer = pods ? Webhook.MutatePods(body) : Webhook.MutateSecrets(body);
+            if (answer.StatusCode == 400)
+            {
+                continue;
+            }
+
+            Check(answer.StatusCode == 200, $"status {answer.StatusCode}");
+            JsonDocument review;
+            JsonDocument response;
+            try
+            {
+                review = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 256 });
+                response = JsonDocument.Parse(answer.Body);
+            }
+            catch (JsonException e)
+            {
+                throw new ContractViolationException($"a 200 answer for a body that is not JSON, or an answer that is not: {e.Message}");
+            }
+
+            using (review)
+            using (response)
+            {
+                JsonElement request = Last(review.RootElement, "request");
+                JsonElement reply = response.RootElement.GetProperty("response");
+                Check(response.RootElement.GetProperty("apiVersion").GetString() == Last(review.RootElement, "apiVersion").GetString(), "apiVersion not echoed");
+                Check(reply.GetProperty("uid").GetString() == Last(request, "uid").GetString(), "uid not echoed");
+                Check(reply.GetProperty("allowed").ValueKind is JsonValueKind.True or JsonValueKind.False, "no allowed");
+                bool patched = reply.TryGetProperty("patch", out JsonElement patch);
+                Check(patched == reply.TryGetProperty("patchType", out JsonElement type) && (!patched || type.GetString() == "JSONPatch"), "patch without JSONPatch type, or the reverse");
+                Check(patched == answer.PatchOperations > 0 || (!pods && patched), "PatchOperations disagrees with the body");
+                if (pods && patched)
+                {
+                    var operations = System.Text.Json.Nodes.JsonNode.Parse(Convert.FromBase64String(patch.GetString()!))!.AsArray()
+                        .Select(o => new JsonPatchOperation((string)o!["op"]!, (string)o["path"]!, o["value"]!.ToJsonString())).ToList();
+                    var obj = System.Text.Json.Nodes.JsonNode.Parse(Last(request, "object").GetRawText(), documentOptions: new JsonDocumentOptions { MaxDepth = 256 });
+                    Check(JsonPatch.TryApply(obj, operations, out System.Text.Json.Nodes.JsonNode? applied, out string? error), "the patch does not apply: " + error);
+                    var again = System.Text.Json.Nodes.JsonNode.Parse(review.RootElement.GetRawText(), documentOptions: new JsonDocumentOptions { MaxDepth = 256 })!;
+                    again["request"]!["object"] = applied;
+                    RegistryPolicy.AspNetCore.AdmissionAnswer second = Webhook.MutatePods(Encoding.UTF8.GetBytes(again.ToJsonString()));
+                    Check(second.StatusCode == 200 && second.PatchOperations == 0, $"a second pass is not a no-op: {second}");
+                }
+            }
+
+            // The same review written out again by another serialiser: the same answer.
+            System.Text.Json.Nodes.JsonNode? rewritten;
+            try
+            {
+                rewritten = System.Text.Json.Nodes.JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { MaxDepth = 256 });
+                _ = rewritten?.ToJsonString();
+            }
+            catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
+            {
+                continue; // repeated keys (JsonObject refuses them) or depth beyond the writer's
+            }
+
+            RegistryPolicy.AspNetCore.AdmissionAnswer other = pods ? Webhook.MutatePods(Encoding.UTF8.GetBytes(rewritten!.ToJsonString())) : Webhook.MutateSecrets(Encoding.UTF8.GetBytes(rewritten!.ToJsonString()));
+            Check(other.StatusCode == answer.StatusCode && other.Outcome == answer.Outcome && other.PatchOperations == answer.PatchOperations,
+                $"re-serialised: {other} instead of {answer}");
+        }
+
+        static void Check(bool condition, string what)
+        {
+            if (!condition)
+            {
+                throw new ContractViolationException("admission-review: " + what);
+            }
+        }
+
+        // A repeated key: the last value counts (as Go's decoder, and so the handler, reads it).
+        static JsonElement Last(JsonElement element, string name)
+        {
+            JsonElement found = default;
+            foreach (JsonProperty property in element.EnumerateObject())
+            {
+                if (property.NameEquals(name))
+                {
+                    found = property.Value;
+                }
+            }
+
+            return found;
         }
     }
 }
