@@ -58,7 +58,7 @@ done
 # server attaches the coverage map). Otherwise a broken contract adds no coverage of its own, and AFL drops it as a
 # crash it has already seen whenever the library code it ran is the same.
 "$tools/sharpfuzz" "$work/instrumented/RegistryPolicy.Fuzz.dll" RegistryPolicy.Fuzz.Targets || die "sharpfuzz could not instrument the fuzz targets"
-echo "[fuzz] instrumented RegistryPolicy.dll, YamlDotNet.dll and the Targets class in $work/instrumented"
+echo "[fuzz] instrumented RegistryPolicy.dll, RegistryPolicy.AspNetCore.dll, YamlDotNet.dll and the Targets class in $work/instrumented"
 
 # 3. Which targets, and for how long each.
 mapfile -t all_targets < <(dotnet "$work/plain/RegistryPolicy.Fuzz.dll" list)

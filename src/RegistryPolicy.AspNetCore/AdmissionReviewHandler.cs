@@ -186,6 +186,8 @@ public sealed class AdmissionReviewHandler
             : ((ReferenceEquals(envelope.OldWorkloadPath, specPath) ? envelope.OldWorkload : null) ?? ReviewReader.ReadWorkload(old, envelope.OldObject.Start, specPath, _query, metadata: false)).Containers;
         List<(int List, int Index, string Image)>? changes = null;
         List<string>? warnings = null;
+        // In WorkloadSwapper's order whatever the order of the lists in the body: containers, initContainers, ephemeral.
+        workload.Containers?.Sort(static (a, b) => a.List != b.List ? a.List.CompareTo(b.List) : a.Index.CompareTo(b.Index));
         foreach (ReviewReader.Container container in workload.Containers ?? [])
         {
             if (before is not null && before.Exists(c => c.List == container.List && c.Index == container.Index && c.Image == container.Image))
