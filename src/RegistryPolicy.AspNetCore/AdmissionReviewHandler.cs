@@ -60,6 +60,25 @@ public sealed class AdmissionReviewHandler
 
     private AdmissionAnswer Answer(ReadOnlyMemory<byte> body, bool pods)
     {
+        // JSON text is UTF-8 (RFC 8259); checked once here (vectorised), so no string read later can be invalid UTF-8.
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span))
+        {
+            return BadRequest("the body is not valid UTF-8; JSON text must be UTF-8");
+        }
+
+        try
+        {
+            return Read(body, pods);
+        }
+        catch (InvalidOperationException)
+        {
+            // A string the reader cannot decode: invalid UTF-8, or an escaped lone surrogate. The API server never sends one.
+            return BadRequest("a string in the body is not valid UTF-8 (or escapes a lone surrogate); JSON text must be UTF-8");
+        }
+    }
+
+    private AdmissionAnswer Read(ReadOnlyMemory<byte> body, bool pods)
+    {
         ReadOnlySpan<byte> json = body.Span;
         if (!ReviewReader.TryRead(json, pods ? _query : null, out ReviewReader.Envelope envelope, out string? error, out JsonTokenType root))
         {
