@@ -92,8 +92,9 @@ public sealed class AdmissionReviewHandler
 
         if (envelope.ApiVersion is null)
         {
-            return BadRequest(envelope.WrongApiVersion is { } wrong
-                ? "apiVersion must be admission.k8s.io/v1 (or v1beta1), not " + wrong
+            // The value itself is not quoted: an error body or log line never repeats what the body holds.
+            return BadRequest(envelope.WrongApiVersion is not null
+                ? "apiVersion must be admission.k8s.io/v1 (or v1beta1)"
                 : "the review has no apiVersion; the API server sends admission.k8s.io/v1");
         }
 
@@ -215,7 +216,9 @@ public sealed class AdmissionReviewHandler
             }
 
             SwapResult swap = swapper.Rewrite(container.Image);
-            if (swap.Result != container.Image)
+            // A rewrite into an invalid reference would make the kubelet fail the Pod (InvalidImageName): the image is left
+            // as it is and the warning says why (upstream applies it; 'swap' reports it as an error).
+            if (swap.Result != container.Image && !swap.ResultIsInvalid)
             {
                 (changes ??= new(4)).Add((container.List, container.Index, swap.Result));
             }
@@ -266,7 +269,7 @@ public sealed class AdmissionReviewHandler
         {
             { Rule: SwapRule.NoDefault } => "the image-swap map has no 'default' entry, so no image is swapped (imageswap-webhook's rule); add 'default::' to the map",
             { Rule: SwapRule.UpstreamError } => $"container '{name}': imageswap-webhook would fail here (map key '{swap.Key}'); the image '{swap.Image}' was left as is",
-            _ => $"container '{name}': the map rewrites '{swap.Image}' to '{swap.Result}', which is not a valid image reference",
+            _ => $"container '{name}': the map rewrites '{swap.Image}' to '{swap.Result}', which is not a valid image reference; the image was left as is",
         };
         return Clip(text, MaxWarningLength);
     }
@@ -335,9 +338,26 @@ public sealed class AdmissionReviewHandler
             return review.Deny(result.StatusCode, result.Reason);
         }
 
-        return result.Patch.IsEmpty
+        ImmutableArray<JsonPatchOperation> patch = result.Patch;
+        if (!patch.IsEmpty && !(obj.TryGetProperty("data"u8, out JsonElement present) && present.ValueKind == JsonValueKind.Object))
+        {
+            // The policy saw stringData merged into data, but this object has no data map to add a key to: add the map.
+            var map = new System.Text.StringBuilder("{");
+            foreach (JsonPatchOperation op in patch)
+            {
+                if (op.Op is "add" or "replace" && op.Path.StartsWith("/data/", StringComparison.Ordinal))
+                {
+                    string key = op.Path["/data/".Length..].Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal);
+                    map.Append(map.Length > 1 ? "," : string.Empty).Append(JsonPatch.JsonString(key)).Append(':').Append(op.ValueJson);
+                }
+            }
+
+            patch = [.. patch.Where(op => !op.Path.StartsWith("/data", StringComparison.Ordinal)), new JsonPatchOperation("add", "/data", map.Append('}').ToString())];
+        }
+
+        return patch.IsEmpty
             ? review.Allow(result.Selected ? AdmissionOutcome.Unchanged : AdmissionOutcome.Skipped, result.Reason)
-            : review.Allow(AdmissionOutcome.Patched, result.Reason, result.Patch);
+            : review.Allow(AdmissionOutcome.Patched, result.Reason, patch);
     }
 
     private static void Put(List<KeyValuePair<string, byte[]>> data, string key, byte[] value)

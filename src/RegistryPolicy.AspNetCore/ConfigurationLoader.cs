@@ -66,6 +66,13 @@ internal static class ConfigurationLoader
                     return null;
                 }
 
+                if (map.Maps.Count == 0 && map.Exact.Count == 0 && map.Replace.IsEmpty)
+                {
+                    // An emptied file (a truncated ConfigMap, a failed template) must not turn swapping off unnoticed.
+                    error = $"{options.MapFile ?? "MIRROR_REGISTRIES"}: the map has no entries; to swap nothing on purpose, write 'default::'";
+                    return null;
+                }
+
                 notes.AddRange(map.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning));
                 swapper = new ImageSwapper(map, new ImageSwapOptions { Dialect = options.Dialect, LeaveSwappedImages = !options.SwapSwappedImages });
             }

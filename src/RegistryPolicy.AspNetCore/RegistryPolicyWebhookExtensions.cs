@@ -39,7 +39,10 @@ public static partial class RegistryPolicyWebhookExtensions
         return services;
     }
 
-    /// <summary>Maps the endpoints (call <see cref="AddRegistryPolicyWebhooks"/> first).</summary>
+    /// <summary>
+    /// Maps the endpoints (call <see cref="AddRegistryPolicyWebhooks"/> first) and loads the first version of the map and
+    /// policy, so that <see cref="WebhookStatus.Ready"/> can be checked before the server starts.
+    /// </summary>
     /// <param name="endpoints">The application.</param>
     /// <returns>The same application.</returns>
     public static IEndpointRouteBuilder MapRegistryPolicyWebhooks(this IEndpointRouteBuilder endpoints)
@@ -50,6 +53,8 @@ public static partial class RegistryPolicyWebhookExtensions
         WebhookMetrics metrics = services.GetRequiredService<WebhookMetrics>();
         RegistryPolicyWebhookOptions options = services.GetRequiredService<RegistryPolicyWebhookOptions>();
         ILogger logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("RegistryPolicy.AspNetCore.Webhooks");
+        // The first version loads now, before the server can listen: a host can check WebhookStatus.Ready before it starts.
+        services.GetRequiredService<WebhookReloader>().Check();
         endpoints.MapPost("/mutate/pods", context => Review(context, "pods", static (h, body) => h.MutatePods(body), state, metrics, options, logger));
         endpoints.MapPost("/mutate/secrets", context => Review(context, "secrets", static (h, body) => h.MutateSecrets(body), state, metrics, options, logger));
         endpoints.MapGet("/healthz", static context => Text(context, 200, "ok\n"));
@@ -76,8 +81,8 @@ public static partial class RegistryPolicyWebhookExtensions
         long started = Stopwatch.GetTimestamp();
         string outcome = "aborted";
         int operations = 0;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        timeout.CancelAfter(options.RequestTimeout);
+        using var timeout = new CancellationTokenSource(options.RequestTimeout);
+        using CancellationTokenRegistration cancelRead = timeout.Token.Register(static state => ((HttpContext)state!).Request.BodyReader.CancelPendingRead(), context);
         byte[]? rented = null;
         try
         {
@@ -103,36 +108,42 @@ public static partial class RegistryPolicyWebhookExtensions
 
             int length = 0;
             rented = ArrayPool<byte>.Shared.Rent(declared is > 0 and < int.MaxValue ? (int)declared.Value : 16 * 1024);
-            Stream body = context.Request.Body;
+            // The body through the pipe: on the timeout the pending read is cancelled and the reader advanced, so Kestrel can
+            // still finish the request after the 408 (a read cancelled through a Stream leaves the pipe mid-read).
+            System.IO.Pipelines.PipeReader reader = context.Request.BodyReader;
             while (true)
             {
-                if (length == rented.Length)
+                System.IO.Pipelines.ReadResult chunk = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+                ReadOnlySequence<byte> buffer = chunk.Buffer;
+                if (chunk.IsCanceled)
                 {
-                    if (length >= options.MaxRequestBodyBytes)
-                    {
-                        outcome = "too_large";
-                        await Text(context, 413, $"the review is larger than {options.MaxRequestBodyBytes} bytes\n").ConfigureAwait(false);
-                        return;
-                    }
+                    reader.AdvanceTo(buffer.Start, buffer.End);
+                    throw new OperationCanceledException(timeout.Token);
+                }
 
-                    byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(options.MaxRequestBodyBytes + 1, (long)rented.Length * 2));
+                if (length + buffer.Length > options.MaxRequestBodyBytes)
+                {
+                    reader.AdvanceTo(buffer.End);
+                    outcome = "too_large";
+                    context.Response.Headers.Connection = "close";
+                    await Text(context, 413, $"the review is larger than {options.MaxRequestBodyBytes} bytes\n").ConfigureAwait(false);
+                    return;
+                }
+
+                if (length + buffer.Length > rented.Length)
+                {
+                    byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(options.MaxRequestBodyBytes, Math.Max((long)rented.Length * 2, length + buffer.Length)));
                     rented.AsSpan(0, length).CopyTo(larger);
                     ArrayPool<byte>.Shared.Return(rented);
                     rented = larger;
                 }
 
-                int read = await body.ReadAsync(rented.AsMemory(length, (int)Math.Min(rented.Length - length, options.MaxRequestBodyBytes + 1 - length)), timeout.Token).ConfigureAwait(false);
-                if (read == 0)
+                buffer.CopyTo(rented.AsSpan(length));
+                length += (int)buffer.Length;
+                reader.AdvanceTo(buffer.End);
+                if (chunk.IsCompleted)
                 {
                     break;
-                }
-
-                length += read;
-                if (length > options.MaxRequestBodyBytes)
-                {
-                    outcome = "too_large";
-                    await Text(context, 413, $"the review is larger than {options.MaxRequestBodyBytes} bytes\n").ConfigureAwait(false);
-                    return;
                 }
             }
 
@@ -154,6 +165,10 @@ public static partial class RegistryPolicyWebhookExtensions
             outcome = "too_large";
             await TryText(context, 413, $"the review is larger than {options.MaxRequestBodyBytes} bytes\n").ConfigureAwait(false);
         }
+        catch (BadHttpRequestException e) when (e.Message.StartsWith("Unexpected end of request content", StringComparison.Ordinal))
+        {
+            outcome = "aborted"; // the client closed the connection before its body was complete
+        }
         catch (BadHttpRequestException e)
         {
             outcome = "bad_request";
@@ -163,6 +178,8 @@ public static partial class RegistryPolicyWebhookExtensions
         {
             outcome = "timeout";
             TimedOut(logger, endpoint, options.RequestTimeout.TotalSeconds);
+            // The body was not read to its end: the connection is closed after the answer rather than drained.
+            context.Response.Headers.Connection = "close";
             await TryText(context, 408, $"the review did not arrive within {options.RequestTimeout.TotalSeconds:0.#} s\n").ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException)

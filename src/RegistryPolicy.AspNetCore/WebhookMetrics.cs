@@ -29,7 +29,7 @@ internal sealed class WebhookMetrics : IDisposable
 
     private static readonly (string Name, string Type, string Help)[] Families =
     [
-        ("registry_policy_webhook_requests_total", "counter", "Admission reviews answered, by endpoint and outcome (patched, unchanged, skipped, denied, bad_request, too_large, timeout, error)."),
+        ("registry_policy_webhook_requests_total", "counter", "Admission reviews answered, by endpoint and outcome (patched, unchanged, skipped, denied, bad_request, too_large, timeout, aborted, not_ready, error)."),
         ("registry_policy_webhook_patch_operations_total", "counter", "JSON Patch operations sent, by endpoint."),
         ("registry_policy_webhook_request_duration_seconds", "histogram", "Time from the first byte of the body to the answer, by endpoint."),
         ("registry_policy_webhook_reloads_total", "counter", "New versions of the configuration or certificate taken into use, by source."),

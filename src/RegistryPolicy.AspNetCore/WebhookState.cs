@@ -124,7 +124,17 @@ internal sealed partial class WebhookReloader(RegistryPolicyWebhookOptions optio
         }
     }
 
+    private readonly object _gate = new();
+
     internal void Check()
+    {
+        lock (_gate)
+        {
+            CheckNow();
+        }
+    }
+
+    private void CheckNow()
     {
         string fingerprint = ConfigurationLoader.Fingerprint(options);
         if (fingerprint != _fingerprint)
@@ -239,16 +249,24 @@ internal sealed partial class WebhookReloader(RegistryPolicyWebhookOptions optio
     }
 }
 
-/// <summary>On SIGTERM: fail <c>/readyz</c> at once, keep answering for the shutdown delay, then let the server drain.</summary>
-internal sealed class ShutdownDelay(RegistryPolicyWebhookOptions options, WebhookStatus state, IHostApplicationLifetime lifetime, TimeProvider time) : IHostedService
+/// <summary>
+/// On SIGTERM: fail <c>/readyz</c> at once and keep answering for the shutdown delay, then let the server drain. The delay
+/// runs in <see cref="IHostedLifecycleService.StoppingAsync"/>, which the host awaits before it stops any hosted service,
+/// the server included (a plain <c>StopAsync</c> would run after Kestrel had stopped listening).
+/// </summary>
+internal sealed class ShutdownDelay(RegistryPolicyWebhookOptions options, WebhookStatus state, IHostApplicationLifetime lifetime, TimeProvider time) : IHostedLifecycleService
 {
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         lifetime.ApplicationStopping.Register(state.Stop);
         return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         state.Stop();
         if (options.ShutdownDelay > TimeSpan.Zero)
@@ -263,4 +281,8 @@ internal sealed class ShutdownDelay(RegistryPolicyWebhookOptions options, Webhoo
             }
         }
     }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

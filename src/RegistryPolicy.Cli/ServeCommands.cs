@@ -65,9 +65,28 @@ internal static class ServeCommands
             """;
         command.SetAction(result =>
         {
-            if (!IPEndPoint.TryParse(result.GetValue(listen)!, out IPEndPoint? endpoint) || endpoint.Port == 0)
+            string address = result.GetValue(listen)!;
+            if (address.StartsWith("localhost:", StringComparison.OrdinalIgnoreCase))
             {
-                throw new UsageException($"--listen '{result.GetValue(listen)}' is not host:port (for example 127.0.0.1:8443 or [::]:8443)");
+                address = "127.0.0.1" + address["localhost".Length..];
+            }
+
+            if (!IPEndPoint.TryParse(address, out IPEndPoint? endpoint) || endpoint.Port == 0 || !address.Contains(':', StringComparison.Ordinal))
+            {
+                throw new UsageException($"--listen '{result.GetValue(listen)}' is not address:port with a port from 1 (for example 127.0.0.1:8443, localhost:8443, 0.0.0.0:8443 or [::]:8443)");
+            }
+
+            foreach (string ns in result.GetValue(exclude) ?? [])
+            {
+                if (!Names.IsNamespace(ns))
+                {
+                    throw new UsageException($"--namespace-exclude '{ns}' is not a namespace name (lower-case letters, digits and '-', at most 63)");
+                }
+            }
+
+            if (!Names.IsLabelKey(result.GetValue(disableLabel)!))
+            {
+                throw new UsageException($"--disable-label '{result.GetValue(disableLabel)}' is not a label key ([prefix/]name, for example k8s.twr.io/imageswap)");
             }
 
             string? certFile = result.GetValue(cert), keyFile = result.GetValue(key);
@@ -145,6 +164,8 @@ internal static class ServeCommands
         // Kestrel's and the host's own chatter stays at warning unless asked for.
         builder.Logging.AddFilter("Microsoft", level <= LogLevel.Debug ? level : LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        // A failure to bind is reported once, as an error line and exit 1, not also as the host's stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
@@ -181,22 +202,22 @@ internal static class ServeCommands
         builder.Services.AddRegistryPolicyWebhooks(options);
         WebApplication app = builder.Build();
         app.MapRegistryPolicyWebhooks();
+        // The first version loaded when the endpoints were mapped, before the server listens: a configuration that cannot
+        // load is an exit at start, not a host that is never ready.
+        WebhookStatus status = app.Services.GetRequiredService<WebhookStatus>();
+        if (!status.Ready)
+        {
+            streams.Error.WriteLine($"error: {status.Describe().Trim()}");
+            return ExitCodes.InputError;
+        }
+
         try
         {
             app.Start();
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
         {
             throw new InputException($"cannot listen on {endpoint}: {e.Message}");
-        }
-
-        // The first version loads before the server listens: a configuration that cannot load is an exit at start, not a host that is never ready.
-        string status = app.Services.GetRequiredService<WebhookStatus>().Describe();
-        if (!app.Services.GetRequiredService<WebhookStatus>().Ready)
-        {
-            app.StopAsync().GetAwaiter().GetResult();
-            streams.Error.WriteLine($"error: {status.Trim()}");
-            return ExitCodes.InputError;
         }
 
         streams.Error.WriteLine($"registry-policy serve: listening on {(options.Certificate is null ? "http" : "https")}://{endpoint}");
@@ -229,12 +250,16 @@ internal static class ServeCommands
         command.SetAction(result =>
         {
             string namespaceName = result.GetValue(ns)!;
-            CliFiles.CheckName(namespaceName, "--namespace");
-            string map = result.GetValue(mapFile) is { } f ? CliFiles.ReadText(f, "--map-file", streams) : "default::\n";
-            if (result.GetValue(mapFile) is { } mf && ImageSwapMap.Load(map, mf) is { HasErrors: true } bad)
+            if (!Names.IsNamespace(namespaceName))
             {
-                DiagnosticOutput.WriteText(streams.Error, bad.Diagnostics);
-                return ExitCodes.InputError;
+                throw new UsageException($"--namespace '{namespaceName}' is not a namespace name (lower-case letters, digits and '-', at most 63)");
+            }
+
+            string map = result.GetValue(mapFile) is { } f ? CliFiles.ReadText(f, "--map-file", streams) : "default::\n";
+            if (result.GetValue(mapFile) is { } mf && ImageSwapMap.Load(map, mf) is var loaded && (loaded.HasErrors || (loaded.Maps.Count == 0 && loaded.Exact.Count == 0 && loaded.Replace.IsEmpty)))
+            {
+                DiagnosticOutput.WriteText(streams.Error, loaded.Diagnostics);
+                throw new InputException(loaded.HasErrors ? $"{mf} has errors; serve would refuse it" : $"{mf} has no entries, and serve refuses an empty map; to swap nothing on purpose, write 'default::'");
             }
 
             CompiledPolicy? policy = null;
@@ -248,6 +273,10 @@ internal static class ServeCommands
             }
 
             string? ca = result.GetValue(caBundle) is { } caFile ? CliFiles.ReadText(caFile, "--ca-bundle", streams) : null;
+            if (ca is not null && !ca.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
+            {
+                throw new InputException($"--ca-bundle {result.GetValue(caBundle)} holds no PEM certificate");
+            }
             var list = WebhookManifests.Build(namespaceName, result.GetValue(image)!, map, result.GetValue(dialect)!, policy, ca);
             if (result.GetValue(output) == "json")
             {
@@ -267,5 +296,23 @@ internal static class ServeCommands
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>The name rules the manifests and options need (the API server's, for namespaces and label keys).</summary>
+    private static class Names
+    {
+        private static readonly System.Text.RegularExpressions.Regex Label = new("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        private static readonly System.Text.RegularExpressions.Regex Qualified = new("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        private static readonly System.Text.RegularExpressions.Regex Subdomain = new("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+        public static bool IsNamespace(string name) => name.Length <= 63 && Label.IsMatch(name);
+
+        public static bool IsLabelKey(string key)
+        {
+            int slash = key.IndexOf('/', StringComparison.Ordinal);
+            string prefix = slash < 0 ? string.Empty : key[..slash];
+            string name = slash < 0 ? key : key[(slash + 1)..];
+            return name.Length is > 0 and <= 63 && Qualified.IsMatch(name) && (slash < 0 || (prefix.Length is > 0 and <= 253 && Subdomain.IsMatch(prefix)));
+        }
     }
 }

@@ -24,6 +24,12 @@ internal static class WebhookManifests
             new()
             {
                 ["apiVersion"] = "v1",
+                ["kind"] = "Namespace",
+                ["metadata"] = new JsonObject { ["name"] = ns, ["labels"] = labels.DeepClone() },
+            },
+            new()
+            {
+                ["apiVersion"] = "v1",
                 ["kind"] = "ServiceAccount",
                 ["metadata"] = Meta(Name, ns, labels),
                 // The host reads nothing from the API server: no Role, no token.
@@ -70,7 +76,14 @@ internal static class WebhookManifests
                         ["serviceAccountName"] = Name,
                         ["automountServiceAccountToken"] = false,
                         ["terminationGracePeriodSeconds"] = 30,
-                        ["securityContext"] = new JsonObject { ["runAsNonRoot"] = true, ["seccompProfile"] = new JsonObject { ["type"] = "RuntimeDefault" } },
+                        // 65532: the 'nonroot' user of distroless images; numeric, so runAsNonRoot can be checked by the kubelet.
+                        ["securityContext"] = new JsonObject
+                        {
+                            ["runAsNonRoot"] = true,
+                            ["runAsUser"] = 65532,
+                            ["runAsGroup"] = 65532,
+                            ["seccompProfile"] = new JsonObject { ["type"] = "RuntimeDefault" },
+                        },
                         ["topologySpreadConstraints"] = new JsonArray(new JsonObject
                         {
                             ["maxSkew"] = 1,
@@ -85,7 +98,7 @@ internal static class WebhookManifests
                             ["command"] = new JsonArray("registry-policy"),
                             ["args"] = args,
                             ["ports"] = new JsonArray(new JsonObject { ["name"] = "https", ["containerPort"] = 8443, ["protocol"] = "TCP" }),
-                            ["readinessProbe"] = Probe("/readyz", 1),
+                            ["readinessProbe"] = Probe("/readyz", 2),
                             ["livenessProbe"] = Probe("/healthz", 3),
                             ["resources"] = new JsonObject
                             {
@@ -129,12 +142,36 @@ internal static class WebhookManifests
         });
         if (caBundle is null)
         {
+            // A CA of its own (self-signed, long-lived) signs the serving certificate: renewing the serving certificate then
+            // leaves caBundle unchanged, so no handshake fails while cainjector catches up.
+            list.Add(new JsonObject
+            {
+                ["apiVersion"] = "cert-manager.io/v1",
+                ["kind"] = "Issuer",
+                ["metadata"] = Meta(Name + "-selfsigned", ns, labels),
+                ["spec"] = new JsonObject { ["selfSigned"] = new JsonObject() },
+            });
+            list.Add(new JsonObject
+            {
+                ["apiVersion"] = "cert-manager.io/v1",
+                ["kind"] = "Certificate",
+                ["metadata"] = Meta(Name + "-ca", ns, labels),
+                ["spec"] = new JsonObject
+                {
+                    ["isCA"] = true,
+                    ["commonName"] = Name + "-ca",
+                    ["secretName"] = Name + "-ca",
+                    ["duration"] = "87600h",
+                    ["privateKey"] = new JsonObject { ["algorithm"] = "ECDSA", ["size"] = 256 },
+                    ["issuerRef"] = new JsonObject { ["name"] = Name + "-selfsigned", ["kind"] = "Issuer" },
+                },
+            });
             list.Add(new JsonObject
             {
                 ["apiVersion"] = "cert-manager.io/v1",
                 ["kind"] = "Issuer",
                 ["metadata"] = Meta(Name, ns, labels),
-                ["spec"] = new JsonObject { ["selfSigned"] = new JsonObject() },
+                ["spec"] = new JsonObject { ["ca"] = new JsonObject { ["secretName"] = Name + "-ca" } },
             });
             list.Add(new JsonObject
             {

@@ -178,6 +178,22 @@ public sealed class AdmissionReviewHandlerTests
     }
 
     [Fact]
+    public void Invalid_utf8_or_an_escaped_lone_surrogate_is_a_400_not_an_exception()
+    {
+        byte[] review = Encoding.UTF8.GetBytes("""{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","kind":{"kind":"Pod"},"object":{"kind":"Pod","spec":{"containers":[{"name":"c","image":"IMAGE"}]}}}}""");
+        int at = review.AsSpan().IndexOf("IMAGE"u8);
+        byte[] invalid = [.. review[..at], 0xC3, 0x28, .. review[(at + 5)..]];
+        byte[] surrogate = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(review).Replace("IMAGE", "\\ud800", StringComparison.Ordinal));
+
+        foreach (byte[] body in new[] { invalid, surrogate })
+        {
+            AdmissionAnswer answer = Handler().MutatePods(body);
+            Assert.Equal(400, answer.StatusCode);
+            Assert.Contains("UTF-8", Encoding.UTF8.GetString(answer.Body.Span), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Deeply_nested_or_huge_bodies_are_answered_without_throwing()
     {
         string deep = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"u\",\"operation\":\"CREATE\",\"object\":" +
@@ -206,6 +222,8 @@ public sealed class AdmissionReviewHandlerTests
         JsonArray warnings = response["warnings"]!.AsArray();
         Assert.All(warnings, w => Assert.InRange(((string)w!).Length, 1, AdmissionReviewHandler.MaxWarningLength));
         Assert.Contains("container 'c'", (string)warnings[0]!, StringComparison.Ordinal);
+
+        Assert.Null(Reviews.Patch(response)); // an invalid rewrite is never applied: the kubelet would fail the Pod
 
         JsonObject noDefault = Reviews.Response(Handler("docker.io::harbor.example.com\n").MutatePods(Reviews.For(pod)).Body.Span);
         Assert.Contains("no 'default' entry", (string)noDefault["warnings"]![0]!, StringComparison.Ordinal);
@@ -260,6 +278,29 @@ public sealed class AdmissionReviewHandlerTests
         Assert.Contains("serverAddress", (string)response["status"]!["message"]!, StringComparison.Ordinal);
         Assert.DoesNotContain("czNjcjN0", Encoding.UTF8.GetString(answer.Body.Span), StringComparison.Ordinal);
         Assert.DoesNotContain("s3cr3t", Encoding.UTF8.GetString(answer.Body.Span), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_wrong_apiVersion_is_refused_without_repeating_it()
+    {
+        AdmissionAnswer answer = Handler().MutateSecrets(Encoding.UTF8.GetBytes("""{"apiVersion":"Zq9-MARKER-pw","kind":"AdmissionReview","request":{"uid":"u"}}"""));
+
+        Assert.Equal(400, answer.StatusCode);
+        Assert.DoesNotContain("MARKER", Encoding.UTF8.GetString(answer.Body.Span) + answer.Message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public void A_secret_with_only_stringData_gets_a_patch_that_applies_to_it()
+    {
+        JsonObject secret = JsonNode.Parse("""
+            {"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"team-a","labels":{"serverless.kyma-project.io/remote-registry":"config"}},
+             "type":"Opaque","stringData":{"serverAddress":"registry.example.com","username":"u","password":"p"}}
+            """)!.AsObject();
+
+        JsonArray patch = Reviews.Patch(Reviews.Response(Handler().MutateSecrets(Reviews.For(secret, ns: "team-a")).Body.Span))!;
+
+        JsonNode patched = IndependentJsonPatch.Apply(secret, patch);
+        Assert.NotNull(patched["data"]![".dockerconfigjson"]);
     }
 
     [Fact]

@@ -25,7 +25,8 @@ public sealed class ServeCommandTests
             kinds.Add(System.Text.Json.JsonElement.ParseValue(ref reader).GetProperty("kind").GetString()!);
         }
 
-        Assert.Equal(["ServiceAccount", "ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "Issuer", "Certificate", "MutatingWebhookConfiguration"], kinds);
+        Assert.Equal(["Namespace", "ServiceAccount", "ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "Issuer", "Certificate", "Issuer", "Certificate",
+            "MutatingWebhookConfiguration"], kinds);
 
         SnapshotSource source = SnapshotReader.Read(yaml.Output, "manifests.yaml");
         Assert.DoesNotContain(source.Diagnostics, d => d.Severity == RegistryPolicy.Diagnostics.DiagnosticSeverity.Error);
@@ -38,7 +39,7 @@ public sealed class ServeCommandTests
         CliResult json = CliRunner.Run("serve", "manifests", "--map-file", Samples("maps.conf"), "--secrets", "-n", "platform", "-o", "json");
         Assert.Equal(0, json.ExitCode);
         JsonArray items = JsonNode.Parse(json.Output)!["items"]!.AsArray();
-        JsonObject Of(string kind) => items.Single(i => (string)i!["kind"]! == kind)!.AsObject();
+        JsonObject Of(string kind) => items.First(i => (string)i!["kind"]! == kind)!.AsObject();
 
         JsonArray webhooks = Of("MutatingWebhookConfiguration")["webhooks"]!.AsArray();
         Assert.Equal(2, webhooks.Count);
@@ -68,6 +69,11 @@ public sealed class ServeCommandTests
         Assert.Equal("/readyz", (string?)container["readinessProbe"]!["httpGet"]!["path"]);
         Assert.Equal("/healthz", (string?)container["livenessProbe"]!["httpGet"]!["path"]);
         Assert.Equal(1, (int)Of("PodDisruptionBudget")["spec"]!["minAvailable"]!);
+        Assert.Equal(65532, (int)deployment["spec"]!["template"]!["spec"]!["securityContext"]!["runAsUser"]!);
+        // The serving certificate is signed by a CA of its own, so renewals leave caBundle as it is.
+        JsonNode serving = items.Single(i => (string)i!["kind"]! == "Certificate" && i["metadata"]!["name"]!.ToString() == "registry-policy-webhook")!;
+        Assert.Equal("registry-policy-webhook", (string?)serving["spec"]!["issuerRef"]!["name"]);
+        Assert.NotNull(items.Single(i => (string)i!["kind"]! == "Issuer" && i["spec"]!["ca"] is not null));
         Assert.Equal("platform/registry-policy-webhook", (string?)Of("MutatingWebhookConfiguration")["metadata"]!["annotations"]!["cert-manager.io/inject-ca-from"]);
         Assert.Contains("harbor.example.org", (string)Of("ConfigMap")["data"]!["maps.conf"]!, StringComparison.Ordinal);
     }
@@ -79,6 +85,9 @@ public sealed class ServeCommandTests
     [InlineData(new[] { "serve", "--plain-http", "--tls-cert", "a", "--tls-key", "b" }, "exclude each other")]
     [InlineData(new[] { "serve", "--plain-http", "--request-timeout", "0" }, "--request-timeout")]
     [InlineData(new[] { "serve", "--plain-http", "--bogus" }, "--bogus")]
+    [InlineData(new[] { "serve", "--plain-http", "--namespace-exclude", "Bad_NS" }, "--namespace-exclude")]
+    [InlineData(new[] { "serve", "--plain-http", "--disable-label", "not a label!" }, "--disable-label")]
+    [InlineData(new[] { "serve", "manifests", "-n", "Bad_NS" }, "--namespace")]
     public void Serve_refuses_a_wrong_command_line_with_exit_2(string[] args, string named)
     {
         CliResult result = CliRunner.Run(args);
@@ -129,6 +138,54 @@ public sealed class ServeCommandTests
                 "--map-file", Path.Combine(dir, "maps.conf")], timeout: TimeSpan.FromSeconds(60));
             Assert.Equal(1, serve.ExitCode);
             Assert.Contains("maps.conf:2", serve.Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Serve_takes_localhost_and_an_address_it_cannot_bind_is_exit_1_without_a_stack_trace()
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "registry-policy.dll");
+        string map = Samples("maps.conf");
+
+        var unbindable = RealTools.Run("dotnet", [dll, "serve", "--listen", "192.0.2.1:8450", "--plain-http", "--map-file", map], timeout: TimeSpan.FromSeconds(60));
+        Assert.Equal(1, unbindable.ExitCode);
+        Assert.Contains("cannot listen on 192.0.2.1:8450", unbindable.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", unbindable.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Now listening", unbindable.Error, StringComparison.Ordinal);
+
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int taken = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var inUse = RealTools.Run("dotnet", [dll, "serve", "--listen", $"localhost:{taken}", "--plain-http", "--map-file", map], timeout: TimeSpan.FromSeconds(60));
+        Assert.Equal(1, inUse.ExitCode);
+        Assert.Contains($"cannot listen on 127.0.0.1:{taken}", inUse.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_empty_map_is_refused_by_serve_and_by_serve_manifests()
+    {
+        string dir = Directory.CreateTempSubdirectory("rp-emptymap-").FullName;
+        try
+        {
+            string empty = Path.Combine(dir, "maps.conf");
+            File.WriteAllText(empty, string.Empty);
+
+            var serve = RealTools.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "registry-policy.dll"), "serve", "--listen", "127.0.0.1:1", "--plain-http", "--map-file", empty],
+                timeout: TimeSpan.FromSeconds(60));
+            Assert.Equal(1, serve.ExitCode);
+            Assert.Contains("no entries", serve.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("Now listening", serve.Error, StringComparison.Ordinal);
+
+            CliResult manifests = CliRunner.Run("serve", "manifests", "--map-file", empty);
+            Assert.Equal(1, manifests.ExitCode);
+            Assert.Contains("no entries", manifests.Error, StringComparison.Ordinal);
+
+            File.WriteAllText(Path.Combine(dir, "ca.pem"), "not a certificate");
+            Assert.Equal(1, CliRunner.Run("serve", "manifests", "--ca-bundle", Path.Combine(dir, "ca.pem")).ExitCode);
         }
         finally
         {
