@@ -178,9 +178,20 @@ public static partial class RegistryPolicyWebhookExtensions
         {
             outcome = "timeout";
             TimedOut(logger, endpoint, options.RequestTimeout.TotalSeconds);
-            // The body was not read to its end: the connection is closed after the answer rather than drained.
+            // The body was not read to its end: the connection is closed right after the answer, not drained (a slow client
+            // would otherwise hold it for as long as it keeps dripping).
             context.Response.Headers.Connection = "close";
             await TryText(context, 408, $"the review did not arrive within {options.RequestTimeout.TotalSeconds:0.#} s\n").ConfigureAwait(false);
+            try
+            {
+                await context.Response.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or InvalidOperationException)
+            {
+                // the client went away
+            }
+
+            context.Abort();
         }
         catch (Exception e) when (e is OperationCanceledException or IOException)
         {

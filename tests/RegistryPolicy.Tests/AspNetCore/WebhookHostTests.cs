@@ -254,7 +254,7 @@ public sealed class WebhookHostTests
     public async Task Sigterm_answers_every_request_in_flight_then_exits_cleanly()
     {
         using var tls = new SecretVolume();
-        using var serve = new ServeProcess(tls, "--map-file", Path.Combine(PolicySchemaTests.RepositoryRoot(), "samples", "maps.conf"), "--shutdown-delay", "2");
+        using var serve = new ServeProcess(tls, "--map-file", Path.Combine(PolicySchemaTests.RepositoryRoot(), "samples", "maps.conf"), "--shutdown-delay", "4");
         byte[] review = PodReview.Value;
         string head = $"POST /mutate/pods HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {review.Length}\r\n\r\n";
 
