@@ -12,7 +12,10 @@ internal static class ExitCodes
     /// <summary>The command line is wrong: unknown command or option, a missing or malformed argument.</summary>
     public const int UsageError = 2;
 
-    /// <summary><c>admit</c>: the webhook refuses the object.</summary>
+    /// <summary>
+    /// What was asked to fail did: <c>admit</c> refuses the object, <c>whatif --fail-on-change</c> finds a change,
+    /// <c>policy diff</c> a disagreement, <c>swap check</c> an image that disagrees, <c>pulls --fail-on-finding</c> an error finding.
+    /// </summary>
     public const int Refused = 3;
 
     /// <summary>A bug in the tool (an exception it did not expect). Tests fail on it; users should report it.</summary>

@@ -26,12 +26,12 @@ internal static class PullCommands
             DefaultValueFactory = _ => "converged",
         };
         view.AcceptOnlyFromAmong("converged", "as-is");
-        var failOnFinding = new Option<bool>("--fail-on-finding") { Description = "Exit 1 when any finding is an error." };
+        var failOnFinding = new Option<bool>("--fail-on-finding") { Description = "Exit 3 when any finding is an error (as whatif --fail-on-change and swap check do)." };
         var command = new Command("pulls",
             "For every Pod and workload and every container: the effective pull policy, the pull secrets used (the pod's, else its ServiceAccount's), " +
             "the credential key the kubelet picks for the image (never the password), and findings: missing or mistyped pull secrets, private images " +
             "without a credential. With --policy or --preset, the cluster as the policy leaves it (its copies and ServiceAccount links applied). " +
-            "Exit 0, or 1 on input errors or (with --fail-on-finding) error findings.")
+            "Exit 0; 1 on input errors; 3 (with --fail-on-finding) when a finding is an error.")
         {
             files, policy, preset, view, pullPolicy, output, failOnFinding,
         };
@@ -94,7 +94,9 @@ internal static class PullCommands
             }
 
             bool errors = pulls.Any(p => p.Findings.Any(f => f.Severity == DiagnosticSeverity.Error));
-            return SnapshotInput.HasErrors(snapshot.Diagnostics) || (errors && result.GetValue(failOnFinding)) ? ExitCodes.InputError : ExitCodes.Ok;
+            return SnapshotInput.HasErrors(snapshot.Diagnostics) ? ExitCodes.InputError
+                : errors && result.GetValue(failOnFinding) ? ExitCodes.Refused
+                : ExitCodes.Ok;
         });
         return command;
     }

@@ -31,6 +31,7 @@ internal static class ResolutionCommands
             AllowMultipleArgumentsPerToken = true,
             HelpName = "ns",
         };
+        Names.RefuseNonNamespaces(namespaces);
         Option<string> output = OutputFormat.Create("table", "table", "json", "yaml");
         var command = new Command("resolve",
             "Which registry and credentials each namespace uses under a policy (default: Kyma Serverless 2.x), computed offline from a snapshot. " +
@@ -102,6 +103,7 @@ internal static class ResolutionCommands
             AllowMultipleArgumentsPerToken = true,
             HelpName = "ns",
         };
+        Names.RefuseNonNamespaces(namespaces);
         var command = new Command("explain",
             "Explain, for people, how a namespace's registry is decided: every candidate Secret in order, why it applied or was skipped, " +
             "what propagation does to the namespace, and which keys gave the addresses. Never prints credentials.")

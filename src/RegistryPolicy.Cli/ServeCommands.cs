@@ -297,22 +297,4 @@ internal static class ServeCommands
         });
         return command;
     }
-
-    /// <summary>The name rules the manifests and options need (the API server's, for namespaces and label keys).</summary>
-    private static class Names
-    {
-        private static readonly System.Text.RegularExpressions.Regex Label = new("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
-        private static readonly System.Text.RegularExpressions.Regex Qualified = new("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
-        private static readonly System.Text.RegularExpressions.Regex Subdomain = new("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
-
-        public static bool IsNamespace(string name) => name.Length <= 63 && Label.IsMatch(name);
-
-        public static bool IsLabelKey(string key)
-        {
-            int slash = key.IndexOf('/', StringComparison.Ordinal);
-            string prefix = slash < 0 ? string.Empty : key[..slash];
-            string name = slash < 0 ? key : key[(slash + 1)..];
-            return name.Length is > 0 and <= 63 && Qualified.IsMatch(name) && (slash < 0 || (prefix.Length is > 0 and <= 253 && Subdomain.IsMatch(prefix)));
-        }
-    }
 }

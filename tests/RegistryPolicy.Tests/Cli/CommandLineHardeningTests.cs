@@ -46,6 +46,22 @@ public sealed class CommandLineHardeningTests
         Assert.Empty(result.Output);
     }
 
+    [Theory]
+    [InlineData("resolve", "Team_A")]
+    [InlineData("explain", "team a")]
+    [InlineData("resolve", "x\ny")]
+    public void A_namespace_option_that_is_not_a_namespace_name_is_a_usage_error(string command, string name)
+    {
+        CliResult result = CliRunner.Run(command, "-f", Kyma, "-n", name);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("is not a namespace name", result.Error, StringComparison.Ordinal);
+        if (name.Contains('\n', StringComparison.Ordinal))
+        {
+            Assert.DoesNotContain(name, result.Error, StringComparison.Ordinal); // printed escaped, never raw
+        }
+    }
+
     [Fact]
     public void A_namespace_the_snapshot_does_not_have_is_a_warning()
     {
@@ -244,7 +260,7 @@ public sealed class CommandLineHardeningTests
 
         CliResult result = CliRunner.Run("pulls", "-f", file, "-o", "json", "--fail-on-finding");
 
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(3, result.ExitCode); // error findings, asked to fail on (the file itself reads cleanly)
         JsonElement[] containers = [.. JsonDocument.Parse(result.Output).RootElement.GetProperty("containers").EnumerateArray()];
         Assert.Equal(2, containers.Length);
         Assert.All(containers, c =>
