@@ -153,6 +153,7 @@ internal static class CliApp
         root.Add(WhatIfCommands.Build(streams, examples));
         root.Add(PullCommands.Build(streams, examples));
         root.Add(ServeCommands.Build(streams, examples));
+        root.Add(TestCommands.Build(streams, examples));
         return root;
     }
 

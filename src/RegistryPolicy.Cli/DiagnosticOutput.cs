@@ -55,7 +55,7 @@ internal static class Table
     }
 
     /// <summary>The cell with control characters, line separators and unpaired surrogates escaped (input names may hold them).</summary>
-    private static string Cell(string? cell)
+    public static string Cell(string? cell)
     {
         cell ??= string.Empty;
         if (!cell.Any(c => char.IsControl(c) || c is '\u2028' or '\u2029' || char.IsSurrogate(c)))

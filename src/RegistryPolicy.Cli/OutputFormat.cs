@@ -14,4 +14,8 @@ internal static class OutputFormat
         option.AcceptOnlyFromAmong(allowed);
         return option;
     }
+
+    /// <summary><c>--compact</c>: JSON on one line instead of indented (the default everywhere).</summary>
+    public static System.CommandLine.Option<bool> CompactOption() =>
+        new("--compact") { Description = "With -o json, print JSON on one line (default: indented)." };
 }

@@ -6,11 +6,11 @@ namespace RegistryPolicy.Cli;
 /// <summary>Writes a <see cref="JsonNode"/> tree to a stream as indented JSON or as YAML (the core's <see cref="ManifestText"/>).</summary>
 internal static class StructuredOutput
 {
-    public static void WriteJson(TextWriter output, JsonNode node) => output.WriteLine(ManifestText.ToJson(node));
+    public static void WriteJson(TextWriter output, JsonNode node, bool compact = false) => output.WriteLine(ManifestText.ToJson(node, indented: !compact));
 
     public static void WriteYaml(TextWriter output, JsonNode node) => output.Write(ManifestText.ToYaml(node));
 
-    public static void Write(TextWriter output, JsonNode node, string format)
+    public static void Write(TextWriter output, JsonNode node, string format, bool compact = false)
     {
         if (format == "yaml")
         {
@@ -18,7 +18,7 @@ internal static class StructuredOutput
         }
         else
         {
-            WriteJson(output, node);
+            WriteJson(output, node, compact);
         }
     }
 }

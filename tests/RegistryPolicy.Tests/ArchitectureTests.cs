@@ -23,6 +23,7 @@ public sealed class ArchitectureTests
         ["Pulls", "Swap"],
         ["Mirrors"],
         ["WhatIf"],
+        ["Suites"],
     ];
 
     private static readonly Assembly Core = typeof(RegistryPolicy.References.ImageReference).Assembly;

@@ -33,6 +33,12 @@ public sealed record ContainerPull(ObjectReference Workload, ContainerSpec Conta
 {
     /// <summary>The chosen credential's password fingerprint, or <see langword="null"/>.</summary>
     public string? CredentialFingerprint { get; init; }
+
+    /// <summary>
+    /// The <c>.dockerconfigjson</c> key of the chosen credential exactly as written in the pull secret (for example
+    /// <c>https://index.docker.io/v1/</c>, where <see cref="CredentialKey"/> is <c>index.docker.io</c>), any URL userinfo hidden; or null.
+    /// </summary>
+    public string? CredentialServer { get; init; }
 }
 
 /// <summary>
@@ -183,6 +189,7 @@ internal static class PullCoverage
                 results.Add(new ContainerPull(workload.Reference, container, policy, names, chosen?.IndexKey, credentialSecret, own)
                 {
                     CredentialFingerprint = chosen?.Credential.Fingerprint,
+                    CredentialServer = chosen?.DisplayServer,
                 });
             }
         }

@@ -94,72 +94,81 @@ internal static class SnapshotChanges
         ArgumentNullException.ThrowIfNull(text);
         var found = new List<Diagnostic>();
         var changes = ImmutableArray.CreateBuilder<SnapshotChange>();
-        void Error(DocNode at, string message) =>
-            found.Add(new Diagnostic("bad-change", DiagnosticSeverity.Error, message) { Location = new SourceLocation(source, at.Line, at.Column) });
-
         foreach (DocNode root in YamlDocumentReader.Read(new StringReader(text), source, DocumentLimits.Default, found))
         {
             if (root.Get("changes") is not { Kind: DocNodeKind.Sequence } list)
             {
-                Error(root, "a change document needs a 'changes' list");
+                found.Add(new Diagnostic("bad-change", DiagnosticSeverity.Error, "a change document needs a 'changes' list") { Location = new SourceLocation(source, root.Line, root.Column) });
                 continue;
             }
 
-            foreach (DocNode item in list.Items)
-            {
-                string? op = item.Get("op")?.Scalar;
-                if (op is null || !Operations.TryGetValue(op, out ChangeOperation operation))
-                {
-                    Error(item, $"'op' must be one of {string.Join(", ", Operations.Keys)}");
-                    continue;
-                }
-
-                if (operation == ChangeOperation.Put)
-                {
-                    var objects = new List<(KubeObject, SourceLocation)>();
-                    if (item.Get("object") is not { } objectNode)
-                    {
-                        Error(item, "'put' needs an 'object' (a Kubernetes manifest)");
-                        continue;
-                    }
-
-                    new ObjectDecoder(source, found).Decode(objectNode, objects);
-                    foreach (var (obj, _) in objects)
-                    {
-                        changes.Add(new SnapshotChange(ChangeOperation.Put, obj.Reference) { Manifest = obj });
-                    }
-
-                    continue;
-                }
-
-                DocNode? target = item.Get("target");
-                string? kind = target?.Get("kind")?.Scalar, name = target?.Get("name")?.Scalar;
-                if (target is null || kind is null || name is null)
-                {
-                    Error(item, "the change needs 'target: {kind, namespace, name}'");
-                    continue;
-                }
-
-                string? key = item.Get("key")?.Scalar;
-                if (operation != ChangeOperation.Delete && key is null)
-                {
-                    Error(item, $"'{op}' needs a 'key'");
-                    continue;
-                }
-
-                string? value = item.Get("value")?.Scalar;
-                if (operation is ChangeOperation.SetLabel or ChangeOperation.SetData && value is null)
-                {
-                    Error(item, $"'{op}' needs a 'value'");
-                    continue;
-                }
-
-                string? ns = kind == "Namespace" ? null : target.Get("namespace")?.Scalar ?? "default";
-                changes.Add(new SnapshotChange(operation, new ObjectReference(kind, ns, name)) { Key = key, Value = value });
-            }
+            changes.AddRange(ParseItems(list, source, found));
         }
 
         diagnostics = [.. found];
+        return changes.ToImmutable();
+    }
+
+    /// <summary>Reads the items of a 'changes' list (also used inline by test documents); problems go to <paramref name="found"/>.</summary>
+    internal static ImmutableArray<SnapshotChange> ParseItems(DocNode list, string source, List<Diagnostic> found)
+    {
+        var changes = ImmutableArray.CreateBuilder<SnapshotChange>();
+        void Error(DocNode at, string message) =>
+            found.Add(new Diagnostic("bad-change", DiagnosticSeverity.Error, message) { Location = new SourceLocation(source, at.Line, at.Column) });
+
+        foreach (DocNode item in list.Items)
+        {
+            string? op = item.Get("op")?.Scalar;
+            if (op is null || !Operations.TryGetValue(op, out ChangeOperation operation))
+            {
+                Error(item, $"'op' must be one of {string.Join(", ", Operations.Keys)}");
+                continue;
+            }
+
+            if (operation == ChangeOperation.Put)
+            {
+                var objects = new List<(KubeObject, SourceLocation)>();
+                if (item.Get("object") is not { } objectNode)
+                {
+                    Error(item, "'put' needs an 'object' (a Kubernetes manifest)");
+                    continue;
+                }
+
+                new ObjectDecoder(source, found).Decode(objectNode, objects);
+                foreach (var (obj, _) in objects)
+                {
+                    changes.Add(new SnapshotChange(ChangeOperation.Put, obj.Reference) { Manifest = obj });
+                }
+
+                continue;
+            }
+
+            DocNode? target = item.Get("target");
+            string? kind = target?.Get("kind")?.Scalar, name = target?.Get("name")?.Scalar;
+            if (target is null || kind is null || name is null)
+            {
+                Error(item, "the change needs 'target: {kind, namespace, name}'");
+                continue;
+            }
+
+            string? key = item.Get("key")?.Scalar;
+            if (operation != ChangeOperation.Delete && key is null)
+            {
+                Error(item, $"'{op}' needs a 'key'");
+                continue;
+            }
+
+            string? value = item.Get("value")?.Scalar;
+            if (operation is ChangeOperation.SetLabel or ChangeOperation.SetData && value is null)
+            {
+                Error(item, $"'{op}' needs a 'value'");
+                continue;
+            }
+
+            string? ns = kind == "Namespace" ? null : target.Get("namespace")?.Scalar ?? "default";
+            changes.Add(new SnapshotChange(operation, new ObjectReference(kind, ns, name)) { Key = key, Value = value });
+        }
+
         return changes.ToImmutable();
     }
 

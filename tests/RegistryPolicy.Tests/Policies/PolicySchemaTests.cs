@@ -26,7 +26,7 @@ public sealed class PolicySchemaTests
         DocNode root = YamlDocumentReader.Read(new StringReader(text), name, DocumentLimits.Default, diagnostics).Single();
 
         List<string> errors = [];
-        Validate(Schema, root, "", errors);
+        Validate(Schema, Schema, root, "", errors);
 
         Assert.Empty(errors);
     }
@@ -38,7 +38,7 @@ public sealed class PolicySchemaTests
         DocNode root = YamlDocumentReader.Read(new StringReader("apiVersion: x\nkind: RegistryPolicy\nmetadata: {name: a, extra: 1}\nspec: {rebuild: {onChange: [colour]}}\n"), "bad", DocumentLimits.Default, diagnostics).Single();
 
         List<string> errors = [];
-        Validate(Schema, root, "", errors);
+        Validate(Schema, Schema, root, "", errors);
 
         Assert.Contains(errors, e => e.Contains("metadata.extra", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("colour", StringComparison.Ordinal));
@@ -56,17 +56,17 @@ public sealed class PolicySchemaTests
     }
 
     /// <summary>A small JSON Schema validator: type, properties, additionalProperties, required, enum, items, $ref (JSON pointers).</summary>
-    private static void Validate(JsonObject schema, DocNode node, string path, List<string> errors)
+    internal static void Validate(JsonObject rootSchema, JsonObject schema, DocNode node, string path, List<string> errors)
     {
         if (schema["$ref"] is JsonValue reference)
         {
-            JsonNode target = Schema;
+            JsonNode target = rootSchema;
             foreach (string part in reference.GetValue<string>().TrimStart('#').Split('/', StringSplitOptions.RemoveEmptyEntries))
             {
                 target = target[part.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal)]!;
             }
 
-            Validate(target.AsObject(), node, path, errors);
+            Validate(rootSchema, target.AsObject(), node, path, errors);
             return;
         }
 
@@ -102,11 +102,11 @@ public sealed class PolicySchemaTests
                 string at = path.Length == 0 ? key.Scalar! : $"{path}.{key.Scalar}";
                 if (properties?[key.Scalar!] is JsonObject property)
                 {
-                    Validate(property, value, at, errors);
+                    Validate(rootSchema, property, value, at, errors);
                 }
                 else if (schema["additionalProperties"] is JsonObject additional)
                 {
-                    Validate(additional, value, at, errors);
+                    Validate(rootSchema, additional, value, at, errors);
                 }
                 else if (schema["additionalProperties"] is JsonValue allowed && !allowed.GetValue<bool>())
                 {
@@ -127,7 +127,7 @@ public sealed class PolicySchemaTests
         {
             for (int i = 0; i < node.Items.Count; i++)
             {
-                Validate(items, node.Items[i], $"{path}[{i}]", errors);
+                Validate(rootSchema, items, node.Items[i], $"{path}[{i}]", errors);
             }
         }
     }
