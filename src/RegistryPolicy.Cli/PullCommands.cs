@@ -10,14 +10,21 @@ namespace RegistryPolicy.Cli;
 /// <summary><c>registry-policy pulls</c>.</summary>
 internal static class PullCommands
 {
-    private static readonly string[] Header = ["NAMESPACE", "KIND", "NAME", "CONTAINER", "IMAGE", "PULL POLICY", "PULL SECRETS", "CREDENTIAL KEY", "FINDINGS"];
+    private static readonly string[] Header = ["NAMESPACE", "WORKLOAD", "CONTAINER", "IMAGE", "CREDENTIAL", "FINDINGS"];
+
+    private static readonly string[] WideHeader = ["NAMESPACE", "WORKLOAD", "CONTAINER", "IMAGE", "PULL POLICY", "PULL SECRETS", "CREDENTIAL", "FINGERPRINT", "FINDINGS"];
 
     public static Command Build(CliStreams streams, Dictionary<Command, string> examples)
     {
         Option<string[]> files = SnapshotInput.FilesOption();
         var pullPolicy = new Option<string?>("--default-pull-policy") { Description = "A pull policy for containers that set none (OpenFaaS's functions.imagePullPolicy).", HelpName = "policy" };
         pullPolicy.AcceptOnlyFromAmong("Always", "IfNotPresent", "Never");
-        Option<string> output = OutputFormat.Create("table", "table", "json");
+        Option<string> output = OutputFormat.Create("table", "table", "wide", "json", "yaml");
+        Option<bool> compact = OutputFormat.CompactOption();
+        var allObjects = new Option<bool>("--all-objects")
+        {
+            Description = "One row per object: also the ReplicaSets, Jobs and Pods a workload in the snapshot controls (by default they are folded into it when they pull the same way).",
+        };
         var policy = new Option<string?>("--policy") { Description = "A policy document whose pull-secret copies, ServiceAccount links and pull defaults apply (spec.pulls).", HelpName = "file" };
         var preset = new Option<string?>("--preset") { Description = $"A built-in policy instead: {string.Join(", ", Policies.PolicyPresets.Names)}.", HelpName = "name" };
         var view = new Option<string>("--view")
@@ -28,24 +35,28 @@ internal static class PullCommands
         view.AcceptOnlyFromAmong("converged", "as-is");
         var failOnFinding = new Option<bool>("--fail-on-finding") { Description = "Exit 3 when any finding is an error (as whatif --fail-on-change and swap check do)." };
         var command = new Command("pulls",
-            "For every Pod and workload and every container: the effective pull policy, the pull secrets used (the pod's, else its ServiceAccount's), " +
-            "the credential key the kubelet picks for the image (never the password), and findings: missing or mistyped pull secrets, private images " +
-            "without a credential. With --policy or --preset, the cluster as the policy leaves it (its copies and ServiceAccount links applied). " +
+            "For every workload and every container: the pull secrets used (the pod's, else its ServiceAccount's), the Secret and key (as written) " +
+            "of the credential the kubelet picks for the image (never the password), the effective pull policy (-o wide), and findings with their fix: " +
+            "missing or mistyped pull secrets, private images without a credential, credentials copied into the namespace but not linked. Pods and " +
+            "ReplicaSets are folded into the workload that controls them (--all-objects lists them). With --policy or --preset, the cluster as the " +
+            "policy leaves it (its copies and ServiceAccount links applied; spec.pulls.privateRepositories declares private repositories). " +
             "Exit 0; 1 on input errors; 3 (with --fail-on-finding) when a finding is an error.")
         {
-            files, policy, preset, view, pullPolicy, output, failOnFinding,
+            files, policy, preset, view, pullPolicy, output, compact, allObjects, failOnFinding,
         };
         examples[command] = """
               kubectl get pods,deployments,serviceaccounts,secrets -A -o yaml > cluster.yaml
               registry-policy pulls -f samples/openfaas-cluster.yaml
               registry-policy pulls -f samples/ibm-iks-cluster.yaml -o json --fail-on-finding
               registry-policy pulls -f samples/ibm-iks-cluster.yaml --preset ibm-iks
-              registry-policy pulls -f samples/openfaas-cluster.yaml --preset openfaas --view as-is
+              registry-policy pulls -f samples/openfaas-cluster.yaml --preset openfaas --view as-is -o wide
+              registry-policy pulls -f samples/openfaas-cluster.yaml --all-objects -o yaml
             """;
         command.SetAction(result =>
         {
             ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams);
             string? overridePolicy = result.GetValue(pullPolicy);
+            Dictionary<ContainerPull, int> folded = [];
             System.Collections.Immutable.ImmutableArray<ContainerPull> pulls;
             if (result.GetValue(policy) is null && result.GetValue(preset) is null)
             {
@@ -58,9 +69,15 @@ internal static class PullCommands
                 pulls = PullEngine.Analyze(compiled, snapshot, mode, overridePolicy);
             }
 
-            if (result.GetValue(output) == "json")
+            if (!result.GetValue(allObjects))
             {
-                StructuredOutput.WriteJson(streams.Out, new JsonObject
+                pulls = Fold(snapshot, pulls, out folded);
+            }
+
+            string format = result.GetValue(output)!;
+            if (format is "json" or "yaml")
+            {
+                StructuredOutput.Write(streams.Out, new JsonObject
                 {
                     ["containers"] = new JsonArray([.. pulls.Select(p => (JsonNode)new JsonObject
                     {
@@ -71,23 +88,32 @@ internal static class PullCommands
                         ["image"] = p.Container.Image,
                         ["pullPolicy"] = p.PullPolicy,
                         ["pullSecrets"] = new JsonArray([.. p.PullSecrets.Select(s => (JsonNode)s)]),
-                        ["credentialKey"] = p.CredentialKey,
+                        ["credentialSecret"] = p.CredentialSecret?.Name,
+                        ["credentialKey"] = p.CredentialServer,
+                        ["credentialMatch"] = p.CredentialKey,
+                        ["credentialFingerprint"] = p.CredentialFingerprint,
+                        ["foldedObjects"] = folded.TryGetValue(p, out int n) ? n : 0,
                         ["findings"] = new JsonArray([.. p.Findings.Select(f => (JsonNode)new JsonObject
                         {
                             ["severity"] = f.Severity.ToString().ToLowerInvariant(), ["code"] = f.Code, ["message"] = f.Message,
                         })]),
                     })]),
                     ["diagnostics"] = ResolutionCommands.DiagnosticsJson(snapshot.Diagnostics),
-                });
+                }, format, result.GetValue(compact));
             }
             else
             {
-                var rows = new List<string[]> { Header };
-                rows.AddRange(pulls.Select(p => new[]
+                bool wide = format == "wide";
+                var rows = new List<string[]> { wide ? WideHeader : Header };
+                rows.AddRange(pulls.Select(p =>
                 {
-                    p.Workload.Namespace ?? "-", p.Workload.Kind, p.Workload.Name, p.Container.Name, p.Container.Image, p.PullPolicy,
-                    p.PullSecrets.IsEmpty ? "-" : string.Join(",", p.PullSecrets), p.CredentialKey ?? "-",
-                    p.Findings.IsEmpty ? "-" : string.Join("; ", p.Findings.Select(f => f.Code)),
+                    string workload = $"{p.Workload.Kind}/{p.Workload.Name}" + (folded.TryGetValue(p, out int n) ? $" (+{n})" : "");
+                    string credential = p.CredentialSecret is { } secret ? $"{secret.Name}: {p.CredentialServer}" : "-";
+                    string findings = p.Findings.IsEmpty ? "-" : string.Join(",", p.Findings.Select(f => f.Code).Distinct());
+                    return wide
+                        ? [p.Workload.Namespace ?? "-", workload, p.Container.Name, p.Container.Image, p.PullPolicy,
+                            p.PullSecrets.IsEmpty ? "-" : string.Join(",", p.PullSecrets), credential, p.CredentialFingerprint ?? "-", findings]
+                        : new[] { p.Workload.Namespace ?? "-", workload, p.Container.Name, p.Container.Image, credential, findings };
                 }));
                 Table.Write(streams.Out, rows);
                 DiagnosticOutput.WriteText(streams.Error, snapshot.Diagnostics.Concat(pulls.SelectMany(p => p.Findings).Distinct()));
@@ -99,5 +125,48 @@ internal static class PullCommands
                 : ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>
+    /// One row per workload: a ReplicaSet, Job or Pod whose controller chain reaches a workload of the snapshot is left out when
+    /// its container pulls the same way (the same pull secrets, credential and finding codes) as that workload's; one that differs
+    /// (a Pod from an older template, say) keeps its row. The count folded into each row is returned.
+    /// </summary>
+    private static System.Collections.Immutable.ImmutableArray<ContainerPull> Fold(ClusterSnapshot snapshot, System.Collections.Immutable.ImmutableArray<ContainerPull> pulls,
+        out Dictionary<ContainerPull, int> folded)
+    {
+        var workloads = snapshot.Workloads.ToDictionary(w => w.Reference);
+        var rows = new Dictionary<(ObjectReference, string), ContainerPull>();
+        foreach (ContainerPull p in pulls)
+        {
+            rows.TryAdd((p.Workload, p.Container.Name), p);
+        }
+
+        folded = [];
+        var kept = System.Collections.Immutable.ImmutableArray.CreateBuilder<ContainerPull>();
+        foreach (ContainerPull p in pulls)
+        {
+            ObjectReference? top = null;
+            ObjectReference at = p.Workload;
+            for (int depth = 0; depth < 4 && workloads.TryGetValue(at, out WorkloadObject? w) && w.Controller is { } owner && workloads.ContainsKey(owner); depth++)
+            {
+                top = at = owner;
+            }
+
+            if (top is { } t && rows.TryGetValue((t, p.Container.Name), out ContainerPull? owning) && SamePull(p, owning))
+            {
+                folded[owning] = folded.GetValueOrDefault(owning) + 1;
+                continue;
+            }
+
+            kept.Add(p);
+        }
+
+        return kept.ToImmutable();
+
+        static bool SamePull(ContainerPull a, ContainerPull b) =>
+            a.Container.Image == b.Container.Image && a.PullSecrets.SequenceEqual(b.PullSecrets) && a.CredentialServer == b.CredentialServer &&
+            a.CredentialSecret?.Name == b.CredentialSecret?.Name &&
+            a.Findings.Select(f => f.Code).Order(StringComparer.Ordinal).SequenceEqual(b.Findings.Select(f => f.Code).Order(StringComparer.Ordinal));
     }
 }

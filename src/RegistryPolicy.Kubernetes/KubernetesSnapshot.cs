@@ -200,8 +200,13 @@ public static class KubernetesSnapshot
         Add(spec?.InitContainers?.Select(c => ((string?)c.Name, (string?)c.Image, (string?)c.ImagePullPolicy)), ContainerRole.InitContainer);
         Add(spec?.Containers?.Select(c => ((string?)c.Name, (string?)c.Image, (string?)c.ImagePullPolicy)), ContainerRole.Container);
         Add(spec?.EphemeralContainers?.Select(c => ((string?)c.Name, (string?)c.Image, (string?)c.ImagePullPolicy)), ContainerRole.EphemeralContainer);
-        return new WorkloadObject(kind, Metadata(metadata, namespaced: true), new PodTemplate(path, spec?.ServiceAccountName,
-            new ValueArray<string>((spec?.ImagePullSecrets ?? []).Select(r => r?.Name).OfType<string>()), new ValueArray<ContainerSpec>(containers)));
+        ObjectMetadata meta = Metadata(metadata, namespaced: true);
+        V1OwnerReference? owner = metadata?.OwnerReferences?.FirstOrDefault(o => o?.Controller == true && !string.IsNullOrEmpty(o.Kind) && !string.IsNullOrEmpty(o.Name));
+        return new WorkloadObject(kind, meta, new PodTemplate(path, spec?.ServiceAccountName,
+            new ValueArray<string>((spec?.ImagePullSecrets ?? []).Select(r => r?.Name).OfType<string>()), new ValueArray<ContainerSpec>(containers)))
+        {
+            Controller = owner is null ? null : new ObjectReference(owner.Kind, meta.Namespace, owner.Name),
+        };
     }
 
     private static ObjectMetadata Metadata(V1ObjectMeta? meta, bool namespaced)

@@ -122,11 +122,12 @@ internal sealed class PolicyBinder(string source, List<Diagnostic> diagnostics)
         };
 
     private PullRule? BindPulls(DocNode node, string path) =>
-        !Fields(node, path, "defaultPullPolicy", "namespaces", "publicRegistries") ? null : new PullRule
+        !Fields(node, path, "defaultPullPolicy", "namespaces", "publicRegistries", "privateRepositories") ? null : new PullRule
         {
             DefaultPullPolicy = Str(node, "defaultPullPolicy", path),
             Namespaces = Object(node, "namespaces", path, BindTargets) ?? new NamespaceScope(),
             PublicRegistries = node.Get("publicRegistries") is null ? null : StrList(node, "publicRegistries", path),
+            PrivateRepositories = node.Get("privateRepositories") is null ? null : StrList(node, "privateRepositories", path),
         };
 
     private BaseSelector? BindBase(DocNode node, string path) =>

@@ -252,6 +252,12 @@ public sealed record PullRule
 
     /// <summary>Registries whose images pull anonymously; null for the built-in list (Docker Hub, quay.io, ghcr.io, ...).</summary>
     public ValueArray<string>? PublicRegistries { get; init; }
+
+    /// <summary>
+    /// Registries or repository prefixes (<c>docker.io/alexellis2</c>) that need a credential even on a public registry
+    /// (OpenFaaS's private Docker Hub repositories): a pull of them without one is a finding. Null for none.
+    /// </summary>
+    public ValueArray<string>? PrivateRepositories { get; init; }
 }
 
 /// <summary>A part of a base Secret that propagation copies.</summary>

@@ -18,6 +18,12 @@ public sealed record PullCoverageOptions
     /// <summary>Registries whose images are public (anonymous pulls work), so a missing credential is not a finding.</summary>
     public ImmutableArray<string> PublicRegistries { get; init; } =
         ["docker.io", "quay.io", "ghcr.io", "registry.k8s.io", "k8s.gcr.io", "gcr.io", "mcr.microsoft.com", "public.ecr.aws", "registry.gitlab.com"];
+
+    /// <summary>
+    /// Registries or repository prefixes (<c>docker.io/alexellis2</c>, matched on path segments) whose images need a credential
+    /// even on a public registry: a pull of them without one is a finding.
+    /// </summary>
+    public ImmutableArray<string> PrivateRepositories { get; init; } = [];
 }
 
 /// <summary>Which credential one container's image is pulled with, and what is wrong. Immutable and thread-safe.</summary>
@@ -68,6 +74,7 @@ internal static class PullCoverage
         // Images repeat across replicas and workloads: parse each distinct image once.
         var images = new Dictionary<string, ImageFacts>(StringComparer.Ordinal);
         var publicRegistries = new HashSet<string>(options.PublicRegistries, StringComparer.Ordinal);
+        var unlinked = new UnlinkedCredentials();
         int containers = 0;
         foreach (WorkloadObject workload in snapshot.Workloads)
         {
@@ -173,15 +180,26 @@ internal static class PullCoverage
                 {
                     own = own.Add(finding.Make("image-invalid", DiagnosticSeverity.Error, $"container '{container.Name}': the image '{container.Image}' is not a valid reference: {facts.Error}"));
                 }
-                else if (chosen is null && !cached.Unreadable && !publicRegistries.Contains(facts.Reference.Domain ?? string.Empty))
+                else if (chosen is null && !cached.Unreadable)
                 {
-                    if (!messages.TryGetValue((container.Name, container.Image), out string? message))
+                    bool isPrivate = !publicRegistries.Contains(facts.Reference.Domain ?? string.Empty) || IsDeclaredPrivate(facts.Reference, options.PrivateRepositories);
+                    if (isPrivate)
                     {
-                        message = $"container '{container.Name}': no pull secret has a credential for '{facts.Reference.Domain}' (image {container.Image}); the pull is anonymous and a private registry refuses it";
-                        messages[(container.Name, container.Image)] = message;
+                        if (!messages.TryGetValue((container.Name, container.Image), out string? message))
+                        {
+                            message = $"container '{container.Name}': no pull secret has a credential for '{facts.Reference.Domain}' (image {container.Image}); the pull is anonymous and a private registry refuses it";
+                            messages[(container.Name, container.Image)] = message;
+                        }
+
+                        own = own.Add(finding.Make("no-credential", DiagnosticSeverity.Error, message));
                     }
 
-                    own = own.Add(finding.Make("no-credential", DiagnosticSeverity.Error, message));
+                    // A credential for the image that is in the namespace but not used by the pod: "copied but not linked".
+                    if (unlinked.Find(snapshot, workload, names, account, container.Image, facts.Reference) is { } candidate)
+                    {
+                        own = own.Add(finding.Make("credential-not-linked", isPrivate ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
+                            UnlinkedCredentials.Message(workload, account, accountName, container.Name, facts.Reference.Domain ?? string.Empty, candidate, isPrivate)));
+                    }
                 }
 
                 // The keyring may have been built for another namespace with the same pull secrets: the Secret is this namespace's.
@@ -195,6 +213,96 @@ internal static class PullCoverage
         }
 
         return results.Count == results.Capacity ? results.MoveToImmutable() : results.ToImmutable();
+    }
+
+    /// <summary>Whether a normalised reference is under one of the declared private registries or repository prefixes.</summary>
+    private static bool IsDeclaredPrivate(ImageReference reference, ImmutableArray<string> prefixes)
+    {
+        if (prefixes.IsEmpty)
+        {
+            return false;
+        }
+
+        string name = reference.Name;
+        foreach (string prefix in prefixes)
+        {
+            string p = prefix.TrimEnd('/');
+            if (name.Equals(p, StringComparison.Ordinal) || (name.StartsWith(p, StringComparison.Ordinal) && name.Length > p.Length && name[p.Length] == '/'))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Pull secrets of a namespace that a pod does not use, and whether one has a credential for an image. Each Secret's
+    /// keyring is built once, and each (namespace, pull-secret names, image) answered once, so the cost stays linear in the
+    /// workloads for a given set of Secrets.
+    /// </summary>
+    private sealed class UnlinkedCredentials
+    {
+        private ILookup<string, SecretObject>? _pullSecrets;
+        private readonly Dictionary<ObjectReference, CredentialKeyring?> _keyrings = [];
+        private readonly Dictionary<(string Namespace, string Names, string Image), (SecretObject Secret, string Server)?> _answers = [];
+
+        public (SecretObject Secret, string Server)? Find(ClusterSnapshot snapshot, WorkloadObject workload, ImmutableArray<string> names,
+            ServiceAccountObject? account, string image, ImageReference reference)
+        {
+            _pullSecrets ??= snapshot.Secrets.Where(s => s.Type is PullSecret.DockerConfigJsonType or PullSecret.DockerCfgType).ToLookup(s => s.Namespace!, StringComparer.Ordinal);
+            string ns = workload.Namespace!;
+            var key = (ns, string.Join('\0', names), image);
+            if (_answers.TryGetValue(key, out var answer))
+            {
+                return answer;
+            }
+
+            answer = null;
+            foreach (SecretObject secret in _pullSecrets[ns])
+            {
+                if (names.Contains(secret.Name))
+                {
+                    continue;
+                }
+
+                if (!_keyrings.TryGetValue(secret.Reference, out CredentialKeyring? keyring))
+                {
+                    var pullSecret = new PullSecret(ns, secret.Name, secret.Type, secret.Data.RevealEntries().ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal));
+                    DockerConfigReadResult read = pullSecret.ReadDockerConfig();
+                    keyring = read.HasErrors ? null : CredentialKeyring.Create(new List<(DockerConfig, ObjectReference?)> { (read.Config, secret.Reference) });
+                    _keyrings[secret.Reference] = keyring;
+                }
+
+                if (keyring?.Lookup(reference) is { Found: true } lookup)
+                {
+                    answer = (secret, lookup.Matches[0].DisplayServer);
+                    break;
+                }
+            }
+
+            _answers[key] = answer;
+            return answer;
+        }
+
+        public static string Message(WorkloadObject workload, ServiceAccountObject? account, string accountName, string container, string domain,
+            (SecretObject Secret, string Server) candidate, bool isPrivate)
+        {
+            string ns = workload.Namespace!;
+            string what = $"container '{container}': the pull secret '{candidate.Secret.Name}' in this namespace has a credential for '{domain}' (key '{candidate.Server}') " +
+                $"but the pod does not use it (copied but not linked){(isPrivate ? "" : "; the pull is anonymous, so rate limits apply")}";
+            if (!workload.Template.ImagePullSecrets.IsEmpty)
+            {
+                return what + $"; the pod names its own imagePullSecrets, so add '{candidate.Secret.Name}' to them in the {workload.Kind}'s pod template";
+            }
+
+            string value = $"{{\"name\":{System.Text.Json.Nodes.JsonValue.Create(candidate.Secret.Name).ToJsonString()}}}";
+            string patch = account is { ImagePullSecrets.Count: > 0 }
+                ? $"[{{\"op\":\"add\",\"path\":\"/imagePullSecrets/-\",\"value\":{value}}}]"
+                : $"[{{\"op\":\"add\",\"path\":\"/imagePullSecrets\",\"value\":[{value}]}}]";
+            return what + "; link it to the ServiceAccount: " +
+                Primitives.ShellWords.Join("kubectl", "patch", "-n", ns, "serviceaccount/" + accountName, "--type=json", "-p", patch);
+        }
     }
 
     /// <summary>Makes a workload's findings, looking its location up once (a struct: no allocation per workload).</summary>

@@ -78,6 +78,7 @@ public static class PullEngine
             DefaultPullPolicy = pulls.DefaultPullPolicy,
             DefaultPullPolicyNamespaces = [.. namespaces.Where(n => policy.PullScope!.Contains(snapshot.GetNamespace(n) ?? NamespaceObject.Named(n)))],
             PublicRegistries = pulls.PublicRegistries?.Items ?? options.PublicRegistries,
+            PrivateRepositories = pulls.PrivateRepositories?.Items ?? options.PrivateRepositories,
         };
     }
 

@@ -155,4 +155,10 @@ public sealed record WorkloadObject(string WorkloadKind, ObjectMetadata Metadata
 {
     /// <inheritdoc/>
     public override string Kind => WorkloadKind;
+
+    /// <summary>
+    /// The object that controls this one (<c>metadata.ownerReferences</c> with <c>controller: true</c>: a Pod's ReplicaSet, a
+    /// ReplicaSet's Deployment, a Job's CronJob), in the same namespace; or <see langword="null"/>.
+    /// </summary>
+    public ObjectReference? Controller { get; init; }
 }

@@ -285,7 +285,31 @@ internal sealed class ObjectDecoder(string source, List<Diagnostic> diagnostics)
             path,
             ReadString(spec.Get("serviceAccountName"), subject, field + ".serviceAccountName"),
             ReadNameList(spec.Get("imagePullSecrets"), subject, field + ".imagePullSecrets"),
-            new ValueArray<ContainerSpec>(containers)));
+            new ValueArray<ContainerSpec>(containers)))
+        {
+            Controller = ReadController(node.Get("metadata")?.Get("ownerReferences"), metadata.Namespace),
+        };
+
+        // Only the controlling owner matters (for folding a Pod into its workload); anything malformed is simply no owner.
+        static ObjectReference? ReadController(DocNode? owners, string? ns)
+        {
+            if (owners is not { Kind: DocNodeKind.Sequence })
+            {
+                return null;
+            }
+
+            foreach (DocNode owner in owners.Items)
+            {
+                if (owner.Get("controller") is { Kind: DocNodeKind.Bool, Scalar: var flag } && string.Equals(flag, "true", StringComparison.OrdinalIgnoreCase) &&
+                    owner.Get("kind") is { Kind: DocNodeKind.String, Scalar: { Length: > 0 } ownerKind } &&
+                    owner.Get("name") is { Kind: DocNodeKind.String, Scalar: { Length: > 0 } ownerName })
+                {
+                    return new ObjectReference(ownerKind, ns, ownerName);
+                }
+            }
+
+            return null;
+        }
 
         void ReadContainers(DocNode? list, ContainerRole role, string name)
         {
