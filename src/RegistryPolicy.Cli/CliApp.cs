@@ -154,6 +154,7 @@ internal static class CliApp
         root.Add(PullCommands.Build(streams, examples));
         root.Add(ServeCommands.Build(streams, examples));
         root.Add(TestCommands.Build(streams, examples));
+        root.Add(DoctorCommands.Build(streams, examples));
         return root;
     }
 

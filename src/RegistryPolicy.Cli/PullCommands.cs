@@ -132,7 +132,7 @@ internal static class PullCommands
     /// its container pulls the same way (the same pull secrets, credential and finding codes) as that workload's; one that differs
     /// (a Pod from an older template, say) keeps its row. The count folded into each row is returned.
     /// </summary>
-    private static System.Collections.Immutable.ImmutableArray<ContainerPull> Fold(ClusterSnapshot snapshot, System.Collections.Immutable.ImmutableArray<ContainerPull> pulls,
+    internal static System.Collections.Immutable.ImmutableArray<ContainerPull> Fold(ClusterSnapshot snapshot, System.Collections.Immutable.ImmutableArray<ContainerPull> pulls,
         out Dictionary<ContainerPull, int> folded)
     {
         var workloads = snapshot.Workloads.ToDictionary(w => w.Reference);

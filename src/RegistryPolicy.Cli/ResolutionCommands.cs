@@ -33,11 +33,12 @@ internal static class ResolutionCommands
         };
         Names.RefuseNonNamespaces(namespaces);
         Option<string> output = OutputFormat.Create("table", "table", "json", "yaml");
+        Option<bool> compact = OutputFormat.CompactOption();
         var command = new Command("resolve",
             "Which registry and credentials each namespace uses under a policy (default: Kyma Serverless 2.x), computed offline from a snapshot. " +
             "Exit 0, or 1 when the snapshot or policy has errors (the rest is still evaluated and printed).")
         {
-            files, policy, preset, view, namespaces, output,
+            files, policy, preset, view, namespaces, output, compact,
         };
         examples[command] = """
               kubectl get namespaces,secrets,functions -A -o yaml > cluster.yaml
@@ -82,7 +83,7 @@ internal static class ResolutionCommands
                     ["namespaces"] = new JsonArray([.. evaluation.Namespaces.Select(ResolutionJson)]),
                     ["diagnostics"] = DiagnosticsJson(diagnostics),
                 };
-                StructuredOutput.Write(streams.Out, root, format);
+                StructuredOutput.Write(streams.Out, root, format, result.GetValue(compact));
             }
 
             return SnapshotInput.HasErrors(snapshot.Diagnostics) ? ExitCodes.InputError : ExitCodes.Ok;
@@ -104,15 +105,18 @@ internal static class ResolutionCommands
             HelpName = "ns",
         };
         Names.RefuseNonNamespaces(namespaces);
+        Option<string> output = OutputFormat.Create("text", "text", "json", "yaml");
+        Option<bool> compact = OutputFormat.CompactOption();
         var command = new Command("explain",
             "Explain, for people, how a namespace's registry is decided: every candidate Secret in order, why it applied or was skipped, " +
             "what propagation does to the namespace, and which keys gave the addresses. Never prints credentials.")
         {
-            files, policy, preset, view, namespaces,
+            files, policy, preset, view, namespaces, output, compact,
         };
         examples[command] = """
               registry-policy explain -f samples/kyma-cluster.yaml -n team-a
               registry-policy explain -f samples/kyma-cluster.yaml -n team-a --view as-is
+              registry-policy explain -f samples/kyma-cluster.yaml -n team-a -n team-b -o yaml
             """;
         command.SetAction(result =>
         {
@@ -121,6 +125,27 @@ internal static class ResolutionCommands
             var options = new EvaluationOptions { View = ParseView(result.GetValue(view)!), Namespaces = [.. result.GetValue(namespaces)!] };
             WarnUnknownNamespaces(streams, snapshot, options.Namespaces);
             Evaluation evaluation = PolicyEngine.Evaluate(compiled, snapshot, options);
+            string format = result.GetValue(output)!;
+            if (format != "text")
+            {
+                StructuredOutput.Write(streams.Out, new JsonObject
+                {
+                    ["policy"] = compiled.Name,
+                    ["view"] = ViewName(options.View),
+                    ["namespaces"] = new JsonArray([.. evaluation.Namespaces.Select(n =>
+                    {
+                        var json = (JsonObject)ResolutionJson(n);
+                        json["trace"] = new JsonArray([.. evaluation.Explain(n.Namespace).Trace.Select(t => (JsonNode)new JsonObject
+                        {
+                            ["step"] = t.Step, ["outcome"] = t.Outcome.ToString().ToLowerInvariant(), ["detail"] = t.Detail,
+                        })]);
+                        return (JsonNode)json;
+                    })]),
+                    ["diagnostics"] = DiagnosticsJson([.. snapshot.Diagnostics, .. evaluation.Diagnostics]),
+                }, format, result.GetValue(compact));
+                return SnapshotInput.HasErrors(snapshot.Diagnostics) ? ExitCodes.InputError : ExitCodes.Ok;
+            }
+
             streams.Out.WriteLine($"policy {compiled.Name}, {ViewName(options.View)} view");
             foreach (NamespaceResolution resolution in evaluation.Namespaces)
             {
@@ -142,20 +167,22 @@ internal static class ResolutionCommands
         Option<string[]> files = SnapshotInput.FilesOption();
         Option<string?> policy = SnapshotInput.PolicyOption();
         Option<string?> preset = SnapshotInput.PresetOption();
-        Option<string> output = OutputFormat.Create("table", "table", "json", "yaml");
-        var showSecrets = new Option<bool>("--show-secrets") { Description = "With -o yaml, include data and annotations in the manifests (they hold credentials)." };
+        Option<string> output = OutputFormat.Create("table", "table", "json", "yaml", "manifests");
+        Option<bool> compact = OutputFormat.CompactOption();
+        var showSecrets = new Option<bool>("--show-secrets") { Description = "With -o manifests, include data and annotations in the manifests (they hold credentials)." };
         var command = new Command("plan",
             "The actions (create, update, delete) the propagation controller takes to bring the snapshot to the converged state, and the ServiceAccount " +
             "patches that link pull secrets (RFC 6902, as 'kubectl patch --type=json' takes them), with hazards (finalizers that hang a delete, type " +
-            "changes the API server refuses, ServiceAccounts missing from the snapshot) as warnings. -o yaml prints manifests for 'kubectl apply' and the " +
-            "patches as 'kubectl patch' commands. Exit 0, or 1 on input errors.")
+            "changes the API server refuses, ServiceAccounts missing from the snapshot) as warnings. -o json|yaml print the plan as data; -o manifests " +
+            "prints manifests for 'kubectl apply' and the patches as 'kubectl patch' commands. Exit 0, or 1 on input errors.")
         {
-            files, policy, preset, output, showSecrets,
+            files, policy, preset, output, compact, showSecrets,
         };
         examples[command] = """
               registry-policy plan -f samples/kyma-cluster.yaml
               registry-policy plan -f samples/kyma-cluster.yaml -o json
-              registry-policy plan -f samples/kyma-cluster.yaml -o yaml --show-secrets | kubectl apply -f -
+              registry-policy plan -f samples/kyma-cluster.yaml -o yaml
+              registry-policy plan -f samples/kyma-cluster.yaml -o manifests --show-secrets > converge.yaml
               registry-policy plan -f samples/ibm-iks-cluster.yaml --preset ibm-iks
             """;
         command.SetAction(result =>
@@ -173,8 +200,8 @@ internal static class ResolutionCommands
                     Table.Write(streams.Out, rows);
                     DiagnosticOutput.WriteText(streams.Error, [.. snapshot.Diagnostics, .. plan.Warnings]);
                     break;
-                case "json":
-                    StructuredOutput.WriteJson(streams.Out, new JsonObject
+                case "json" or "yaml":
+                    StructuredOutput.Write(streams.Out, new JsonObject
                     {
                         ["policy"] = compiled.Name,
                         ["actions"] = new JsonArray([.. plan.Actions.Select(a => (JsonNode)new JsonObject
@@ -194,7 +221,7 @@ internal static class ResolutionCommands
                         })]),
                         ["warnings"] = DiagnosticsJson(plan.Warnings),
                         ["diagnostics"] = DiagnosticsJson(snapshot.Diagnostics),
-                    });
+                    }, result.GetValue(output)!, result.GetValue(compact));
                     break;
                 default:
                     WriteManifests(streams.Out, plan, show);
@@ -220,13 +247,14 @@ internal static class ResolutionCommands
             AllowMultipleArgumentsPerToken = true,
             HelpName = "key=value",
         };
-        Option<string> output = OutputFormat.Create("text", "text", "json");
+        Option<string> output = OutputFormat.Create("text", "text", "json", "yaml");
+        Option<bool> compact = OutputFormat.CompactOption();
         var showSecrets = new Option<bool>("--show-secrets") { Description = "Show the patch value and the object's data (they hold credentials)." };
         var command = new Command("admit",
             "What the policy's defaulting webhook answers for a Secret: allowed with an RFC 6902 patch and the mutated object, or refused with the reason. " +
             "Exit 0 allowed, 3 refused, 1 input errors.")
         {
-            files, policy, preset, operation, namespaceLabels, output, showSecrets,
+            files, policy, preset, operation, namespaceLabels, output, compact, showSecrets,
         };
         examples[command] = """
               registry-policy admit -f samples/registry-secret.yaml
@@ -248,16 +276,16 @@ internal static class ResolutionCommands
             if (refusal is not null)
             {
                 string reason = $"the API server refuses the Secret before any webhook sees it: {refusal.Reason.Field}: {refusal.Reason.Message}";
-                if (result.GetValue(output) == "json")
+                if (result.GetValue(output) != "text")
                 {
-                    StructuredOutput.WriteJson(streams.Out, new JsonObject
+                    StructuredOutput.Write(streams.Out, new JsonObject
                     {
                         ["allowed"] = false,
                         ["refusedBy"] = "api-server",
                         ["statusCode"] = 422,
                         ["object"] = refusal.Subject.ToString(),
                         ["reason"] = reason,
-                    });
+                    }, result.GetValue(output)!, result.GetValue(compact));
                 }
                 else
                 {
@@ -290,9 +318,9 @@ internal static class ResolutionCommands
             };
             AdmissionResult answer = PolicyEngine.Admit(compiled, request);
             bool show = result.GetValue(showSecrets);
-            if (result.GetValue(output) == "json")
+            if (result.GetValue(output) != "text")
             {
-                StructuredOutput.WriteJson(streams.Out, new JsonObject
+                StructuredOutput.Write(streams.Out, new JsonObject
                 {
                     ["allowed"] = answer.Allowed,
                     ["selected"] = answer.Selected,
@@ -305,7 +333,7 @@ internal static class ResolutionCommands
                     })]),
                     ["object"] = answer.MutatedSecret is { } mutated ? Manifest(mutated, show) : null,
                     ["reason"] = answer.Reason,
-                });
+                }, result.GetValue(output)!, result.GetValue(compact));
             }
             else
             {

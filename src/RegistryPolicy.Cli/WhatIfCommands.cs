@@ -11,7 +11,9 @@ namespace RegistryPolicy.Cli;
 /// <summary><c>registry-policy whatif</c>.</summary>
 internal static class WhatIfCommands
 {
-    private static readonly string[] TableHeader = ["NAMESPACE", "CHANGED", "BEFORE", "AFTER", "REBUILD"];
+    private static readonly string[] TableHeader = ["NAMESPACE", "SOURCE", "PUSH", "REBUILD"];
+
+    private static readonly string[] WideHeader = ["NAMESPACE", "CHANGED", "BEFORE", "AFTER", "USERNAME", "CREDENTIAL", "REBUILD"];
 
     public static Command Build(CliStreams streams, Dictionary<Command, string> examples)
     {
@@ -21,7 +23,8 @@ internal static class WhatIfCommands
         Option<string?> preset = SnapshotInput.PresetOption();
         var policyAfter = new Option<string?>("--policy-after") { Description = "The policy after the change (default: the same as before).", HelpName = "file" };
         var presetAfter = new Option<string?>("--preset-after") { Description = "A built-in policy after the change, for example kyma-serverless-module.", HelpName = "name" };
-        Option<string> output = OutputFormat.Create("table", "table", "json", "markdown");
+        Option<string> output = OutputFormat.Create("table", "table", "wide", "json", "yaml", "markdown");
+        Option<bool> compact = OutputFormat.CompactOption();
         var failOnChange = new Option<bool>("--fail-on-change") { Description = "Exit 3 when anything changes (for CI)." };
         var changes = new Option<string?>("--changes")
         {
@@ -33,7 +36,7 @@ internal static class WhatIfCommands
             "whether Functions must be rebuilt, the propagation actions and ServiceAccount links that appear or disappear, and containers whose rewritten image or pull credential changes. " +
             "Exit 0 (changes or not), 3 with --fail-on-change when something changes, 1 on input errors, 2 on usage errors.")
         {
-            before, after, policy, preset, policyAfter, presetAfter, changes, output, failOnChange,
+            before, after, policy, preset, policyAfter, presetAfter, changes, output, compact, failOnChange,
         };
         examples[command] = """
               registry-policy whatif --before samples/kyma-cluster.yaml --after samples/kyma-cluster.yaml --after samples/cluster-wide-override.yaml
@@ -67,33 +70,19 @@ internal static class WhatIfCommands
                 snapshotAfter = applied.Snapshot;
             }
             OutcomeDiff diff = WhatIf.WhatIfEngine.Compare(new WhatIfSide(policyBefore, snapshotBefore), new WhatIfSide(policyAfterValue, snapshotAfter));
-            switch (result.GetValue(output))
+            string format = result.GetValue(output)!;
+            // Namespaces shielded by the user keep their credential whatever the base Secrets do: named in the notes.
+            string[] userManaged = [.. PolicyEngine.Evaluate(policyAfterValue, snapshotAfter).Namespaces.Where(n => n.Source == ResolutionSource.UserManaged).Select(n => n.Namespace)];
+            switch (format)
             {
-                case "json":
-                    StructuredOutput.WriteJson(streams.Out, Json(diff));
+                case "json" or "yaml":
+                    StructuredOutput.Write(streams.Out, Json(diff, policyAfterValue, userManaged), format, result.GetValue(compact));
                     break;
                 case "markdown":
-                    streams.Out.Write(Markdown(diff, policyBefore.Name, policyAfterValue.Name));
+                    streams.Out.Write(Markdown(diff, policyBefore.Name, policyAfterValue.Name, policyAfterValue, userManaged));
                     break;
                 default:
-                    var rows = new List<string[]> { TableHeader };
-                    rows.AddRange(diff.Namespaces.Select(n => new[] { n.Namespace, string.Join(",", n.Changed), Summary(n.Before), Summary(n.After), n.Rebuild ? "yes" : "no" }));
-                    Table.Write(streams.Out, rows);
-                    foreach (PlanChange change in diff.Plan)
-                    {
-                        streams.Out.WriteLine($"plan {(change.Appears ? "+" : "-")} {change.Action}");
-                    }
-
-                    foreach (LinkChange change in diff.Links)
-                    {
-                        streams.Out.WriteLine($"plan {(change.Appears ? "+" : "-")} {change}");
-                    }
-
-                    foreach (ImageChange change in diff.Images)
-                    {
-                        streams.Out.WriteLine(ImageLine(change));
-                    }
-
+                    WriteTable(streams.Out, diff, policyAfterValue, format == "wide", userManaged);
                     break;
             }
 
@@ -103,10 +92,156 @@ internal static class WhatIfCommands
         return command;
     }
 
+    private static void WriteTable(TextWriter output, OutcomeDiff diff, CompiledPolicy policy, bool wide, IReadOnlyList<string> userManaged)
+    {
+        if (diff.IsEmpty)
+        {
+            output.WriteLine("No change.");
+            return;
+        }
+
+        if (!diff.Namespaces.IsEmpty)
+        {
+            var rows = new List<string[]> { wide ? WideHeader : TableHeader };
+            rows.AddRange(diff.Namespaces.Select(n => wide
+                ? new[]
+                {
+                    n.Namespace, string.Join(",", n.Changed), Summary(n.Before), Summary(n.After), Arrow(n.Before.Username, n.After.Username),
+                    Arrow(n.Before.CredentialFingerprint, n.After.CredentialFingerprint), RebuildCell(n),
+                }
+                : [n.Namespace, Arrow(PolicyNames.Of(n.Before.Source), PolicyNames.Of(n.After.Source)), Arrow(n.Before.PushAddress, n.After.PushAddress), RebuildCell(n)]));
+            Table.Write(output, rows);
+            foreach (NamespaceChange n in diff.Namespaces)
+            {
+                if (Fix(n, policy) is { } fix)
+                {
+                    output.WriteLine($"fix {Table.Cell(n.Namespace)}: {Table.Cell(fix)}");
+                }
+            }
+        }
+
+        foreach (string line in PlanLines(diff))
+        {
+            output.WriteLine("plan " + Table.Cell(line));
+        }
+
+        foreach (LinkChange change in diff.Links)
+        {
+            output.WriteLine($"plan {(change.Appears ? "+" : "-")} {Table.Cell(change.ToString())}");
+        }
+
+        foreach (ImageChange change in diff.Images)
+        {
+            output.WriteLine(Table.Cell(ImageLine(change)));
+        }
+
+        foreach (string note in Notes(diff, policy, userManaged))
+        {
+            output.WriteLine("note: " + Table.Cell(note));
+        }
+    }
+
+    /// <summary>A command line that runs exactly these words in a POSIX shell (anything unusual single-quoted).</summary>
+    internal static string Shell(IEnumerable<string> words) => string.Join(' ', words.Select(w =>
+        w.Length > 0 && w.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '/' or '=' or ':' or '-' or '@' or '+' or ',')
+            ? w
+            : "'" + w.Replace("'", "'\\''", StringComparison.Ordinal) + "'"));
+
+    private static string Arrow(string? before, string? after)
+    {
+        string b = string.IsNullOrEmpty(before) ? "-" : before, a = string.IsNullOrEmpty(after) ? "-" : after;
+        return b == a ? a : $"{b} -> {a}";
+    }
+
+    /// <summary>"yes: fn-a, fn-b", "push changes; no Functions", or "no".</summary>
+    private static string RebuildCell(NamespaceChange n) =>
+        !n.Rebuild ? "no"
+        : n.Functions.IsEmpty ? "no Functions to rebuild"
+        : "yes: " + string.Join(", ", n.Functions.Take(5)) + (n.Functions.Length > 5 ? $" (+{n.Functions.Length - 5})" : "");
+
+    /// <summary>
+    /// What keeps a namespace as it was, where the policy has a way: a namespace whose own Secret a cluster-wide one would
+    /// replace keeps it when labelled with the rule's shield labels (Kyma: managed-by=user).
+    /// </summary>
+    private static string? Fix(NamespaceChange n, CompiledPolicy policy)
+    {
+        if (n.Before.Source == ResolutionSource.Namespace && n.After.Source == ResolutionSource.ClusterWide && n.Before.Secret is { } own)
+        {
+            foreach (PropagationRule rule in policy.Document.Spec.Propagation)
+            {
+                if (rule.Shield is { MatchLabels.Count: > 0 } shield)
+                {
+                    string[] labels = [.. shield.MatchLabels.Select(l => $"{l.Key}={l.Value}")];
+                    return $"to keep its own registry, label its Secret {own.Name} {string.Join(" ", labels)}: " +
+                        Shell(["kubectl", "label", "-n", own.Namespace, "secret", own.Name, .. labels]);
+                }
+            }
+        }
+
+        if (n.Before.Source is ResolutionSource.Namespace or ResolutionSource.UserManaged && n.After.Source != n.Before.Source && n.Before.Secret is { } kept &&
+            n.After.Secret is { } replacement && kept.Name != replacement.Name)
+        {
+            string shieldText = policy.Document.Spec.Propagation.FirstOrDefault(r => r.Shield is { MatchLabels.Count: > 0 })?.Shield is { } s
+                ? $" and label it {string.Join(" ", s.MatchLabels.Select(l => $"{l.Key}={l.Value}"))} (the policy after leaves such a copy alone)"
+                : "";
+            return $"the policy after no longer reads {kept.Name}; to keep this namespace's registry, give {replacement.Namespace}/{replacement.Name} the content of {kept.Name}{shieldText}";
+        }
+
+        return null;
+    }
+
+    /// <summary>Plan changes, with an action whose copy merely changes content shown as one change rather than a removal and an addition.</summary>
+    private static List<string> PlanLines(OutcomeDiff diff)
+    {
+        var lines = new List<string>();
+        var byTarget = diff.Plan.ToLookup(p => (p.Action.Operation, p.Action.Secret));
+        foreach (var group in byTarget)
+        {
+            PlanChange? gone = group.FirstOrDefault(p => !p.Appears), added = group.FirstOrDefault(p => p.Appears);
+            if (gone is not null && added is not null)
+            {
+                lines.Add($"~ {added.Action.Operation.ToString().ToLowerInvariant()} {added.Action.Secret}: the copy's content changes ({added.Action.Reason})");
+            }
+            else
+            {
+                PlanChange only = (gone ?? added)!;
+                lines.Add($"{(only.Appears ? "+" : "-")} {only.Action}");
+            }
+        }
+
+        return lines;
+    }
+
+    /// <summary>Namespaces that keep the old credential, and where the documentation and the controller disagree.</summary>
+    private static List<string> Notes(OutcomeDiff diff, CompiledPolicy policy, IReadOnlyList<string> userManaged)
+    {
+        var notes = new List<string>();
+        if (diff.Namespaces.Any(n => n.After.Source is ResolutionSource.ClusterWide or ResolutionSource.Default && n.Changed.Contains("credentialFingerprint")))
+        {
+            string[] shielded = [.. userManaged.Where(ns => !diff.Namespaces.Any(n => n.Namespace == ns))];
+            if (shielded.Length > 0)
+            {
+                notes.Add($"keep their old credential (managed by the user): {string.Join(", ", shielded)}");
+            }
+        }
+
+        if (policy.Document.Spec.Rebuild is { } rebuild)
+        {
+            string[] silent = [.. diff.Namespaces.Where(n => !n.Rebuild && n.Changed.Any(c => c is not ("source" or "secret"))).Select(n => n.Namespace)];
+            if (silent.Length > 0)
+            {
+                notes.Add($"Kyma's documentation says Functions are rebuilt when the registry Secret changes; the function-controller rebuilds only on a change of " +
+                    $"{string.Join(", ", rebuild.OnChange.Select(f => char.ToLowerInvariant(f.ToString()[0]) + f.ToString()[1..]))}, so the Functions of {string.Join(", ", silent)} keep their images until they are rebuilt for another reason");
+            }
+        }
+
+        return notes;
+    }
+
     private static string Summary(NamespaceResolution r) =>
         $"{PolicyNames.Of(r.Source)}{(r.Secret is { } s ? " " + s.Name : "")} push={(string.IsNullOrEmpty(r.PushAddress) ? "-" : r.PushAddress)}";
 
-    private static JsonObject Json(OutcomeDiff diff) => new()
+    private static JsonObject Json(OutcomeDiff diff, CompiledPolicy policy, IReadOnlyList<string> userManaged) => new()
     {
         ["namespaces"] = new JsonArray([.. diff.Namespaces.Select(n => (JsonNode)new JsonObject
         {
@@ -116,7 +251,10 @@ internal static class WhatIfCommands
             ["changed"] = new JsonArray([.. n.Changed.Select(c => (JsonNode)c)]),
             ["rebuild"] = n.Rebuild,
             ["functions"] = new JsonArray([.. n.Functions.Select(f => (JsonNode)f)]),
+            ["fix"] = Fix(n, policy),
         })]),
+        ["planChanges"] = new JsonArray([.. PlanLines(diff).Select(l => (JsonNode)l)]),
+        ["notes"] = new JsonArray([.. Notes(diff, policy, userManaged).Select(l => (JsonNode)l)]),
         ["images"] = new JsonArray([.. diff.Images.Select(i => (JsonNode)new JsonObject
         {
             ["workload"] = i.Workload.ToString(), ["container"] = i.Container, ["image"] = i.Image, ["before"] = i.Before, ["after"] = i.After,
@@ -161,7 +299,7 @@ internal static class WhatIfCommands
         ["op"] = a.Operation.ToString().ToLowerInvariant(), ["secret"] = a.Secret.ToString(), ["rule"] = a.Rule, ["reason"] = a.Reason,
     };
 
-    private static string Markdown(OutcomeDiff diff, string policyBefore, string policyAfter)
+    private static string Markdown(OutcomeDiff diff, string policyBefore, string policyAfter, CompiledPolicy policy, IReadOnlyList<string> userManaged)
     {
         var text = new StringBuilder();
         text.Append("### registry-policy what-if").Append(policyBefore == policyAfter ? $" (`{policyBefore}`)" : $" (`{policyBefore}` → `{policyAfter}`)").Append("\n\n");
@@ -172,21 +310,26 @@ internal static class WhatIfCommands
 
         if (!diff.Namespaces.IsEmpty)
         {
-            text.Append("| Namespace | Changed | Before | After | Rebuild |\n| --- | --- | --- | --- | --- |\n");
+            text.Append("| Namespace | Changed | Before | After | Rebuild | Fix |\n| --- | --- | --- | --- | --- | --- |\n");
             foreach (NamespaceChange n in diff.Namespaces)
             {
-                text.Append($"| `{n.Namespace}` | {string.Join(", ", n.Changed)} | {Cell(Summary(n.Before))} | {Cell(Summary(n.After))} | {(n.Rebuild ? $"**yes** ({n.Functions.Length} Function(s))" : "no")} |\n");
+                string rebuild = RebuildCell(n);
+                text.Append($"| `{n.Namespace}` | {string.Join(", ", n.Changed)} | {Cell(Summary(n.Before))} | {Cell(Summary(n.After))} | {(n.Rebuild && !n.Functions.IsEmpty ? "**" + Cell(rebuild) + "**" : Cell(rebuild))} | {Cell(Fix(n, policy) ?? "")} |\n");
             }
 
             text.Append('\n');
+            foreach (string note in Notes(diff, policy, userManaged))
+            {
+                text.Append("> ").Append(Cell(note)).Append("\n\n");
+            }
         }
 
         if (!diff.Plan.IsEmpty)
         {
-            text.Append("<details><summary>").Append(diff.Plan.Length).Append(" propagation action(s) change</summary>\n\n");
-            foreach (PlanChange p in diff.Plan)
+            text.Append("<details><summary>").Append(PlanLines(diff).Count).Append(" propagation action(s) change</summary>\n\n");
+            foreach (string line in PlanLines(diff))
             {
-                text.Append("- ").Append(p.Appears ? "now: " : "no longer: ").Append(Cell(p.Action.ToString())).Append('\n');
+                text.Append("- ").Append(Cell(line)).Append('\n');
             }
 
             text.Append("\n</details>\n");

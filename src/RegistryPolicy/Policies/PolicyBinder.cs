@@ -68,7 +68,7 @@ internal sealed class PolicyBinder(string source, List<Diagnostic> diagnostics)
 
     private PropagationRule? BindPropagation(DocNode node, string path)
     {
-        if (!Fields(node, path, "name", "base", "targets", "copy", "shield", "finalizer", "onBaseDeleted", "onBaseUnlabeled", "rename", "updateExisting"))
+        if (!Fields(node, path, "name", "base", "targets", "copy", "shield", "finalizer", "onBaseDeleted", "onBaseUnlabeled", "rename", "updateExisting", "manual"))
         {
             return null;
         }
@@ -86,6 +86,7 @@ internal sealed class PolicyBinder(string source, List<Diagnostic> diagnostics)
             OnBaseUnlabeled = EnumField(node, "onBaseUnlabeled", path, CopyFates) ?? defaults.OnBaseUnlabeled,
             Rename = List(node, "rename", path, BindRename),
             UpdateExisting = Bool(node, "updateExisting", path) ?? true,
+            Manual = Bool(node, "manual", path) ?? false,
         };
     }
 
@@ -98,7 +99,7 @@ internal sealed class PolicyBinder(string source, List<Diagnostic> diagnostics)
 
     private ServiceAccountLinkRule? BindLink(DocNode node, string path)
     {
-        if (!Fields(node, path, "name", "serviceAccount", "secrets", "namespaces"))
+        if (!Fields(node, path, "name", "serviceAccount", "secrets", "namespaces", "manual"))
         {
             return null;
         }
@@ -110,6 +111,7 @@ internal sealed class PolicyBinder(string source, List<Diagnostic> diagnostics)
             ServiceAccount = Str(node, "serviceAccount", path) ?? defaults.ServiceAccount,
             Secrets = Object(node, "secrets", path, BindLinkedSecrets, required: true) ?? defaults.Secrets,
             Namespaces = Object(node, "namespaces", path, BindTargets) ?? defaults.Namespaces,
+            Manual = Bool(node, "manual", path) ?? false,
         };
     }
 

@@ -139,6 +139,13 @@ public sealed record PropagationRule
     /// </summary>
     public bool UpdateExisting { get; init; } = true;
 
+    /// <summary>
+    /// Whether nothing in the cluster carries this rule out: it models steps people run from the documentation (IBM Cloud's
+    /// copy of <c>all-icr-io</c>, OpenFaaS's ServiceAccount patch). Its actions are still planned, marked manual, and
+    /// <c>registry-policy doctor</c> does not assume them done. Default false (a controller does it, as Kyma's).
+    /// </summary>
+    public bool Manual { get; init; }
+
     /// <summary>Existing target Secrets matching this selector are never updated or deleted (Kyma: <c>managed-by: user</c>).</summary>
     public LabelSelector? Shield { get; init; }
 
@@ -219,6 +226,13 @@ public sealed record ServiceAccountLinkRule
 
     /// <summary>The namespaces whose ServiceAccount is patched.</summary>
     public NamespaceScope Namespaces { get; init; } = new();
+
+    /// <summary>
+    /// Whether nothing in the cluster carries this rule out: it models steps people run from the documentation (IBM Cloud's
+    /// copy of <c>all-icr-io</c>, OpenFaaS's ServiceAccount patch). Its actions are still planned, marked manual, and
+    /// <c>registry-policy doctor</c> does not assume them done. Default false (a controller does it, as Kyma's).
+    /// </summary>
+    public bool Manual { get; init; }
 }
 
 /// <summary>

@@ -76,7 +76,7 @@ public sealed class OutputInjectionProperties
                 string file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "cluster.yaml");
                 File.WriteAllText(file, ToYaml(snapshot));
 
-                CliResult result = CliRunner.Run("plan", "-f", file, "-o", "yaml", "--show-secrets");
+                CliResult result = CliRunner.Run("plan", "-f", file, "-o", "manifests", "--show-secrets");
                 SnapshotSource back = SnapshotReader.Read(result.Output, "plan.yaml");
 
                 Assert.Equal(0, result.ExitCode);

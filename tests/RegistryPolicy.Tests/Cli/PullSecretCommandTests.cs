@@ -36,10 +36,10 @@ public sealed class PullSecretCommandTests
     }
 
     [Fact]
-    public void Plan_table_and_yaml_show_patches_as_rows_and_kubectl_patch_commands()
+    public void Plan_table_and_manifests_show_patches_as_rows_and_kubectl_patch_commands()
     {
         CliResult table = CliRunner.Run("plan", "-f", OpenFaas, "--preset", "openfaas");
-        CliResult yaml = CliRunner.Run("plan", "-f", OpenFaas, "--preset", "openfaas", "-o", "yaml");
+        CliResult yaml = CliRunner.Run("plan", "-f", OpenFaas, "--preset", "openfaas", "-o", "manifests");
 
         Assert.Matches(@"(?m)^patch +serviceaccount openfaas-fn/default +function-pull-secrets +link the pull secrets docker-hub-creds, dockerhub, private-registry", table.Output);
         Assert.Contains("# run: kubectl patch -n openfaas-fn serviceaccount/default --type=json -p '[{\"op\":\"add\",\"path\":\"/imagePullSecrets\",\"value\":[{\"name\":\"docker-hub-creds\"}]}",
@@ -78,6 +78,9 @@ public sealed class PullSecretCommandTests
     [Theory]
     [InlineData("plan", "-f", "@ibm", "--preset", "ibm-iks", "-o", "json")]
     [InlineData("plan", "-f", "@ibm", "--preset", "ibm-iks", "-o", "yaml")]
+    [InlineData("plan", "-f", "@ibm", "--preset", "ibm-iks", "-o", "manifests")]
+    [InlineData("explain", "-f", "@ibm", "--preset", "ibm-iks", "--namespace", "team-a", "-o", "json")]
+    [InlineData("pulls", "-f", "@openfaas", "-o", "wide")]
     [InlineData("plan", "-f", "@openfaas", "--preset", "openfaas")]
     [InlineData("pulls", "-f", "@ibm", "--preset", "ibm-iks", "-o", "json")]
     [InlineData("pulls", "-f", "@openfaas", "--preset", "openfaas")]

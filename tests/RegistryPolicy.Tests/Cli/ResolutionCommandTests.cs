@@ -147,9 +147,9 @@ public sealed class ResolutionCommandTests
     }
 
     [Fact]
-    public void Plan_yaml_with_show_secrets_prints_manifests_that_read_back_as_the_planned_secrets()
+    public void Plan_manifests_with_show_secrets_prints_manifests_that_read_back_as_the_planned_secrets()
     {
-        CliResult result = CliRunner.Run("plan", "-f", Cluster, "-o", "yaml", "--show-secrets");
+        CliResult result = CliRunner.Run("plan", "-f", Cluster, "-o", "manifests", "--show-secrets");
 
         var read = RegistryPolicy.Snapshots.SnapshotReader.Read(result.Output, "plan.yaml");
         Assert.Empty(read.Diagnostics);

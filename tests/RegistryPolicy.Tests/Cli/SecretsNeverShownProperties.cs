@@ -269,7 +269,7 @@ public sealed class SecretsNeverShownProperties
         var inputs = new Inputs([.. Enumerable.Range(0, 10).Select(i => $"PwKnownMarker{i}xyz")], "9812345670417");
 
         CliResult decode = CliRunner.Run("creds", "decode", "-f", inputs.Snapshot, "--show-secrets");
-        CliResult plan = CliRunner.Run("plan", "-f", inputs.Snapshot, "-o", "yaml", "--show-secrets");
+        CliResult plan = CliRunner.Run("plan", "-f", inputs.Snapshot, "-o", "manifests", "--show-secrets");
 
         Assert.NotNull(inputs.Leak(decode.Output));
         Assert.NotNull(inputs.Leak(plan.Output));

@@ -154,3 +154,38 @@ public sealed class TestCommandTests : IDisposable
         Assert.Contains("no test documents", result.Error, StringComparison.Ordinal);
     }
 }
+
+public sealed class WhatIfActionableOutputTests
+{
+    private static readonly string Samples = Path.Combine(PolicySchemaTests.RepositoryRoot(), "samples");
+
+    [Fact]
+    public void A_namespace_a_cluster_wide_secret_would_take_over_gets_the_label_that_keeps_its_own()
+    {
+        CliResult result = CliRunner.Run("whatif", "--before", Path.Combine(Samples, "kyma-cluster.yaml"), "--after", Path.Combine(Samples, "kyma-cluster.yaml"),
+            "--after", Path.Combine(Samples, "cluster-wide-override.yaml"));
+
+        Assert.Equal(["NAMESPACE", "SOURCE", "PUSH", "REBUILD"], result.Lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("fix team-b: to keep its own registry, label its Secret serverless-registry-config serverless.kyma-project.io/managed-by=user: " +
+            "kubectl label -n team-b secret serverless-registry-config serverless.kyma-project.io/managed-by=user", result.Output, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^team-b +namespace -> cluster-wide .* yes: billing$", result.Output);
+        Assert.Matches(@"(?m)^default +default -> cluster-wide .* no Functions to rebuild$", result.Output);
+        Assert.DoesNotContain("(0 Functions)", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_changed_copy_is_one_update_and_the_user_managed_namespaces_and_the_doc_versus_code_rebuild_rule_are_named()
+    {
+        string dir = Directory.CreateTempSubdirectory("rp-whatif-").FullName;
+        string changes = Path.Combine(dir, "rotate.yaml");
+        File.WriteAllText(changes, "changes:\n  - {op: setData, target: {kind: Secret, namespace: kyma-system, name: serverless-registry-config-default}, key: password, value: rotated}\n");
+
+        CliResult result = CliRunner.Run("whatif", "--before", Path.Combine(Samples, "kyma-cluster.yaml"), "--changes", changes);
+
+        Assert.Contains("plan ~ create team-c/serverless-registry-config-default: the copy's content changes", result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("plan - create team-c/serverless-registry-config-default", result.Output, StringComparison.Ordinal);
+        Assert.Contains("note: keep their old credential (managed by the user): team-a", result.Output, StringComparison.Ordinal);
+        Assert.Contains("the function-controller rebuilds only on a change of pushAddress", result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("rotated", result.Output, StringComparison.Ordinal);
+    }
+}
