@@ -105,6 +105,21 @@ public sealed class ConsumerPackageTests : IClassFixture<ConsumerPackageTests.Fe
     }
 
     [SkippableFact]
+    public void The_readme_install_command_puts_a_tool_that_runs_the_preset_suites_on_the_path()
+    {
+        string tools = Path.Combine(_feed.Directory, "installed-by-script");
+        ProcessResult install = RealTools.Run("/bin/bash", ["build/install-tool.sh", "--tool-path", tools], workingDirectory: Root, timeout: TimeSpan.FromMinutes(5));
+        Assert.True(install.ExitCode == 0, install.Output + install.Error);
+        ProcessResult again = RealTools.Run("/bin/bash", ["build/install-tool.sh", "--tool-path", tools], workingDirectory: Root, timeout: TimeSpan.FromMinutes(5));
+        Assert.True(again.ExitCode == 0, "a second install updates: " + again.Output + again.Error);
+
+        ProcessResult suites = RealTools.Run(Path.Combine(tools, "registry-policy"), ["test", "--preset", "all"], workingDirectory: Root);
+
+        Assert.Equal(0, suites.ExitCode);
+        Assert.Contains("in 4 suite(s)", suites.Output, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public void A_nativeaot_publish_of_the_consumer_has_no_trim_or_aot_warning_from_our_packages()
     {
         RealTools.Require("clang", "Debian package clang (NativeAOT links with it)");
