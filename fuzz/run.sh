@@ -94,7 +94,7 @@ for target in "${targets[@]}"; do
   dictionary=()
   case "$target" in
     snapshot-json*) dictionary=(-x "$repo/fuzz/dictionaries/kubernetes-json.dict") ;;
-    snapshot-yaml|policy|changes) dictionary=(-x "$repo/fuzz/dictionaries/kubernetes-yaml.dict") ;;
+    snapshot-yaml|policy|changes|test-suite) dictionary=(-x "$repo/fuzz/dictionaries/kubernetes-yaml.dict") ;;
     swap-map|mirror-registries|registry-info) dictionary=(-x "$repo/fuzz/dictionaries/image-swap.dict") ;;
     dockerconfigjson) dictionary=(-x "$repo/fuzz/dictionaries/dockerconfigjson.dict") ;;
     image-reference) dictionary=(-x "$repo/fuzz/dictionaries/image-reference.dict") ;;

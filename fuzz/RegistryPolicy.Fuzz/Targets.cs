@@ -10,6 +10,7 @@ using RegistryPolicy.Policies;
 using RegistryPolicy.References;
 using RegistryPolicy.Resolution;
 using RegistryPolicy.Snapshots;
+using RegistryPolicy.Suites;
 using RegistryPolicy.Swap;
 using RegistryPolicy.WhatIf;
 using RegistryPolicy.Primitives;
@@ -86,6 +87,7 @@ internal static class Targets
             case "registry-info": RegistryInfo(input); break;
             case "image-reference": ImageReferences(input); break;
             case "admission-review": AdmissionReview(input); break;
+            case "test-suite": TestSuite(input); break;
             default: throw new ArgumentException($"unknown fuzz target '{target}'; the targets are: {string.Join(", ", Names)}", nameof(target));
         }
     }
@@ -290,6 +292,66 @@ internal static class Targets
             _ = PolicyEngine.Evaluate(PolicyPresets.Default, forward.Snapshot);
         }
     }
+
+    /// <summary>
+    /// <c>PolicyTestSuite.Load</c> + <c>Run</c>: a suite comes back exactly when there is no error diagnostic, and every
+    /// diagnostic has the document as its source; the files it names are distinct. Run with no files (each named file then
+    /// missing) and run again with every named file holding the bundled Kyma sample: both never throw, give one result per
+    /// test, are deterministic (a second run is equal), and each result is consistent: invalid means nothing was compared,
+    /// passed means no failure, failed means at least one, and never more failures than checks.
+    /// </summary>
+    private static void TestSuite(ReadOnlySpan<byte> input)
+    {
+        foreach (string text in Texts(input))
+        {
+            PolicyTestSuiteLoadResult loaded = PolicyTestSuite.Load(text, "fuzz.test.yaml");
+            CheckDiagnostics("test-suite", loaded.Diagnostics.Items);
+            bool errors = loaded.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error);
+            ContractViolationException.Require(errors == (loaded.Suite is null), "test-suite-iff-no-error",
+                () => $"suite {(loaded.Suite is null ? "missing" : "present")} with diagnostics\n{Lines(loaded.Diagnostics)}");
+            ContractViolationException.Require(loaded.Diagnostics.All(d => d.Location is { Source: "fuzz.test.yaml" }), "test-suite-diagnostics-located",
+                () => $"a diagnostic without the document's location\n{Lines(loaded.Diagnostics)}");
+            if (loaded.Suite is not { } suite)
+            {
+                continue;
+            }
+
+            ContractViolationException.Require(suite.Files.Distinct(StringComparer.Ordinal).Count() == suite.Files.Length, "test-suite-files-distinct",
+                () => string.Join(", ", suite.Files));
+            string sample = KymaSampleText.Value;
+            foreach (IReadOnlyDictionary<string, string> files in new[]
+            {
+                (IReadOnlyDictionary<string, string>)new Dictionary<string, string>(),
+                suite.Files.Distinct(StringComparer.Ordinal).ToDictionary(f => f, _ => sample, StringComparer.Ordinal),
+            })
+            {
+                PolicyTestSuiteResult result = suite.Run(files);
+                ContractViolationException.Require(result.Cases.Count == suite.TestNames.Length, "test-suite-one-result-per-test",
+                    () => $"{result.Cases.Count} results for {suite.TestNames.Length} tests");
+                ContractViolationException.Require(result.Equals(suite.Run(files)), "test-suite-deterministic", () => "two runs differ");
+                foreach (PolicyTestCaseResult test in result.Cases)
+                {
+                    bool consistent = test.Outcome switch
+                    {
+                        PolicyTestOutcome.Invalid => test.Checks == 0 && test.Failures.Count == 0,
+                        PolicyTestOutcome.Passed => test.Failures.Count == 0,
+                        _ => test.Failures.Count > 0 && test.Failures.Count <= test.Checks,
+                    };
+                    ContractViolationException.Require(consistent, "test-suite-result-consistent",
+                        () => $"{test.Name}: {test.Outcome}, {test.Checks} checks, {test.Failures.Count} failures");
+                    CheckDiagnostics("test-suite run", test.Diagnostics.Items);
+                }
+            }
+        }
+    }
+
+    private static readonly Lazy<string> KymaSampleText = new(() =>
+    {
+        using Stream stream = typeof(Targets).Assembly.GetManifestResourceStream("kyma-cluster.yaml")
+            ?? throw new InvalidOperationException("the embedded kyma-cluster.yaml is missing");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    });
 
     /// <summary>
     /// <c>PaletteRegistryInfo.Read</c>. The input is up to seven NUL-separated values, for DOMAIN, BASE_PATH, INSECURE,

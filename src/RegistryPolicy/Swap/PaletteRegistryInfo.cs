@@ -145,7 +145,8 @@ public sealed record PaletteRegistryInfo
     {
         const string begin = "-----BEGIN CERTIFICATE-----", end = "-----END CERTIFICATE-----";
         string trimmed = text.Trim();
-        if (!trimmed.StartsWith(begin, StringComparison.Ordinal) || !trimmed.EndsWith(end, StringComparison.Ordinal))
+        // The markers must not overlap: "-----BEGIN CERTIFICATE-----END CERTIFICATE-----" shares its dashes (found by fuzzing).
+        if (trimmed.Length < begin.Length + end.Length || !trimmed.StartsWith(begin, StringComparison.Ordinal) || !trimmed.EndsWith(end, StringComparison.Ordinal))
         {
             return false;
         }
