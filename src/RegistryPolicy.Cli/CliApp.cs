@@ -23,6 +23,13 @@ internal static class CliApp
         RefuseOptionsTakenAsValues(root);
         ParseResult parsed = root.Parse(args);
         var invocation = new InvocationConfiguration { Output = streams.Out, Error = streams.Error, EnableDefaultExceptionHandler = false };
+        if (parsed.Errors.Count == 0 && parsed.Action is not HelpWithExamplesAction && ValuelessOption(parsed) is { } bare)
+        {
+            streams.Error.WriteLine($"error: {bare} is given without a value");
+            streams.Error.WriteLine($"Run '{string.Join(' ', CommandPath(parsed.CommandResult.Command))} --help' for usage and examples.");
+            return ExitCodes.UsageError;
+        }
+
         if (parsed.Errors.Count > 0 && parsed.Action is not HelpWithExamplesAction)
         {
             foreach (var error in parsed.Errors)
@@ -104,6 +111,38 @@ internal static class CliApp
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// An option that takes values, given again at the end or before another option with nothing after it
+    /// (<c>-f a.yaml -f</c>): the parser accepts it because the first occurrence had a value, and it would be silently dropped.
+    /// </summary>
+    private static string? ValuelessOption(ParseResult parsed)
+    {
+        var valued = new HashSet<string>(StringComparer.Ordinal);
+        for (Command? c = parsed.CommandResult.Command; c is not null; c = c.Parents.OfType<Command>().FirstOrDefault())
+        {
+            foreach (Option option in c.Options.Where(o => o.ValueType == typeof(string[])))
+            {
+                valued.Add(option.Name);
+                foreach (string alias in option.Aliases)
+                {
+                    valued.Add(alias);
+                }
+            }
+        }
+
+        IReadOnlyList<System.CommandLine.Parsing.Token> tokens = parsed.Tokens;
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            if (tokens[i].Type == System.CommandLine.Parsing.TokenType.Option && valued.Contains(tokens[i].Value) &&
+                (i + 1 == tokens.Count || tokens[i + 1].Type != System.CommandLine.Parsing.TokenType.Argument))
+            {
+                return tokens[i].Value;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Every command path of the tool (for tests that check each one).</summary>

@@ -82,7 +82,9 @@ internal static class SwapCommands
                     writer.Boolean("swapped", swap.Swapped);
                     writer.String("rule", RuleName(swap.Rule));
                     writer.String("key", swap.Key);
-                    writer.Boolean("valid", !swap.ResultIsInvalid);
+                    // valid: the result is an image reference the kubelet accepts; brokenByRewrite: a valid image the map made invalid.
+                    writer.Boolean("valid", RegistryPolicy.References.ImageReference.TryParseNormalized(swap.Result, out _, out _));
+                    writer.Boolean("brokenByRewrite", swap.ResultIsInvalid);
                     writer.EndObject();
                     writer.EndLine();
                 }
@@ -263,7 +265,7 @@ internal static class SwapCommands
         var ca = new Option<string?>("--ca") { Description = "A CA certificate file on the node for the mirror (hosts-toml).", HelpName = "file" };
         var command = new Command("render",
             "Render node-level mirror configuration from the same rules the admission webhook uses. Rules a node cannot express " +
-            "(EXACT, REPLACE, flat prefixes, a non-empty default) are reported on stderr. Exit 0, 1 when the map cannot be read.")
+            "(EXACT, REPLACE, flat prefixes, a non-empty default) are reported on stderr. Exit 0, 1 when the map cannot be read or has a skipped line (what could be read is still rendered), as swap does.")
         {
             format, mapFile, mirrors, registryInfo, outDir, plainHttp, skipVerify, ca,
         };
@@ -338,7 +340,8 @@ internal static class SwapCommands
                 }
             }
 
-            return ExitCodes.Ok;
+            // As swap does: what could be read is still rendered, and a map with errors (lines upstream skips) exits 1.
+            return map.HasErrors ? ExitCodes.InputError : ExitCodes.Ok;
         });
         return command;
     }

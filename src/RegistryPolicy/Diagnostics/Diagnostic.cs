@@ -64,7 +64,14 @@ public sealed record Diagnostic(string Code, DiagnosticSeverity Severity, string
     {
         var text = new System.Text.StringBuilder();
         text.Append(Severity switch { DiagnosticSeverity.Error => "error", DiagnosticSeverity.Warning => "warning", _ => "info" });
-        text.Append(' ').Append(Code).Append(':');
+        text.Append(' ').Append(Code);
+        if (Location is null && Subject is null && Field is null)
+        {
+            // Nothing to place it: "warning code: message", not "warning code:: message".
+            return text.Append(": ").Append(DisplayText.EscapeLine(Message.ReplaceLineEndings(" "))).ToString();
+        }
+
+        text.Append(':');
         if (Location is { } location)
         {
             text.Append(' ').Append(location.ToString());

@@ -199,6 +199,7 @@ public sealed class CommandLineHardeningTests
         Assert.Equal(["harbor.example.org/airgap-images/docker.io/localhost:5000/app:1", "harbor.example.org/airgap-images/docker.io/nginx:1.25"], swap.Lines);
         Assert.Contains("error invalid-rewrite: localhost:5000/app:1", swap.Error, StringComparison.Ordinal);
         Assert.False(JsonDocument.Parse(json.Output).RootElement.GetProperty("valid").GetBoolean());
+        Assert.True(JsonDocument.Parse(json.Output).RootElement.GetProperty("brokenByRewrite").GetBoolean());
         Assert.Equal(3, check.ExitCode);
         Assert.Contains("not a valid reference", check.Output, StringComparison.Ordinal);
         Assert.Equal(0, reference.ExitCode);
@@ -373,4 +374,36 @@ public sealed class CommandLineHardeningTests
     }
 
     private static string PolicyTextOf(string preset) => RegistryPolicy.Policies.PolicyPresets.TryGetText(preset, out string? text) ? text : throw new InvalidOperationException(preset);
+
+    [Theory]
+    [InlineData("resolve", "-f", "@cluster", "-f")]
+    [InlineData("resolve", "-f", "@cluster", "-n", "team-a", "-n")]
+    [InlineData("whatif", "--before", "@cluster", "--after")]
+    [InlineData("pulls", "-f", "@cluster", "-f", "-o", "json")]
+    public void An_option_repeated_without_a_value_is_a_usage_error(params string[] args)
+    {
+        string cluster = Path.Combine(RegistryPolicy.Tests.Policies.PolicySchemaTests.RepositoryRoot(), "samples", "kyma-cluster.yaml");
+
+        CliResult result = CliRunner.Run([.. args.Select(a => a == "@cluster" ? cluster : a)]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Matches("given without a value|Required argument missing|unknown option '-o'", result.Error);
+    }
+
+    [Fact]
+    public void An_empty_image_swapped_is_reported_as_not_valid_and_render_exits_1_on_a_map_with_a_skipped_line()
+    {
+        string map = Path.Combine(Directory.CreateTempSubdirectory("rp-map-").FullName, "maps.conf");
+        File.WriteAllText(map, "default::\nnocolons\ndocker.io::harbor.example.org/hub\n");
+
+        CliResult json = CliRunner.RunWithInput("\n", "swap", "--map-file", Path.Combine(RegistryPolicy.Tests.Policies.PolicySchemaTests.RepositoryRoot(), "samples", "maps.conf"), "-o", "json");
+        CliResult render = CliRunner.Run("render", "containerd", "--map-file", map);
+        CliResult swap = CliRunner.Run("swap", "--map-file", map, "nginx");
+
+        Assert.False(JsonDocument.Parse(json.Output).RootElement.GetProperty("valid").GetBoolean());
+        Assert.Equal(1, render.ExitCode);
+        Assert.Equal(swap.ExitCode, render.ExitCode);
+        Assert.Contains("error line-skipped", render.Error, StringComparison.Ordinal);
+        Assert.Contains("harbor.example.org/hub", render.Output, StringComparison.Ordinal);
+    }
 }
