@@ -48,7 +48,15 @@ internal static class CredentialCommands
                 }
 
                 // Bounded like every input: a password is short, and endless input (/dev/zero) must not exhaust memory.
-                pass = CliFiles.ReadText("-", "--password-stdin", streams, maxBytes: 64 * 1024);
+                byte[] raw = CliFiles.ReadBytes("-", "--password-stdin", streams, maxBytes: 64 * 1024);
+                // Read as it is (no byte order mark removed). A password that is not UTF-8 cannot be written as kubectl writes
+                // it (its "password" field is replaced text, its "auth" the raw bytes): refused rather than silently changed.
+                if (!System.Text.Unicode.Utf8.IsValid(raw))
+                {
+                    throw new InputException("the password on standard input is not valid UTF-8; it would not be stored as given (kubectl writes such a password differently in 'password' and 'auth'). Give it as UTF-8 text");
+                }
+
+                pass = new System.Text.UTF8Encoding(false).GetString(raw);
                 if (pass.EndsWith("\r\n", StringComparison.Ordinal))
                 {
                     pass = pass[..^2];

@@ -149,7 +149,7 @@ internal sealed class JsonObjectStream
                 {
                     // As when the object is built whole: the repeated key is reported and its value skipped, unread (no limit,
                     // no invalid-text warning, no node count), so both ways of reading an object give the same diagnostics.
-                    Report(nameStart, "duplicate-key", $"the key '{DisplayText.Escape(name)}' appears twice in one object; the first value is used; remove one of them");
+                    Report(nameStart, "duplicate-key", $"the key '{DisplayText.Escape(name)}' appears twice in one object. kubectl keeps the last value; this reader keeps the first and reports an error, so that what the cluster gets is never guessed: remove one of them");
                     bool wasMuted = _muted;
                     long nodes = _topNodes;
                     _muted = true;
@@ -442,7 +442,7 @@ internal sealed class JsonObjectStream
                         if (!seen.Add(name))
                         {
                             Report(offset + (int)reader.TokenStartIndex, "duplicate-key",
-                                $"the key '{DisplayText.Escape(name)}' appears twice in one object; the first value is used; remove one of them");
+                                $"the key '{DisplayText.Escape(name)}' appears twice in one object. kubectl keeps the last value; this reader keeps the first and reports an error, so that what the cluster gets is never guessed: remove one of them");
                             pendingKey = null;
                             reader.Skip();
                         }

@@ -289,7 +289,7 @@ internal static class YamlDocumentReader
                     if (!parent.Keys.Add(name))
                     {
                         diagnostics.Add(new Diagnostic("duplicate-key", DiagnosticSeverity.Error,
-                            $"the key '{DisplayText.Escape(name)}' appears twice in one mapping; Kubernetes refuses such a manifest. The first value is used; remove one of them.")
+                            $"the key '{DisplayText.Escape(name)}' appears twice in one mapping. kubectl 1.32 accepts such a manifest and keeps the last value; this reader keeps the first and reports an error, so that what the cluster gets is never guessed: remove one of them.")
                         {
                             Location = new SourceLocation(source, key.Line, key.Column),
                         });

@@ -135,3 +135,34 @@ public sealed class CredentialCommandTests : IDisposable
         Assert.Equal(1, invalid.ExitCode);
     }
 }
+
+public sealed class PasswordBytesTests
+{
+    private static CliResult RunWithBytes(byte[] stdin, params string[] args)
+    {
+        var output = new StringWriter { NewLine = "\n" };
+        var error = new StringWriter { NewLine = "\n" };
+        using var reader = new StreamReader(new MemoryStream(stdin));
+        int exit = RegistryPolicy.Cli.CliApp.Run(args, new RegistryPolicy.Cli.CliStreams(reader, output, error));
+        return new CliResult(exit, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void A_password_on_stdin_that_is_not_utf8_is_refused_rather_than_changed()
+    {
+        CliResult result = RunWithBytes([0xFF, 0xFE, (byte)'p', (byte)'w'], "encode", "--server", "r.io", "--username", "u", "--password-stdin");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("not valid UTF-8", result.Error, StringComparison.Ordinal);
+        Assert.Empty(result.Output);
+    }
+
+    [Fact]
+    public void A_password_on_stdin_keeps_a_leading_byte_order_mark_as_kubectl_would()
+    {
+        CliResult result = RunWithBytes([0xEF, 0xBB, 0xBF, (byte)'p', (byte)'w', (byte)'\n'], "encode", "--server", "r.io", "--username", "u", "--password-stdin");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains(Convert.ToBase64String("u:\uFEFFpw"u8.ToArray()), result.Output, StringComparison.Ordinal);
+    }
+}
