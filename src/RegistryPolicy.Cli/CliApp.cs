@@ -213,10 +213,36 @@ internal static class CliApp
     {
         public override int Invoke(ParseResult parseResult)
         {
-            inner.Invoke(parseResult);
+            // The default usage line repeats a parent's arguments ("swap [<image>...] check ..."): a subcommand does not take them.
+            TextWriter real = parseResult.InvocationConfiguration.Output;
+            var captured = new StringWriter { NewLine = real.NewLine };
+            parseResult.InvocationConfiguration.Output = captured;
+            try
+            {
+                inner.Invoke(parseResult);
+            }
+            finally
+            {
+                parseResult.InvocationConfiguration.Output = real;
+            }
+
+            string help = captured.ToString();
+            Command asked = parseResult.CommandResult.Command;
+            for (Command? parent = asked.Parents.OfType<Command>().FirstOrDefault(); parent is not null; parent = parent.Parents.OfType<Command>().FirstOrDefault())
+            {
+                foreach (Argument argument in parent.Arguments)
+                {
+                    foreach (string shown in new[] { $" [<{argument.Name}>...]", $" <{argument.Name}>...", $" <{argument.Name}>", $" [<{argument.Name}>]" })
+                    {
+                        help = help.Replace(shown + " " + asked.Name, " " + asked.Name, StringComparison.Ordinal);
+                    }
+                }
+            }
+
+            real.Write(help);
             if (examples.TryGetValue(parseResult.CommandResult.Command, out string? text))
             {
-                TextWriter output = parseResult.InvocationConfiguration.Output;
+                TextWriter output = real;
                 output.WriteLine("Examples:");
                 output.WriteLine(text.TrimEnd());
                 output.WriteLine();

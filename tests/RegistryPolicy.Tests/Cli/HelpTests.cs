@@ -34,3 +34,16 @@ public class HelpTests
             new HashSet<string> { "ref parse", "encode", "creds match", "resolve", "explain", "plan", "admit", "policy list", "policy show", "policy validate", "policy schema" },
             RegistryPolicy.Cli.CliApp.CommandPaths().ToHashSet());
 }
+
+public sealed class SubcommandUsageTests
+{
+    [Fact]
+    public void A_subcommands_usage_line_does_not_repeat_its_parents_arguments()
+    {
+        CliResult help = CliRunner.Run("swap", "check", "--help");
+
+        Assert.Contains("  registry-policy swap check [<image>...] [options]", help.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("swap [<image>...] check", help.Output, StringComparison.Ordinal);
+        Assert.Contains("Examples:", help.Output, StringComparison.Ordinal);
+    }
+}
