@@ -20,4 +20,10 @@ package=$(ls "$out"/RegistryPolicy.Cli.*.nupkg | head -n 1)
 version=$(basename "$package" .nupkg); version=${version#RegistryPolicy.Cli.}
 dotnet tool install "${where[@]}" --add-source "$out" RegistryPolicy.Cli --version "$version" 2>/dev/null ||
   dotnet tool update "${where[@]}" --add-source "$out" RegistryPolicy.Cli --version "$version"
-echo "registry-policy $version installed; try: registry-policy doctor -f samples/kyma-cluster.yaml"
+if [ "${where[0]}" = "--global" ]; then dir="$HOME/.dotnet/tools"; else dir="${where[1]}"; fi
+echo "registry-policy $version installed in $dir"
+case ":$PATH:" in
+  *":$dir:"*) ;;
+  *) echo "note: $dir is not on PATH; add it:  export PATH=\"$dir:\$PATH\"" ;;
+esac
+echo "try: registry-policy doctor -f samples/kyma-cluster.yaml"

@@ -58,7 +58,7 @@ internal static class Table
     public static string Cell(string? cell)
     {
         cell ??= string.Empty;
-        if (!cell.Any(c => char.IsControl(c) || c is '\u2028' or '\u2029' || char.IsSurrogate(c)))
+        if (!cell.Any(NeedsEscape))
         {
             return cell;
         }
@@ -71,7 +71,7 @@ internal static class Table
             {
                 text.Append(c).Append(cell[++i]);
             }
-            else if (char.IsControl(c) || c is '\u2028' or '\u2029' || char.IsSurrogate(c))
+            else if (NeedsEscape(c))
             {
                 text.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
             }
@@ -83,4 +83,8 @@ internal static class Table
 
         return text.ToString();
     }
+
+    /// <summary>Controls, line separators, surrogates, and format characters such as U+202E (which reorders what a terminal shows).</summary>
+    private static bool NeedsEscape(char c) =>
+        char.IsControl(c) || c is '\u2028' or '\u2029' || char.IsSurrogate(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format;
 }

@@ -45,7 +45,7 @@ internal static class PullCommands
             files, policy, preset, view, pullPolicy, output, compact, allObjects, failOnFinding,
         };
         examples[command] = """
-              kubectl get pods,deployments,serviceaccounts,secrets -A -o yaml > cluster.yaml
+              kubectl get namespaces,secrets,serviceaccounts,pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs -A -o yaml > cluster.yaml
               registry-policy pulls -f samples/openfaas-cluster.yaml
               registry-policy pulls -f samples/ibm-iks-cluster.yaml -o json --fail-on-finding
               registry-policy pulls -f samples/ibm-iks-cluster.yaml --preset ibm-iks
@@ -67,6 +67,13 @@ internal static class PullCommands
                 Policies.CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
                 Resolution.EvaluationView mode = result.GetValue(view) == "as-is" ? Resolution.EvaluationView.AsIs : Resolution.EvaluationView.Converged;
                 pulls = PullEngine.Analyze(compiled, snapshot, mode, overridePolicy);
+                string[] manual = [.. compiled.Document.Spec.Propagation.Where(r => r.Manual).Select(r => r.Name)
+                    .Concat(compiled.Document.Spec.ServiceAccountLinks.Where(r => r.Manual).Select(r => r.Name))];
+                if (mode == Resolution.EvaluationView.Converged && manual.Length > 0 && !Resolution.PolicyEngine.Plan(compiled, snapshot).IsEmpty)
+                {
+                    streams.Error.WriteLine($"note: the converged view assumes the policy's manual steps are done (rules {string.Join(", ", manual)}); " +
+                        "nothing in the cluster does them. '--view as-is' shows the cluster as it is, 'registry-policy doctor' the cluster after what controllers do.");
+                }
             }
 
             if (!result.GetValue(allObjects))
@@ -116,6 +123,11 @@ internal static class PullCommands
                         : new[] { p.Workload.Namespace ?? "-", workload, p.Container.Name, p.Container.Image, credential, findings };
                 }));
                 Table.Write(streams.Out, rows);
+                if (pulls.IsEmpty)
+                {
+                    streams.Error.WriteLine("note: the snapshot has no Pods or workloads (capture them with: kubectl get pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs,serviceaccounts,secrets -A -o yaml)");
+                }
+
                 DiagnosticOutput.WriteText(streams.Error, snapshot.Diagnostics.Concat(pulls.SelectMany(p => p.Findings).Distinct()));
             }
 

@@ -61,9 +61,10 @@ internal static class SwapCommands
                     ? ExitCodes.InputError : code;
             }
 
-            if (result.GetValue(output) == "patch")
+            if (result.GetValue(output) is "patch" or "yaml")
             {
-                throw new UsageException("-o patch needs -f MANIFEST");
+                // Without manifests there is nothing to print as YAML: the answer per image is -o text or -o json (JSON Lines).
+                throw new UsageException($"-o {result.GetValue(output)} needs -f MANIFEST; for images use -o text or -o json");
             }
 
             string[] given = result.GetValue(images) ?? [];

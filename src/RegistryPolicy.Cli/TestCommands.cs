@@ -101,7 +101,7 @@ internal static class TestCommands
             string format = result.GetValue(output)!;
             if (format == "table")
             {
-                WriteTable(streams.Out, results, documentProblems.Count(d => d.Severity == DiagnosticSeverity.Error));
+                WriteTable(streams.Out, results, documentProblems.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.Location?.Source).Distinct().Count());
             }
             else
             {
@@ -136,10 +136,23 @@ internal static class TestCommands
                 continue; // a shipped suite names no files
             }
 
-            string path = Path.IsPathRooted(file) ? file : Path.Combine(directory, file);
-            if (File.Exists(path))
+            string path = Path.Combine(directory, file);
+            if (!File.Exists(path))
             {
-                texts[file] = CliFiles.ReadText(path, "test", streams);
+                continue; // reported by the run as a missing file of the tests that name it
+            }
+
+            try
+            {
+                // Snapshots are read whole here (they are streamed elsewhere): as large as any snapshot the reader accepts.
+                texts[file] = CliFiles.ReadText(path, "test", streams, maxBytes: 256 * 1024 * 1024);
+            }
+            catch (InputException e)
+            {
+                problems.Add(new Diagnostic("test-file-unreadable", DiagnosticSeverity.Error, $"{e.Message} (named by suite '{suite.Name}')")
+                {
+                    Location = new SourceLocation(source, 0, 0),
+                });
             }
         }
 
@@ -227,7 +240,7 @@ internal static class TestCommands
         int invalid = results.Sum(r => r.Cases.Count(c => c.Outcome == PolicyTestOutcome.Invalid));
         output.WriteLine();
         output.WriteLine($"{passed} passed, {failed} failed, {invalid} invalid in {results.Count} suite(s)" +
-            (invalidDocuments > 0 ? $"; {invalidDocuments} error(s) in test documents (listed on standard error)" : ""));
+            (invalidDocuments > 0 ? $"; {invalidDocuments} test document(s) could not be used (errors on standard error)" : ""));
     }
 
     private static string Word(PolicyTestOutcome outcome) => outcome switch
@@ -331,7 +344,17 @@ internal static class TestCommands
         }
 
         CliFiles.CheckName(path, "--junit");
+        if (Directory.Exists(path))
+        {
+            throw new InputException($"--junit {path}: is a directory; give the XML file's path");
+        }
+
         bytes.WriteByte((byte)'\n');
+        if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } parent)
+        {
+            Directory.CreateDirectory(parent); // CI jobs name a results folder that does not exist yet
+        }
+
         File.WriteAllBytes(path, bytes.ToArray());
 
         static string Count(int n) => n.ToString(CultureInfo.InvariantCulture);

@@ -329,7 +329,9 @@ internal static class WhatIfCommands
             text.Append("<details><summary>").Append(PlanLines(diff).Count).Append(" propagation action(s) change</summary>\n\n");
             foreach (string line in PlanLines(diff))
             {
-                text.Append("- ").Append(Cell(line)).Append('\n');
+                // "- - create" would render as a nested list: say it in words.
+                string said = line[0] switch { '+' => "now: ", '-' => "no longer: ", _ => "changes: " } + line[2..];
+                text.Append("- ").Append(Cell(said)).Append('\n');
             }
 
             text.Append("\n</details>\n");

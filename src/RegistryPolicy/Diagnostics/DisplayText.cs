@@ -100,6 +100,8 @@ internal static class DisplayText
         return message;
     }
 
+    // Format characters (U+202E and the other bidirectional overrides, U+200B...) change what a terminal shows: escaped too.
     private static bool NeedsEscape(char c) =>
-        c < 0x20 || c is (>= '\u007f' and <= '\u009f') or '\u2028' or '\u2029' or '\u0085' || char.IsSurrogate(c);
+        c < 0x20 || c is (>= '\u007f' and <= '\u009f') or '\u2028' or '\u2029' or '\u0085' || char.IsSurrogate(c) ||
+        (c >= '\u00ad' && char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format);
 }

@@ -75,7 +75,7 @@ internal static class YamlDocumentReader
                             : "the text holds a control character here (such as U+0000), which YAML does not allow") +
                         "; kubectl refuses such a document, so it was skipped; the documents after it were read")
                     {
-                        Location = new SourceLocation(source, document.ForbiddenAtLine, 0),
+                        Location = new SourceLocation(source, document.ForbiddenAtLine, Math.Max(1, document.ForbiddenAtColumn)),
                     });
                     root = null;
                     more = false;

@@ -127,6 +127,12 @@ internal sealed class YamlDocumentSplitter(TextReader inner, int maxDocumentChar
         /// <summary>The line where a character YAML does not allow was met, or 0; the document ends before it.</summary>
         public int ForbiddenAtLine { get; private set; }
 
+        /// <summary>The 1-based column (in characters) of that character, or 0.</summary>
+        public int ForbiddenAtColumn { get; private set; }
+
+        /// <summary>Characters read since the start of the current line.</summary>
+        private int _column;
+
         /// <summary>Whether that character stands for bytes that are not UTF-8 (rather than a control character).</summary>
         public bool ForbiddenIsNotUtf8 { get; private set; }
 
@@ -175,6 +181,7 @@ internal sealed class YamlDocumentSplitter(TextReader inner, int maxDocumentChar
                 {
                     chunk = chunk[..forbidden];
                     ForbiddenAtLine = owner._line;
+                    ForbiddenAtColumn = _column + forbidden + 1;
                     ForbiddenIsNotUtf8 = available[forbidden] == NotUtf8;
                 }
 
@@ -200,6 +207,11 @@ internal sealed class YamlDocumentSplitter(TextReader inner, int maxDocumentChar
                 {
                     owner._line++;
                     _atLineStart = true;
+                    _column = 0;
+                }
+                else
+                {
+                    _column += chunk.Length;
                 }
             }
 

@@ -388,7 +388,7 @@ internal sealed class PolicyBinder(string source, List<Diagnostic> diagnostics)
         }
 
         string wanted = kind switch { DocNodeKind.Mapping => "a mapping", DocNodeKind.Sequence => "a list", DocNodeKind.Bool => "true or false", _ => "a string" };
-        Error(node, path, "wrong-type", $"expected {wanted} but found {node.Describe()}{(node.IsScalar && node.Scalar is { Length: > 0 } s ? $" ('{s}')" : "")}");
+        Error(node, path, "wrong-type", $"expected {wanted} but found {node.Describe()}{Quoted(node, path)}");
         return false;
     }
 
@@ -423,7 +423,7 @@ internal sealed class PolicyBinder(string source, List<Diagnostic> diagnostics)
 
         if (node.IsScalar && node.Kind != DocNodeKind.Null)
         {
-            Error(node, path, "wrong-type", $"expected a string but found {node.Describe()}; quote it (\"{node.Scalar}\")");
+            Error(node, path, "wrong-type", $"expected a string but found {node.Describe()}; quote it{(Quoted(node, path) is { Length: > 0 } q ? q.Replace("('", "(\"", StringComparison.Ordinal).Replace("')", "\")", StringComparison.Ordinal) : "")}");
             return null;
         }
 
@@ -444,7 +444,7 @@ internal sealed class PolicyBinder(string source, List<Diagnostic> diagnostics)
             return node.Scalar == "true";
         }
 
-        Error(node, Join(path, field), "wrong-type", $"expected true or false but found {node.Describe()}{(node.Scalar is { } s ? $" ('{s}')" : "")}");
+        Error(node, Join(path, field), "wrong-type", $"expected true or false but found {node.Describe()}{Quoted(node, Join(path, field))}");
         return null;
     }
 
@@ -550,4 +550,11 @@ internal sealed class PolicyBinder(string source, List<Diagnostic> diagnostics)
 
         return d[a.Length, b.Length];
     }
+
+    /// <summary>
+    /// A short scalar, quoted, to show what was written (" ('yes')"); nothing for the whole document (a file that is not a
+    /// policy at all, a token say, must not be echoed) or for a long value.
+    /// </summary>
+    private static string Quoted(DocNode node, string path) =>
+        path.Length > 0 && node.IsScalar && node.Scalar is { Length: > 0 and <= 32 } s && !s.Any(char.IsControl) ? $" ('{s}')" : "";
 }

@@ -296,12 +296,14 @@ internal static class PullCoverage
                 return what + $"; the pod names its own imagePullSecrets, so add '{candidate.Secret.Name}' to them in the {workload.Kind}'s pod template";
             }
 
+            // Append when the ServiceAccount has a list, else create it: 'add /imagePullSecrets/-' fails on a missing list, and
+            // only then is the list created. So fixes run one after another never undo each other (adding the whole array
+            // to a list that an earlier fix created would replace it).
             string value = $"{{\"name\":{System.Text.Json.Nodes.JsonValue.Create(candidate.Secret.Name).ToJsonString()}}}";
-            string patch = account is { ImagePullSecrets.Count: > 0 }
-                ? $"[{{\"op\":\"add\",\"path\":\"/imagePullSecrets/-\",\"value\":{value}}}]"
-                : $"[{{\"op\":\"add\",\"path\":\"/imagePullSecrets\",\"value\":[{value}]}}]";
-            return what + "; link it to the ServiceAccount: " +
-                Primitives.ShellWords.Join("kubectl", "patch", "-n", ns, "serviceaccount/" + accountName, "--type=json", "-p", patch);
+            string[] patch = ["kubectl", "patch", "-n", ns, "serviceaccount/" + accountName, "--type=json", "-p"];
+            string append = Primitives.ShellWords.Join([.. patch, $"[{{\"op\":\"add\",\"path\":\"/imagePullSecrets/-\",\"value\":{value}}}]"]);
+            string create = Primitives.ShellWords.Join([.. patch, $"[{{\"op\":\"add\",\"path\":\"/imagePullSecrets\",\"value\":[{value}]}}]"]);
+            return what + "; link it to the ServiceAccount: " + (account is { ImagePullSecrets.Count: > 0 } ? append : $"{append} || {create}");
         }
     }
 

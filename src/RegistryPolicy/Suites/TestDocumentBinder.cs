@@ -55,6 +55,10 @@ internal sealed class TestDocumentBinder(string source, List<Diagnostic> found)
 
     private static readonly string[] PullFields = ["pullPolicy", "pullSecrets", "credentialKey", "credentialSecret", "credentialFingerprint"];
 
+    private static readonly string[] Sources = ["none", "default", "namespace", "cluster-wide", "user-managed"];
+
+    private static readonly string[] Operations = ["create", "update", "delete"];
+
     public PolicyTestSuite? Bind(DocNode root)
     {
         if (!Mapping(root, "", ["apiVersion", "kind", "metadata", "spec"]))
@@ -187,6 +191,10 @@ internal sealed class TestDocumentBinder(string source, List<Diagnostic> found)
                 else
                 {
                     expectations = Expect(expect, path + ".expect");
+                    if (expect.Kind == DocNodeKind.Mapping && expect.Entries.Count == 0)
+                    {
+                        Error(expect, path + ".expect", "expect names nothing to compare: write at least one of namespaces, plan, links, admission, pulls, swap or diagnostics");
+                    }
                 }
 
                 cases.Add(new TestCase(testName, Location(test), [.. sharedFiles, .. files], [.. sharedObjects, .. objects],
@@ -248,9 +256,21 @@ internal sealed class TestDocumentBinder(string source, List<Diagnostic> found)
             {
                 string ns = key.Scalar ?? string.Empty;
                 string at = $"{path}.namespaces.{ns}";
+                if (!Primitives.KubernetesNames.IsDns1123Label(ns))
+                {
+                    Error(key, at, $"'{ns}' is not a namespace name (lower-case letters, digits and '-', at most 63)");
+                    continue;
+                }
+
                 if (Mapping(value, at, ResolutionFields))
                 {
-                    namespaces.Add(new NamespaceExpectation(ns, Fields(value, at)));
+                    ImmutableArray<FieldExpectation> fields = Fields(value, at, scalarsOnly: true);
+                    foreach (FieldExpectation f in fields.Where(f => f.Field == "source" && f.Value is not null && !Sources.Contains(f.Value)))
+                    {
+                        Error(value.Get("source")!, at + ".source", $"source is one of {string.Join(", ", Sources)}");
+                    }
+
+                    namespaces.Add(new NamespaceExpectation(ns, fields));
                 }
             }
         }
@@ -306,7 +326,12 @@ internal sealed class TestDocumentBinder(string source, List<Diagnostic> found)
                     }
 
                     ImmutableArray<string>? findings = item.Get("findings") is { } f ? Strings(f, at + ".findings") : null;
-                    pulls.Add(new PullExpectation(workload, container, Fields(item, at, PullFields), findings, Location(item)));
+                    if (item.Get("pullSecrets") is { } secretsNode && secretsNode.Kind != DocNodeKind.Sequence)
+                    {
+                        Error(secretsNode, at + ".pullSecrets", "pullSecrets is a list of names ([] for none)");
+                    }
+
+                    pulls.Add(new PullExpectation(workload, container, Fields(item, at, PullFields, scalarsOnly: true, lists: ["pullSecrets"]), findings, Location(item)));
                 }
             }
         }
@@ -369,7 +394,16 @@ internal sealed class TestDocumentBinder(string source, List<Diagnostic> found)
         return new Expectations
         {
             Namespaces = namespaces.ToImmutable(),
-            Plan = node.Get("plan") is { } plan ? Actions(plan, path + ".plan", ["op", "secret"], item => $"{Scalar(item.Get("op"), "op", item)} {Scalar(item.Get("secret"), "secret", item)}") : null,
+            Plan = node.Get("plan") is { } plan ? Actions(plan, path + ".plan", ["op", "secret"], item =>
+            {
+                string? op = Scalar(item.Get("op"), path + ".plan.op", item);
+                if (op is not null && !Operations.Contains(op))
+                {
+                    Error(item.Get("op")!, path + ".plan.op", $"op is one of {string.Join(", ", Operations)}");
+                }
+
+                return $"{op} {Scalar(item.Get("secret"), path + ".plan.secret", item)}";
+            }) : null,
             Links = node.Get("links") is { } links ? Actions(links, path + ".links", ["serviceAccount", "secrets"],
                 item => $"{Scalar(item.Get("serviceAccount"), "serviceAccount", item)} <- {string.Join(",", Strings(item.Get("secrets"), "secrets") ?? [])}") : null,
             Admission = admission.ToImmutable(),
@@ -456,7 +490,19 @@ internal sealed class TestDocumentBinder(string source, List<Diagnostic> found)
         }
         else if (Mapping(expect, path + ".expect", ["allowed", "selected", "statusCode", "patch"]))
         {
-            fields = Fields(expect, path + ".expect", ["allowed", "selected", "statusCode"]);
+            fields = Fields(expect, path + ".expect", ["allowed", "selected", "statusCode"], scalarsOnly: true);
+            foreach (string flag in new[] { "allowed", "selected" })
+            {
+                if (expect.Get(flag) is { } f && f.Kind != DocNodeKind.Bool)
+                {
+                    Error(f, $"{path}.expect.{flag}", $"{flag} is true or false");
+                }
+            }
+
+            if (expect.Get("statusCode") is { } code && (code.Kind != DocNodeKind.Number || !int.TryParse(code.Scalar, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)))
+            {
+                Error(code, path + ".expect.statusCode", "statusCode is a whole number, such as 200");
+            }
             patch = expect.Get("patch") is { } p ? Strings(p, path + ".expect.patch") : null;
         }
 
@@ -464,7 +510,7 @@ internal sealed class TestDocumentBinder(string source, List<Diagnostic> found)
     }
 
     /// <summary>Every entry of a mapping (or only <paramref name="only"/>) as a field expectation; lists are joined with commas.</summary>
-    private ImmutableArray<FieldExpectation> Fields(DocNode node, string path, string[]? only = null)
+    private ImmutableArray<FieldExpectation> Fields(DocNode node, string path, string[]? only = null, bool scalarsOnly = false, string[]? lists = null)
     {
         var fields = ImmutableArray.CreateBuilder<FieldExpectation>();
         foreach (var (key, value) in node.Entries)
@@ -478,6 +524,7 @@ internal sealed class TestDocumentBinder(string source, List<Diagnostic> found)
             string? text = value.Kind switch
             {
                 DocNodeKind.Null => null,
+                DocNodeKind.Sequence when scalarsOnly && !(lists ?? []).Contains(field) => Invalid(value, $"{path}.{field}"),
                 DocNodeKind.Sequence => string.Join(",", Strings(value, $"{path}.{field}") ?? []),
                 DocNodeKind.Mapping => Invalid(value, $"{path}.{field}"),
                 _ => value.Scalar,
@@ -489,7 +536,7 @@ internal sealed class TestDocumentBinder(string source, List<Diagnostic> found)
 
         string? Invalid(DocNode at, string p)
         {
-            Error(at, p, $"{p} is a value (text, number, true/false, or null for 'absent'), not a mapping");
+            Error(at, p, $"{p} is a value (text, number, true/false, or null for 'absent'), not {at.Describe()}");
             return null;
         }
     }
@@ -560,6 +607,16 @@ internal sealed class TestDocumentBinder(string source, List<Diagnostic> found)
 
     private void AddFile(string file)
     {
+        if (file.Length == 0 || file[0] == '/' || file[0] == '\\' || (file.Length > 1 && file[1] == ':'))
+        {
+            found.Add(new Diagnostic("invalid-test", DiagnosticSeverity.Error,
+                $"'{file}' is not a relative path: files are named relative to the test document, so that a suite runs the same on every machine")
+            {
+                Location = new SourceLocation(source, 1, 1),
+            });
+            return;
+        }
+
         if (!_files.Contains(file))
         {
             _files.Add(file);

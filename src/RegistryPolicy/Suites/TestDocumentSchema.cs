@@ -30,6 +30,8 @@ internal static class TestDocumentSchema
                   "description": "The policy tested: exactly one of a built-in preset or a policy file (relative to this document).",
                   "type": "object",
                   "additionalProperties": false,
+                  "minProperties": 1,
+                  "maxProperties": 1,
                   "properties": {"preset": {"type": "string"}, "file": {"type": "string"}}
                 },
                 "inputs": {"$ref": "#/$defs/inputs"},
@@ -50,6 +52,7 @@ internal static class TestDocumentSchema
             "value": {"type": ["string", "number", "boolean", "null"]},
             "test": {
               "type": "object",
+              "description": "One test: 'expect' must name at least one thing to compare.",
               "additionalProperties": false,
               "required": ["name", "expect"],
               "properties": {
@@ -66,6 +69,7 @@ internal static class TestDocumentSchema
             },
             "expect": {
               "type": "object",
+              "minProperties": 1,
               "additionalProperties": false,
               "properties": {
                 "namespaces": {

@@ -103,6 +103,14 @@ internal static class TestRunner
 
         foreach (NamespaceExpectation ns in expect.Namespaces)
         {
+            // A namespace the inputs do not have is almost always a typo: it would resolve as an empty namespace and pass.
+            if (snapshot.GetNamespace(ns.Namespace) is null)
+            {
+                checks.Compare($"namespace {ns.Namespace}", new FieldExpectation("exists", "true", ns.Fields.IsEmpty ? default : ns.Fields[0].Location),
+                    "false (the inputs have no such namespace: a typo?)");
+                continue;
+            }
+
             NamespaceResolution actual = evaluation!.Namespaces.First(n => n.Namespace == ns.Namespace);
             foreach (FieldExpectation field in ns.Fields)
             {
@@ -153,7 +161,10 @@ internal static class TestRunner
                     $"{p.Workload.Kind} {p.Workload.Namespace}/{p.Workload.Name}" == pull.Workload && p.Container.Name == pull.Container);
                 if (actual is null)
                 {
-                    checks.Compare(subject, new FieldExpectation("container", pull.Container, pull.Location), null);
+                    bool workloadThere = pulls.Any(p => $"{p.Workload.Kind} {p.Workload.Namespace}/{p.Workload.Name}" == pull.Workload);
+                    checks.Compare(workloadThere ? subject : $"pull {pull.Workload}",
+                        workloadThere ? new FieldExpectation("container", pull.Container, pull.Location) : new FieldExpectation("workload", pull.Workload, pull.Location),
+                        workloadThere ? null : null);
                     continue;
                 }
 

@@ -109,7 +109,7 @@ public sealed class TestCommandTests : IDisposable
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("bad.test.yaml:4:", result.Error, StringComparison.Ordinal);
         Assert.Contains("unknown field 'expct'", result.Error, StringComparison.Ordinal);
-        Assert.Contains("3 passed, 0 failed, 0 invalid in 1 suite(s); 2 error(s) in test documents", result.Output, StringComparison.Ordinal);
+        Assert.Contains("3 passed, 0 failed, 0 invalid in 1 suite(s); 1 test document(s) could not be used", result.Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -187,5 +187,65 @@ public sealed class WhatIfActionableOutputTests
         Assert.Contains("note: keep their old credential (managed by the user): team-a", result.Output, StringComparison.Ordinal);
         Assert.Contains("the function-controller rebuilds only on a change of pushAddress", result.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("rotated", result.Output, StringComparison.Ordinal);
+    }
+}
+
+public sealed class NewcomerFindingTests
+{
+    private static readonly string Samples = Path.Combine(PolicySchemaTests.RepositoryRoot(), "samples");
+
+    [Fact]
+    public void Junit_into_a_folder_that_does_not_exist_yet_creates_it_and_a_folder_is_refused()
+    {
+        string dir = Directory.CreateTempSubdirectory("rp-junit-").FullName;
+
+        CliResult made = CliRunner.Run("test", Path.Combine(Samples, "tests"), "--junit", Path.Combine(dir, "test-results", "rp.xml"));
+        CliResult folder = CliRunner.Run("test", Path.Combine(Samples, "tests"), "--junit", dir);
+
+        Assert.Equal(0, made.ExitCode);
+        Assert.True(File.Exists(Path.Combine(dir, "test-results", "rp.xml")));
+        Assert.Equal(1, folder.ExitCode);
+        Assert.Contains("is a directory", folder.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_text_file_given_as_a_policy_is_not_quoted_back()
+    {
+        CliResult result = CliRunner.Run("resolve", "-f", Path.Combine(Samples, "kyma-cluster.yaml"), "--policy", Path.Combine(Samples, "token.txt"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.DoesNotContain(File.ReadAllText(Path.Combine(Samples, "token.txt")).Trim(), result.Error, StringComparison.Ordinal);
+        Assert.Contains("expected a mapping but found a string", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Right_to_left_overrides_in_names_are_escaped_in_tables()
+    {
+        string dir = Directory.CreateTempSubdirectory("rp-bidi-").FullName;
+        File.WriteAllText(Path.Combine(dir, "a.test.yaml"), "apiVersion: registrypolicy.dev/v1alpha1\nkind: RegistryPolicyTest\nmetadata: {name: s}\nspec:\n  policy: {preset: kyma-serverless}\n  tests:\n    - {name: \"evil\u202Etxt\", expect: {swap: {map: 'default::', images: {nginx: nginx}}}}\n");
+
+        CliResult result = CliRunner.Run("test", dir);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.DoesNotContain("\u202E", result.Output, StringComparison.Ordinal);
+        Assert.Contains("evil\\u202etxt", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Whatif_markdown_says_in_words_whether_an_action_appears_or_disappears()
+    {
+        CliResult result = CliRunner.Run("whatif", "--before", Path.Combine(Samples, "kyma-cluster.yaml"), "--preset", "kyma-serverless", "--preset-after", "kyma-serverless-module", "-o", "markdown");
+
+        Assert.Contains("- no longer: create default/my-registry", result.Output, StringComparison.Ordinal);
+        Assert.Contains("- now: create kube-system/serverless-registry-config-default", result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("- - ", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Pulls_in_the_converged_view_says_that_it_assumes_the_manual_steps()
+    {
+        CliResult result = CliRunner.Run("pulls", "-f", Path.Combine(Samples, "ibm-iks-cluster.yaml"), "--preset", "ibm-iks");
+
+        Assert.Contains("the converged view assumes the policy's manual steps are done", result.Error, StringComparison.Ordinal);
     }
 }

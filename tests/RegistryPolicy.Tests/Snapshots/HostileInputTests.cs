@@ -349,6 +349,21 @@ public sealed class HostileInputTests
 
         Assert.Equal(["before", "after"], source.Objects.Select(o => o.Item.Name));
         Diagnostic error = Assert.Single(source.Diagnostics);
-        Assert.Equal(new SourceLocation("x", 5, 0), error.Location);
+        Assert.Equal(new SourceLocation("x", 5, 21), error.Location);
+    }
+}
+
+public sealed class ForbiddenCharacterLocationTests
+{
+    [Theory]
+    [InlineData("apiVersion: v1\nkind: Secret\nmetadata: {name: \0a}\n", 3, 18)]
+    [InlineData("apiVersion: v1\r\nkind: Secret\r\nmetadata:\r\n  name: a\u0001\r\n", 4, 10)]
+    [InlineData("\u0002", 1, 1)]
+    public void A_character_yaml_forbids_is_reported_at_its_line_and_column(string yaml, int line, int column)
+    {
+        RegistryPolicy.Snapshots.SnapshotSource read = RegistryPolicy.Snapshots.SnapshotReader.Read(yaml, "x.yaml");
+
+        RegistryPolicy.Diagnostics.Diagnostic error = Assert.Single(read.Diagnostics, d => d.Code == "yaml-syntax");
+        Assert.Equal(new RegistryPolicy.Diagnostics.SourceLocation("x.yaml", line, column), error.Location);
     }
 }

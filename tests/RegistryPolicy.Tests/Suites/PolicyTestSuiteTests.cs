@@ -393,3 +393,59 @@ public sealed class PolicyTestSuiteTests
                 .Label($"{passing.Outcome} {string.Join("; ", passing.Failures)} {string.Join("; ", passing.Diagnostics)} / {string.Join("; ", failing.Failures)}");
         });
 }
+
+public sealed class PolicyTestSuiteNewcomerTests
+{
+    private const string Header = "apiVersion: registrypolicy.dev/v1alpha1\nkind: RegistryPolicyTest\nmetadata: {name: s}\nspec:\n  policy: {preset: kyma-serverless}\n";
+
+    [Fact]
+    public void An_expected_namespace_the_inputs_do_not_have_fails_as_a_probable_typo()
+    {
+        PolicyTestSuite suite = PolicyTestSuite.Load(Header + "  inputs: {objects: [{apiVersion: v1, kind: Namespace, metadata: {name: team-c}}]}\n  tests:\n    - {name: t, expect: {namespaces: {tema-c: {source: default}}}}\n", "t").Suite!;
+
+        PolicyTestFailure failure = Assert.Single(Assert.Single(suite.Run(new Dictionary<string, string>()).Cases).Failures);
+
+        Assert.Equal("namespace tema-c", failure.Subject);
+        Assert.Equal("exists", failure.Field);
+        Assert.Contains("a typo?", failure.Actual, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("namespaces: {Team_C: {source: default}}", "is not a namespace name")]
+    [InlineData("namespaces: {team-c: {source: bogus}}", "source is one of")]
+    [InlineData("namespaces: {team-c: {username: [a, b]}}", "is a value")]
+    [InlineData("plan: [{op: upsert, secret: a/b}]", "op is one of")]
+    [InlineData("admission: [{name: a, object: {apiVersion: v1, kind: Secret, metadata: {name: x, namespace: y}}, expect: {allowed: maybe}}]", "allowed is true or false")]
+    [InlineData("admission: [{name: a, object: {apiVersion: v1, kind: Secret, metadata: {name: x, namespace: y}}, expect: {statusCode: abc}}]", "statusCode is a whole number")]
+    [InlineData("pulls: [{workload: Pod a/b, container: c, pullSecrets: dockerhub}]", "pullSecrets is a list")]
+    [InlineData("{}", "expect names nothing to compare")]
+    public void A_value_of_the_wrong_kind_makes_the_document_invalid_rather_than_failing_the_test(string expect, string message)
+    {
+        PolicyTestSuiteLoadResult loaded = PolicyTestSuite.Load(Header + $"  tests:\n    - name: t\n      expect: {(expect == "{}" ? "{}" : "{" + expect + "}")}\n", "t");
+
+        Assert.Null(loaded.Suite);
+        Assert.Contains(loaded.Diagnostics, d => d.Message.Contains(message, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("/etc/passwd")]
+    [InlineData("C:/secrets.yaml")]
+    public void Files_are_named_relative_to_the_document(string path)
+    {
+        PolicyTestSuiteLoadResult loaded = PolicyTestSuite.Load(Header + $"  inputs: {{files: ['{path}']}}\n  tests:\n    - {{name: t, expect: {{diagnostics: [x]}}}}\n", "t");
+
+        Assert.Null(loaded.Suite);
+        Assert.Contains(loaded.Diagnostics, d => d.Message.Contains("is not a relative path", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_policy_file_that_is_not_a_policy_is_never_echoed()
+    {
+        const string Suite = "apiVersion: registrypolicy.dev/v1alpha1\nkind: RegistryPolicyTest\nmetadata: {name: s}\nspec:\n  policy: {file: p.yaml}\n  tests:\n    - {name: t, expect: {diagnostics: [x]}}\n";
+        PolicyTestSuiteResult result = PolicyTestSuite.Load(Suite, "t").Suite!.Run(new Dictionary<string, string> { ["p.yaml"] = "example-token-not-a-secret" });
+
+        PolicyTestCaseResult test = Assert.Single(result.Cases);
+        Assert.Equal(PolicyTestOutcome.Invalid, test.Outcome);
+        Assert.DoesNotContain(test.Diagnostics, d => d.ToString().Contains("example-token", StringComparison.Ordinal));
+    }
+}
