@@ -88,7 +88,11 @@ internal static class DoctorCommands
         ImmutableArray<ContainerPull> pulls = PullCommands.Fold(expected, PullEngine.Analyze(expected, PullEngine.OptionsFor(policy, expected)), out var folded);
 
         var pending = new List<Pending>();
-        pending.AddRange(plan.Actions.Select(a => new Pending($"{a.Operation.ToString().ToLowerInvariant()} secret {a.Secret}: {a.Reason}", !IsManual(a.Rule), a.Rule, a.ToKubectlCommand(), new ObjectReference("Secret", a.Secret.Namespace, a.Secret.Name))));
+        // A create or update has no one-line command (it needs the manifest): the plan prints the manifests to apply.
+        string which = PolicyPresets.TryGet(policy.Name, out CompiledPolicy? preset) && ReferenceEquals(preset, policy) ? $"--preset {policy.Name}" : "--policy POLICY.yaml";
+        string applyAll = $"registry-policy plan -f SNAPSHOT {which} -o manifests --show-secrets | kubectl apply -f -";
+        pending.AddRange(plan.Actions.Select(a => new Pending($"{a.Operation.ToString().ToLowerInvariant()} secret {a.Secret}: {a.Reason}", !IsManual(a.Rule), a.Rule,
+            a.ToKubectlCommand() ?? applyAll, new ObjectReference("Secret", a.Secret.Namespace, a.Secret.Name))));
         pending.AddRange(plan.ServiceAccountPatches.Select(p => new Pending(
             $"patch serviceaccount {p.ServiceAccount.Namespace}/{p.ServiceAccount.Name}: {p.Reason}", !IsManual(p.Rule), p.Rule ?? "", p.ToKubectlCommand(), p.ServiceAccount)));
 

@@ -97,6 +97,12 @@ internal static class TestCommands
                 RunOne(text, file, Path.GetDirectoryName(file), results, documentProblems, streams);
             }
 
+            foreach (var twice in results.GroupBy(r => r.Suite, StringComparer.Ordinal).Where(g => g.Count() > 1))
+            {
+                documentProblems.Add(new Diagnostic("duplicate-suite-name", DiagnosticSeverity.Warning,
+                    $"{twice.Count()} suites are named '{twice.Key}' ({string.Join(", ", twice.Select(r => r.Source))}); their results are hard to tell apart, give each a name of its own"));
+            }
+
             DiagnosticOutput.WriteText(streams.Error, documentProblems);
             string format = result.GetValue(output)!;
             if (format == "table")
@@ -288,7 +294,8 @@ internal static class TestCommands
             writer.WriteAttributeString("name", "registry-policy test");
             writer.WriteAttributeString("tests", Count(results.Sum(r => r.Cases.Length)));
             writer.WriteAttributeString("failures", Count(results.Sum(r => r.Cases.Count(c => c.Outcome == PolicyTestOutcome.Failed))));
-            writer.WriteAttributeString("errors", Count(results.Sum(r => r.Cases.Count(c => c.Outcome == PolicyTestOutcome.Invalid)) + problems.Count(d => d.Severity == DiagnosticSeverity.Error)));
+            bool invalidDocuments = problems.Any(d => d.Severity == DiagnosticSeverity.Error);
+            writer.WriteAttributeString("errors", Count(results.Sum(r => r.Cases.Count(c => c.Outcome == PolicyTestOutcome.Invalid)) + (invalidDocuments ? 1 : 0)));
             foreach (PolicyTestSuiteResult suite in results)
             {
                 writer.WriteStartElement("testsuite");

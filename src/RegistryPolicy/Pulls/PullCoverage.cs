@@ -187,7 +187,8 @@ internal static class PullCoverage
                     {
                         if (!messages.TryGetValue((container.Name, container.Image), out string? message))
                         {
-                            message = $"container '{container.Name}': no pull secret has a credential for '{facts.Reference.Domain}' (image {container.Image}); the pull is anonymous and a private registry refuses it";
+                            message = $"container '{container.Name}': no pull secret has a credential for '{facts.Reference.Domain}' (image {container.Image}); the pull is anonymous and a private registry refuses it. " +
+                                $"Fix: create a pull secret for '{facts.Reference.Domain}' in the pod's namespace ('kubectl create secret docker-registry NAME --docker-server={facts.Reference.Domain} ...', or 'registry-policy encode') and list it in the pod's or its ServiceAccount's imagePullSecrets";
                             messages[(container.Name, container.Image)] = message;
                         }
 

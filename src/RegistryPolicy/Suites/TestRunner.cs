@@ -61,7 +61,18 @@ internal static class TestRunner
         {
             if (files.TryGetValue(file, out string? text))
             {
-                sources.Add(SnapshotReader.Read(text, file));
+                SnapshotSource read = SnapshotReader.Read(text, file);
+                sources.Add(read);
+                // What a failed 'kubectl get > file' leaves, or a file that is not a snapshot at all: a test on it tests nothing.
+                if (read.Objects.IsEmpty && read.OtherNamespaces.IsEmpty && read.Refused.IsEmpty && !read.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error))
+                {
+                    diagnostics.Add(new Diagnostic("test-file-empty", DiagnosticSeverity.Error,
+                        $"the file '{file}' holds no Kubernetes objects: is it the output of 'kubectl get ... -o yaml|json'?")
+                    {
+                        Field = "inputs.files",
+                        Location = new SourceLocation(suite.Source, 0, 0),
+                    });
+                }
             }
             else
             {

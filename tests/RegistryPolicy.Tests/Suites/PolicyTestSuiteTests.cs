@@ -449,3 +449,18 @@ public sealed class PolicyTestSuiteNewcomerTests
         Assert.DoesNotContain(test.Diagnostics, d => d.ToString().Contains("example-token", StringComparison.Ordinal));
     }
 }
+
+public sealed class PolicyTestSuiteEmptyInputTests
+{
+    [Fact]
+    public void An_input_file_without_kubernetes_objects_makes_the_test_invalid()
+    {
+        const string Suite = "apiVersion: registrypolicy.dev/v1alpha1\nkind: RegistryPolicyTest\nmetadata: {name: s}\nspec:\n  policy: {preset: kyma-serverless}\n  inputs: {files: [self.test.yaml]}\n  tests:\n    - {name: t, expect: {swap: {map: 'default::', images: {nginx: nginx}}}}\n";
+        PolicyTestSuite suite = PolicyTestSuite.Load(Suite, "self.test.yaml").Suite!;
+
+        PolicyTestCaseResult test = Assert.Single(suite.Run(new Dictionary<string, string> { ["self.test.yaml"] = Suite }).Cases);
+
+        Assert.Equal(PolicyTestOutcome.Invalid, test.Outcome);
+        Assert.Contains(test.Diagnostics, d => d.Code == "test-file-empty");
+    }
+}
