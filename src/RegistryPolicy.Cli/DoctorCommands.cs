@@ -43,7 +43,7 @@ internal static class DoctorCommands
         {
             CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
             ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams);
-            Report report = Diagnose(compiled, snapshot);
+            Report report = Diagnose(compiled, snapshot, result.GetValue(files)!, result.GetValue(policy));
             string format = result.GetValue(output)!;
             if (format == "table")
             {
@@ -68,7 +68,7 @@ internal static class DoctorCommands
     private sealed record Report(CompiledPolicy Policy, string Capture, ImmutableArray<NamespaceResolution> Namespaces, ImmutableArray<ContainerPull> Pulls,
         Dictionary<ContainerPull, int> Folded, List<Pending> Pending, List<Diagnostic> Findings);
 
-    private static Report Diagnose(CompiledPolicy policy, ClusterSnapshot snapshot)
+    private static Report Diagnose(CompiledPolicy policy, ClusterSnapshot snapshot, string[] files, string? policyFile)
     {
         RegistryPolicyDocument document = policy.Document;
         var manualRules = new HashSet<string>(document.Spec.Propagation.Where(r => r.Manual).Select(r => r.Name)
@@ -89,8 +89,10 @@ internal static class DoctorCommands
 
         var pending = new List<Pending>();
         // A create or update has no one-line command (it needs the manifest): the plan prints the manifests to apply.
-        string which = PolicyPresets.TryGet(policy.Name, out CompiledPolicy? preset) && ReferenceEquals(preset, policy) ? $"--preset {policy.Name}" : "--policy POLICY.yaml";
-        string applyAll = $"registry-policy plan -f SNAPSHOT {which} -o manifests --show-secrets | kubectl apply -f -";
+        // The same inputs as this report, so that the command runs as printed.
+        string which = policyFile is not null ? $"--policy {WhatIfCommands.Shell([policyFile])}" : $"--preset {policy.Name}";
+        string inputs = string.Join(' ', files.Select(f => "-f " + WhatIfCommands.Shell([f])));
+        string applyAll = $"registry-policy plan {inputs} {which} -o manifests --show-secrets | kubectl apply -f -";
         pending.AddRange(plan.Actions.Select(a => new Pending($"{a.Operation.ToString().ToLowerInvariant()} secret {a.Secret}: {a.Reason}", !IsManual(a.Rule), a.Rule,
             a.ToKubectlCommand() ?? applyAll, new ObjectReference("Secret", a.Secret.Namespace, a.Secret.Name))));
         pending.AddRange(plan.ServiceAccountPatches.Select(p => new Pending(

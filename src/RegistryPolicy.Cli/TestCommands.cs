@@ -44,8 +44,8 @@ internal static class TestCommands
               registry-policy test --preset all
               registry-policy test samples/tests --preset kyma-serverless -o json
               registry-policy test samples/tests --junit /tmp/registry-policy-junit.xml
-              registry-policy test --print-preset kyma-serverless > my-policy.test.yaml
-              registry-policy test --print-schema > registrypolicytest.schema.json
+              registry-policy test --print-preset kyma-serverless > /tmp/my-policy.test.yaml
+              registry-policy test --print-schema > /tmp/registrypolicytest.schema.json
             """;
         command.SetAction(result =>
         {

@@ -68,7 +68,7 @@ internal static class PullCoverage
         // per list of contents, shared by every namespace with that list (the credential's Secret is then renamespaced).
         var perNamespace = new Dictionary<(string Namespace, ImmutableArray<string> Names), (CachedKeyring Keyring, List<(string Code, DiagnosticSeverity Severity, string Message)> Problems, bool Unreadable)>(NamesComparer.Instance);
         // Replicated workloads produce the same finding text: build each text once.
-        var messages = new Dictionary<(string Container, string Image), string>();
+        var messages = new Dictionary<(string Container, string Image, string Linkable), string>();
         var keyrings = new Dictionary<string, CachedKeyring>(StringComparer.Ordinal);
         var decoded = new Dictionary<(string Type, SecretData Data), (DockerConfig Config, int Id, bool Unreadable)>();
         // Images repeat across replicas and workloads: parse each distinct image once.
@@ -183,23 +183,28 @@ internal static class PullCoverage
                 else if (chosen is null && !cached.Unreadable)
                 {
                     bool isPrivate = !publicRegistries.Contains(facts.Reference.Domain ?? string.Empty) || IsDeclaredPrivate(facts.Reference, options.PrivateRepositories);
+                    // A credential for the image that is in the namespace but not used by the pod: "copied but not linked".
+                    var candidate = unlinked.Find(snapshot, workload, names, account, container.Image, facts.Reference);
                     if (isPrivate)
                     {
-                        if (!messages.TryGetValue((container.Name, container.Image), out string? message))
+                        string linkable = candidate?.Secret.Name ?? string.Empty;
+                        if (!messages.TryGetValue((container.Name, container.Image, linkable), out string? message))
                         {
-                            message = $"container '{container.Name}': no pull secret has a credential for '{facts.Reference.Domain}' (image {container.Image}); the pull is anonymous and a private registry refuses it. " +
-                                $"Fix: create a pull secret for '{facts.Reference.Domain}' in the pod's namespace ('kubectl create secret docker-registry NAME --docker-server={facts.Reference.Domain} ...', or 'registry-policy encode') and list it in the pod's or its ServiceAccount's imagePullSecrets";
-                            messages[(container.Name, container.Image)] = message;
+                            // The fix: link the credential the namespace already has (the next finding), else create one.
+                            message = $"container '{container.Name}': none of the pod's pull secrets has a credential for '{facts.Reference.Domain}' (image {container.Image}); the pull is anonymous and a private registry refuses it. " +
+                                (candidate is null
+                                    ? $"Fix: create a pull secret for '{facts.Reference.Domain}' in the pod's namespace ('kubectl create secret docker-registry NAME --docker-server={facts.Reference.Domain} ...', or 'registry-policy encode') and list it in the pod's or its ServiceAccount's imagePullSecrets"
+                                    : $"Fix: link '{linkable}', which has one (see credential-not-linked)");
+                            messages[(container.Name, container.Image, linkable)] = message;
                         }
 
                         own = own.Add(finding.Make("no-credential", DiagnosticSeverity.Error, message));
                     }
 
-                    // A credential for the image that is in the namespace but not used by the pod: "copied but not linked".
-                    if (unlinked.Find(snapshot, workload, names, account, container.Image, facts.Reference) is { } candidate)
+                    if (candidate is { } found)
                     {
                         own = own.Add(finding.Make("credential-not-linked", isPrivate ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
-                            UnlinkedCredentials.Message(workload, account, accountName, container.Name, facts.Reference.Domain ?? string.Empty, candidate, isPrivate)));
+                            UnlinkedCredentials.Message(workload, account, accountName, container.Name, facts.Reference.Domain ?? string.Empty, found, isPrivate)));
                     }
                 }
 
@@ -244,6 +249,9 @@ internal static class PullCoverage
     /// </summary>
     private sealed class UnlinkedCredentials
     {
+        /// <summary>How many pull secrets of one namespace are tried for an unlinked credential.</summary>
+        public const int MaxCandidates = 64;
+
         private ILookup<string, SecretObject>? _pullSecrets;
         private readonly Dictionary<ObjectReference, CredentialKeyring?> _keyrings = [];
         private readonly Dictionary<(string Namespace, string Names, string Image), (SecretObject Secret, string Server)?> _answers = [];
@@ -260,7 +268,9 @@ internal static class PullCoverage
             }
 
             answer = null;
-            foreach (SecretObject secret in _pullSecrets[ns])
+            // At most the first MaxCandidates pull secrets of a namespace (by name) are tried: each image is then answered in
+            // bounded time, so a namespace of thousands of Secrets and images stays linear. Real namespaces hold a handful.
+            foreach (SecretObject secret in _pullSecrets[ns].Take(MaxCandidates))
             {
                 if (names.Contains(secret.Name))
                 {

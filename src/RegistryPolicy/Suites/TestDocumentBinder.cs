@@ -125,7 +125,7 @@ internal sealed class TestDocumentBinder(string source, List<Diagnostic> found)
 
             if (policyFile is not null)
             {
-                AddFile(policyFile);
+                AddFile(policyFile, policy.Get("file")!);
             }
         }
 
@@ -213,9 +213,9 @@ internal sealed class TestDocumentBinder(string source, List<Diagnostic> found)
         }
 
         ImmutableArray<string> files = Strings(node.Get("files"), path + ".files") ?? [];
-        foreach (string file in files)
+        for (int i = 0; i < files.Length; i++)
         {
-            AddFile(file);
+            AddFile(files[i], node.Get("files")!.Items[i]);
         }
 
         var objects = ImmutableArray.CreateBuilder<LocatedObject>();
@@ -349,7 +349,7 @@ internal sealed class TestDocumentBinder(string source, List<Diagnostic> found)
 
             if (mapFile is not null)
             {
-                AddFile(mapFile);
+                AddFile(mapFile, swapNode.Get("mapFile")!);
             }
 
             SwapDialect dialect = SwapDialect.ImageSwap;
@@ -605,14 +605,14 @@ internal sealed class TestDocumentBinder(string source, List<Diagnostic> found)
         return true;
     }
 
-    private void AddFile(string file)
+    private void AddFile(string file, DocNode at)
     {
         if (file.Length == 0 || file[0] == '/' || file[0] == '\\' || (file.Length > 1 && file[1] == ':'))
         {
             found.Add(new Diagnostic("invalid-test", DiagnosticSeverity.Error,
                 $"'{file}' is not a relative path: files are named relative to the test document, so that a suite runs the same on every machine")
             {
-                Location = new SourceLocation(source, 1, 1),
+                Location = Location(at),
             });
             return;
         }

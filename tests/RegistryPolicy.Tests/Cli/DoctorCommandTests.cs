@@ -26,7 +26,7 @@ public sealed class DoctorCommandTests
             f.GetProperty("message").GetString()!.StartsWith("manual: nothing will do this for you: create secret team-a/all-icr-io", StringComparison.Ordinal));
         Assert.StartsWith("kubectl get namespaces,secrets,serviceaccounts,pods,deployments", root.GetProperty("capture").GetString(), StringComparison.Ordinal);
         JsonElement create = root.GetProperty("pending").EnumerateArray().First(p => p.GetProperty("action").GetString()!.StartsWith("create secret team-a/all-icr-io", StringComparison.Ordinal));
-        Assert.Equal("registry-policy plan -f SNAPSHOT --preset ibm-iks -o manifests --show-secrets | kubectl apply -f -", create.GetProperty("command").GetString());
+        Assert.Equal($"registry-policy plan -f {Path.Combine(Samples, "ibm-iks-cluster.yaml")} --preset ibm-iks -o manifests --show-secrets | kubectl apply -f -", create.GetProperty("command").GetString());
         Assert.Contains(findings, f => f.GetProperty("code").GetString() == "no-credential" && f.GetProperty("message").GetString()!.Contains("Fix: create a pull secret for 'us.icr.io'", StringComparison.Ordinal));
     }
 

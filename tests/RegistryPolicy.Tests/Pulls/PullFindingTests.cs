@@ -180,3 +180,25 @@ public sealed class PullFindingTests
         Assert.Contains("credential-not-linked", folded.Error, StringComparison.Ordinal);
     }
 }
+
+public sealed class PullFindingCostTests
+{
+    [Fact]
+    public void Looking_for_unlinked_credentials_stays_linear_with_many_pull_secrets_and_images_in_one_namespace()
+    {
+        Support.Linear.Assert(n =>
+        {
+            var objects = new List<KubeObject>();
+            for (int i = 0; i < n; i++)
+            {
+                byte[] config = DockerConfigJson.Encode($"r{i}.example.com", "u", "p");
+                objects.Add(new SecretObject(new ObjectMetadata($"s{i:D6}", "team"), PullSecret.DockerConfigJsonType,
+                    SecretData.Create([new(".dockerconfigjson", config)])));
+                objects.Add(new WorkloadObject("Pod", new ObjectMetadata($"p{i:D6}", "team"), new PodTemplate("/spec", null, default,
+                    new RegistryPolicy.Primitives.ValueArray<ContainerSpec>([new ContainerSpec(ContainerRole.Container, 0, "app", $"q{i}.example.org/app:1", null)]))));
+            }
+
+            return ClusterSnapshot.Create(objects);
+        }, snapshot => PullEngine.Analyze(snapshot), 400, "unlinked-credential search");
+    }
+}
