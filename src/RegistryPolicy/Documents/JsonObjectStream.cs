@@ -130,7 +130,7 @@ internal sealed class JsonObjectStream
                     {
                         if (item is not null)
                         {
-                            yield return item;
+                            yield return WithListKind(item, top);
                         }
                         else if (failed)
                         {
@@ -190,6 +190,28 @@ internal sealed class JsonObjectStream
                 yield return top;
             }
         }
+    }
+
+    /// <summary>
+    /// The API server's typed lists (<c>kind: SecretList</c>, as <c>kubectl get --raw</c> and live reads get them) leave
+    /// <c>kind</c> and <c>apiVersion</c> out of their items; kubectl fills them in from the list. So does this reader, when
+    /// the list's kind came before its items (the API server writes it first).
+    /// </summary>
+    private static DocNode WithListKind(DocNode item, DocNode list)
+    {
+        if (item.Kind != DocNodeKind.Mapping || item.Get("kind") is not null ||
+            list.Get("kind") is not { Kind: DocNodeKind.String, Scalar: { Length: > 4 } listKind } || !listKind.EndsWith("List", StringComparison.Ordinal))
+        {
+            return item;
+        }
+
+        item.Entries.Add(new(DocNode.NewScalar(DocNodeKind.String, "kind", item.Line, item.Column), DocNode.NewScalar(DocNodeKind.String, listKind[..^4], item.Line, item.Column)));
+        if (item.Get("apiVersion") is null && list.Get("apiVersion") is { Kind: DocNodeKind.String, Scalar: { } apiVersion })
+        {
+            item.Entries.Add(new(DocNode.NewScalar(DocNodeKind.String, "apiVersion", item.Line, item.Column), DocNode.NewScalar(DocNodeKind.String, apiVersion, item.Line, item.Column)));
+        }
+
+        return item;
     }
 
     /// <summary>

@@ -76,6 +76,15 @@ public sealed record LabelSelector
 
     /// <summary>Further requirements, all of which must hold.</summary>
     public ValueArray<LabelSelectorRequirement> MatchExpressions { get; init; } = [];
+
+    /// <summary>Whether labels satisfy the selector, as the API server decides it (an empty selector matches everything).</summary>
+    /// <param name="labels">The object's labels.</param>
+    /// <returns>True when every label and every requirement holds.</returns>
+    public bool Matches(StringMap labels)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        return SelectorMatcher.Compile(this).Matches(labels);
+    }
 }
 
 /// <summary>One requirement of a <see cref="LabelSelector"/>. Immutable and thread-safe.</summary>

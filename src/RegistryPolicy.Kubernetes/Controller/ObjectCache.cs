@@ -1,0 +1,300 @@
+using System.Globalization;
+using RegistryPolicy.Snapshots;
+
+namespace RegistryPolicy.Kubernetes.Controller;
+
+/// <summary>How a cache lists and watches, and how it backs off.</summary>
+internal sealed record CacheOptions
+{
+    /// <summary>Objects per list page.</summary>
+    public int PageSize { get; init; } = 500;
+
+    /// <summary>The server-side watch timeout; each watch asks for this plus up to the same again at random (as client-go does), so that watches do not all end together.</summary>
+    public TimeSpan WatchTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How much longer than the server-side timeout the client waits before it drops a watch that never ended.</summary>
+    public TimeSpan WatchGrace { get; init; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}
+
+/// <summary>
+/// An object cache fed by list and watch, for one resource type (KubernetesClient 21 has no informer). It lists
+/// (paged), then watches from the list's resourceVersion with bookmarks; a watch that ends is resumed from the last
+/// resourceVersion seen; <c>410 Gone</c> (as a status or an ERROR event) relists; any other failure reconnects after a
+/// capped, jittered exponential backoff; a watch that outlives its timeout plus a grace is dropped by the client, so a
+/// silently dead connection cannot stall the cache. Every change raises <see cref="Changed"/>.
+/// Thread-safe: one task runs <see cref="RunAsync"/>; any thread reads.
+/// </summary>
+internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions options, ControllerMetrics? metrics = null)
+{
+    private readonly Lock _lock = new();
+    private Dictionary<(string?, string), ApiObject> _objects = [];
+    private string _resourceVersion = "";
+    private DateTimeOffset? _downSince;
+    private long _version;
+
+    /// <summary>Raised (on the cache's task) after the content changed: a relist or an event.</summary>
+    public event Action<ResourceType, ApiObject?>? Changed;
+
+    /// <summary>Raised on every failure, with the exception (for logs: it never carries a request body).</summary>
+    public event Action<ResourceType, Exception>? Failed;
+
+    public ResourceType Type => type;
+
+    /// <summary>Whether a list has completed once.</summary>
+    public bool IsSynced { get; private set; }
+
+    /// <summary>Counts relists (410, failed lists), for tests and metrics.</summary>
+    public int Relists { get; private set; }
+
+    /// <summary>Counts watches started after the first.</summary>
+    public int WatchRestarts { get; private set; }
+
+    /// <summary>Bumped on every change: lets a reader tell whether anything changed since it last looked.</summary>
+    public long Version => Interlocked.Read(ref _version);
+
+    /// <summary>Since when the cache has had no working connection, or <see langword="null"/> when it has one.</summary>
+    public DateTimeOffset? DownSince
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _downSince;
+            }
+        }
+    }
+
+    /// <summary>The cached objects (a copy).</summary>
+    public List<ApiObject> Items()
+    {
+        lock (_lock)
+        {
+            return [.. _objects.Values];
+        }
+    }
+
+    public ApiObject? Get(string? @namespace, string name)
+    {
+        lock (_lock)
+        {
+            return _objects.GetValueOrDefault((@namespace, name));
+        }
+    }
+
+    /// <summary>
+    /// Records what a write returned, so that the next plan sees it before the watch delivers it. An older version
+    /// (when both versions are numbers, as etcd's are) never replaces a newer one.
+    /// </summary>
+    public void Observe(ApiObject written)
+    {
+        lock (_lock)
+        {
+            if (_objects.TryGetValue(written.Key, out ApiObject? current) && IsOlder(written.ResourceVersion, current.ResourceVersion))
+            {
+                return;
+            }
+
+            _objects[written.Key] = written;
+            Interlocked.Increment(ref _version);
+        }
+    }
+
+    /// <summary>Records a delete the controller made.</summary>
+    public void Forget(string? @namespace, string name)
+    {
+        lock (_lock)
+        {
+            if (_objects.Remove((@namespace, name)))
+            {
+                Interlocked.Increment(ref _version);
+            }
+        }
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        int failures = 0;
+        bool mustList = true;
+        bool firstWatch = true;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (mustList)
+                {
+                    await ListAsync(cancellationToken).ConfigureAwait(false);
+                    mustList = false;
+                    failures = 0;
+                }
+
+                if (!firstWatch)
+                {
+                    WatchRestarts++;
+                    metrics?.WatchRestarted(type.Plural);
+                }
+
+                firstWatch = false;
+                await WatchAsync(() => failures = 0, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (KubeApiException e) when (e.IsGone)
+            {
+                // The resourceVersion is too old (compacted): only a new list can say what is there now.
+                Failed?.Invoke(type, e);
+                mustList = true;
+                Relists++;
+                metrics?.Relisted(type.Plural);
+            }
+            catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException or OperationCanceledException or System.Text.Json.JsonException)
+            {
+                MarkDown();
+                Failed?.Invoke(type, e);
+                failures++;
+                try
+                {
+                    await Task.Delay(Backoff(failures), options.Time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Capped exponential backoff with full jitter in its upper half: [d/2, d].</summary>
+    internal TimeSpan Backoff(int failures)
+    {
+        double max = Math.Min(options.MaxBackoff.TotalMilliseconds, options.InitialBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(failures - 1, 30)));
+        return TimeSpan.FromMilliseconds(max / 2 + Random.Shared.NextDouble() * max / 2);
+    }
+
+    private async Task ListAsync(CancellationToken cancellationToken)
+    {
+        var objects = new Dictionary<(string?, string), ApiObject>();
+        string? @continue = null;
+        string resourceVersion = "";
+        do
+        {
+            ListPage page = await api.ListAsync(type, null, @continue, options.PageSize, cancellationToken).ConfigureAwait(false);
+            if (@continue is null)
+            {
+                // Every page of a paged list is served from the first page's snapshot: its version is the list's.
+                resourceVersion = page.ResourceVersion;
+            }
+
+            foreach (ApiObject item in page.Items)
+            {
+                objects[item.Key] = item;
+            }
+
+            @continue = page.Continue;
+        }
+        while (@continue is not null);
+
+        lock (_lock)
+        {
+            _objects = objects;
+            _resourceVersion = resourceVersion;
+            _downSince = null;
+            Interlocked.Increment(ref _version);
+        }
+
+        IsSynced = true;
+        Changed?.Invoke(type, null);
+    }
+
+    private async Task WatchAsync(Action connected, CancellationToken cancellationToken)
+    {
+        string from;
+        lock (_lock)
+        {
+            from = _resourceVersion;
+        }
+
+        TimeSpan timeout = options.WatchTimeout + TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * options.WatchTimeout.TotalMilliseconds);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout + options.WatchGrace);
+        try
+        {
+            await foreach (WatchEvent e in api.WatchAsync(type, from, timeout, deadline.Token).ConfigureAwait(false))
+            {
+                connected();
+                Apply(e);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The client-side deadline: the server never ended the watch. Resume from the last version, as after a normal end.
+        }
+
+        lock (_lock)
+        {
+            _downSince = null;
+        }
+    }
+
+    internal void Apply(WatchEvent e)
+    {
+        ApiObject? changed = null;
+        lock (_lock)
+        {
+            _downSince = null;
+            if (e.ResourceVersion.Length > 0)
+            {
+                _resourceVersion = e.ResourceVersion;
+            }
+
+            switch (e.Type)
+            {
+                case WatchEventType.Added or WatchEventType.Modified when e.Object is { } o:
+                    if (!(_objects.TryGetValue(o.Key, out ApiObject? current) && IsOlder(o.ResourceVersion, current.ResourceVersion)))
+                    {
+                        _objects[o.Key] = o;
+                        changed = o;
+                    }
+
+                    break;
+                case WatchEventType.Deleted when e.Object is { } o:
+                    if (_objects.Remove(o.Key))
+                    {
+                        changed = o;
+                    }
+
+                    break;
+            }
+
+            if (changed is not null)
+            {
+                Interlocked.Increment(ref _version);
+            }
+        }
+
+        metrics?.EventReceived(type.Plural, e.Type);
+        if (changed is not null)
+        {
+            Changed?.Invoke(type, changed);
+        }
+    }
+
+    private void MarkDown()
+    {
+        lock (_lock)
+        {
+            _downSince ??= options.Time.GetUtcNow();
+        }
+    }
+
+    private static bool IsOlder(string candidate, string current) =>
+        ulong.TryParse(candidate, NumberStyles.None, CultureInfo.InvariantCulture, out ulong a) &&
+        ulong.TryParse(current, NumberStyles.None, CultureInfo.InvariantCulture, out ulong b) && a < b;
+}
