@@ -70,12 +70,14 @@ internal sealed class ControllerHarness : IAsyncDisposable
         }
     }
 
-    public static async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
+    public static Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what) => WaitUntil(condition, timeout, () => what);
+
+    public static async Task WaitUntil(Func<bool> condition, TimeSpan timeout, Func<string> what)
     {
         var clock = Stopwatch.StartNew();
         while (!condition())
         {
-            Assert.True(clock.Elapsed < timeout, $"timed out waiting for {what}");
+            Assert.True(clock.Elapsed < timeout, $"timed out waiting for {what()}");
             await Task.Delay(20);
         }
     }
