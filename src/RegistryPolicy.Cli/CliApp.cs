@@ -68,6 +68,10 @@ internal static class CliApp
             // A bug, never an answer: name it without its message (which could quote input) and exit distinctly.
             // The test suite runs every command on hostile input and fails on this exit code.
             streams.Error.WriteLine($"error: internal error ({e.GetType().Name}); please report it with the command line (not the input).");
+            if (Environment.GetEnvironmentVariable("REGISTRY_POLICY_DEBUG") == "1")
+            {
+                streams.Error.WriteLine(e.StackTrace);
+            }
             return ExitCodes.InternalError;
         }
     }
@@ -194,6 +198,7 @@ internal static class CliApp
         root.Add(ServeCommands.Build(streams, examples));
         root.Add(TestCommands.Build(streams, examples));
         root.Add(DoctorCommands.Build(streams, examples));
+        root.Add(ControllerCommands.Build(streams, examples));
         return root;
     }
 

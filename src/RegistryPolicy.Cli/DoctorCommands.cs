@@ -34,6 +34,9 @@ internal static class DoctorCommands
         {
             files, policy, preset, output, compact, failOnFinding,
         };
+        files.Required = false;
+        var live = new LiveInput();
+        live.AddTo(command);
         examples[command] = """
               registry-policy doctor -f samples/kyma-cluster.yaml
               registry-policy doctor -f samples/ibm-iks-cluster.yaml --preset ibm-iks
@@ -42,8 +45,12 @@ internal static class DoctorCommands
         command.SetAction(result =>
         {
             CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
-            ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams);
-            Report report = Diagnose(compiled, snapshot, result.GetValue(files)!, result.GetValue(policy));
+            ClusterSnapshot snapshot = live.Load(result, files, streams);
+            // The fix commands read the same inputs as this report: the files, or the same live cluster.
+            string[] inputWords = result.GetValue(live.Kubeconfig) is { } kubeconfig
+                ? ["--kubeconfig", kubeconfig, .. result.GetValue(live.Context) is { } ctx ? new[] { "--context", ctx } : []]
+                : [.. (result.GetValue(files) ?? []).SelectMany(f => new[] { "-f", f })];
+            Report report = Diagnose(compiled, snapshot, inputWords, result.GetValue(policy));
             string format = result.GetValue(output)!;
             if (format == "table")
             {
@@ -68,7 +75,7 @@ internal static class DoctorCommands
     private sealed record Report(CompiledPolicy Policy, string Capture, ImmutableArray<NamespaceResolution> Namespaces, ImmutableArray<ContainerPull> Pulls,
         Dictionary<ContainerPull, int> Folded, List<Pending> Pending, List<Diagnostic> Findings);
 
-    private static Report Diagnose(CompiledPolicy policy, ClusterSnapshot snapshot, string[] files, string? policyFile)
+    private static Report Diagnose(CompiledPolicy policy, ClusterSnapshot snapshot, string[] inputWords, string? policyFile)
     {
         RegistryPolicyDocument document = policy.Document;
         var manualRules = new HashSet<string>(document.Spec.Propagation.Where(r => r.Manual).Select(r => r.Name)
@@ -91,7 +98,7 @@ internal static class DoctorCommands
         // A create or update has no one-line command (it needs the manifest): the plan prints the manifests to apply.
         // The same inputs as this report, so that the command runs as printed.
         string which = policyFile is not null ? $"--policy {WhatIfCommands.Shell([policyFile])}" : $"--preset {policy.Name}";
-        string inputs = string.Join(' ', files.Select(f => "-f " + WhatIfCommands.Shell([f])));
+        string inputs = WhatIfCommands.Shell(inputWords);
         string applyAll = $"registry-policy plan {inputs} {which} -o manifests --show-secrets | kubectl apply -f -";
         pending.AddRange(plan.Actions.Select(a => new Pending($"{a.Operation.ToString().ToLowerInvariant()} secret {a.Secret}: {a.Reason}", !IsManual(a.Rule), a.Rule,
             a.ToKubectlCommand() ?? applyAll, new ObjectReference("Secret", a.Secret.Namespace, a.Secret.Name))));

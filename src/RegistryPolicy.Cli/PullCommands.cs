@@ -44,6 +44,9 @@ internal static class PullCommands
         {
             files, policy, preset, view, pullPolicy, output, compact, allObjects, failOnFinding,
         };
+        files.Required = false;
+        var live = new LiveInput();
+        live.AddTo(command);
         examples[command] = """
               kubectl get namespaces,secrets,serviceaccounts,pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs -A -o yaml > cluster.yaml
               registry-policy pulls -f samples/openfaas-cluster.yaml
@@ -54,7 +57,7 @@ internal static class PullCommands
             """;
         command.SetAction(result =>
         {
-            ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams);
+            ClusterSnapshot snapshot = live.Load(result, files, streams);
             string? overridePolicy = result.GetValue(pullPolicy);
             Dictionary<ContainerPull, int> folded = [];
             System.Collections.Immutable.ImmutableArray<ContainerPull> pulls;

@@ -40,6 +40,9 @@ internal static class ResolutionCommands
         {
             files, policy, preset, view, namespaces, output, compact,
         };
+        files.Required = false;
+        var live = new LiveInput();
+        live.AddTo(command);
         examples[command] = """
               kubectl get namespaces,secrets,functions -A -o yaml > cluster.yaml
               registry-policy resolve -f samples/kyma-cluster.yaml
@@ -51,7 +54,7 @@ internal static class ResolutionCommands
         {
             CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
             // Only the Secrets the policy can match are decoded: resolution and its lints are the same, memory is proportional.
-            ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams, compiled.SecretFilter);
+            ClusterSnapshot snapshot = live.Load(result, files, streams, compiled.SecretFilter, result.GetValue(namespaces), compiled);
             var options = new EvaluationOptions { View = ParseView(result.GetValue(view)!), Namespaces = [.. result.GetValue(namespaces) ?? []] };
             WarnUnknownNamespaces(streams, snapshot, options.Namespaces);
             Evaluation evaluation = PolicyEngine.Evaluate(compiled, snapshot, options);
@@ -113,6 +116,9 @@ internal static class ResolutionCommands
         {
             files, policy, preset, view, namespaces, output, compact,
         };
+        files.Required = false;
+        var live = new LiveInput();
+        live.AddTo(command);
         examples[command] = """
               registry-policy explain -f samples/kyma-cluster.yaml -n team-a
               registry-policy explain -f samples/kyma-cluster.yaml -n team-a --view as-is
@@ -121,7 +127,7 @@ internal static class ResolutionCommands
         command.SetAction(result =>
         {
             CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
-            ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams, compiled.SecretFilter);
+            ClusterSnapshot snapshot = live.Load(result, files, streams, compiled.SecretFilter, result.GetValue(namespaces), compiled);
             var options = new EvaluationOptions { View = ParseView(result.GetValue(view)!), Namespaces = [.. result.GetValue(namespaces)!] };
             WarnUnknownNamespaces(streams, snapshot, options.Namespaces);
             Evaluation evaluation = PolicyEngine.Evaluate(compiled, snapshot, options);
@@ -178,6 +184,9 @@ internal static class ResolutionCommands
         {
             files, policy, preset, output, compact, showSecrets,
         };
+        files.Required = false;
+        var live = new LiveInput();
+        live.AddTo(command);
         examples[command] = """
               registry-policy plan -f samples/kyma-cluster.yaml
               registry-policy plan -f samples/kyma-cluster.yaml -o json
@@ -188,7 +197,7 @@ internal static class ResolutionCommands
         command.SetAction(result =>
         {
             CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
-            ClusterSnapshot snapshot = SnapshotInput.Load(result.GetValue(files)!, streams);
+            ClusterSnapshot snapshot = live.Load(result, files, streams);
             PropagationPlan plan = PolicyEngine.Plan(compiled, snapshot);
             bool show = result.GetValue(showSecrets);
             switch (result.GetValue(output))

@@ -3,10 +3,14 @@ using RegistryPolicy.Snapshots;
 
 namespace RegistryPolicy.Kubernetes.Controller;
 
-/// <summary>What a live read covers: one namespace, or all of them.</summary>
+/// <summary>What a live read covers: one namespace, or all of them. Immutable and thread-safe.</summary>
 /// <param name="Namespace">The namespace, or <see langword="null"/> for all (<c>-A</c>).</param>
 public sealed record LiveReadScope(string? Namespace)
 {
+    // Declared before AllNamespaces: static initializers run in order, and AllNamespaces needs it.
+    internal static readonly string[] DefaultResources =
+        ["namespaces", "secrets", "serviceaccounts", "configmaps", "pods", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs"];
+
     /// <summary>Every namespace.</summary>
     public static LiveReadScope AllNamespaces { get; } = new((string?)null);
 
@@ -15,9 +19,6 @@ public sealed record LiveReadScope(string? Namespace)
 
     /// <summary>Objects per page (<c>limit</c>; kubectl's default is 500).</summary>
     public int PageSize { get; init; } = 500;
-
-    internal static readonly string[] DefaultResources =
-        ["namespaces", "secrets", "serviceaccounts", "configmaps", "pods", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs"];
 }
 
 /// <summary>

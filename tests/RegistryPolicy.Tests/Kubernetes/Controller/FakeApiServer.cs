@@ -86,6 +86,9 @@ internal sealed class FakeApiServer : IAsyncDisposable
 
     public int ActiveWatches => _watches.Count;
 
+    /// <summary>Every request's path, in order.</summary>
+    public ConcurrentQueue<string> Paths { get; } = new();
+
     public static async Task<FakeApiServer> StartAsync()
     {
         var server = new FakeApiServer();
@@ -292,6 +295,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
     {
         HttpRequest request = context.Request;
         string path = request.Path.Value ?? "/";
+        Paths.Enqueue(path);
         if (Discovery(path) is { } discovery)
         {
             await Json(context, 200, discovery);

@@ -1,0 +1,85 @@
+using System.CommandLine;
+using RegistryPolicy.Kubernetes.Controller;
+using RegistryPolicy.Policies;
+using RegistryPolicy.Snapshots;
+
+namespace RegistryPolicy.Cli;
+
+/// <summary>
+/// <c>--kubeconfig FILE [--context NAME] [-A]</c>: read the cluster live instead of <c>-f</c>, read-only and paged, into
+/// the same snapshot a <c>kubectl get ... -o json</c> dump gives. With a command's <c>-n</c>, only those namespaces and the
+/// policy's base namespaces are read.
+/// </summary>
+internal sealed class LiveInput
+{
+    public Option<string?> Kubeconfig { get; } = new("--kubeconfig")
+    {
+        Description = "Read the cluster live instead of -f (read-only; lists in pages of 500): a kubeconfig file.",
+        HelpName = "file",
+    };
+
+    public Option<string?> Context { get; } = new("--context") { Description = "With --kubeconfig: the context (default: its current-context).", HelpName = "name" };
+
+    public Option<bool> AllNamespaces { get; } = new("--all-namespaces", "-A") { Description = "With --kubeconfig: read every namespace (the default unless -n narrows it)." };
+
+    public void AddTo(Command command)
+    {
+        command.Add(Kubeconfig);
+        command.Add(Context);
+        command.Add(AllNamespaces);
+    }
+
+    /// <summary>The snapshot from <c>-f</c>, or from the cluster when <c>--kubeconfig</c> is given (exactly one of them).</summary>
+    public ClusterSnapshot Load(ParseResult result, Option<string[]> files, CliStreams streams, SecretFilter? keep = null,
+        IReadOnlyCollection<string>? namespaces = null, CompiledPolicy? policy = null)
+    {
+        string[] paths = result.GetValue(files) ?? [];
+        string? kubeconfig = result.GetValue(Kubeconfig);
+        if (kubeconfig is null)
+        {
+            if (result.GetValue(Context) is not null || result.GetValue(AllNamespaces))
+            {
+                throw new UsageException("--context and -A read a live cluster: they need --kubeconfig FILE");
+            }
+
+            return paths.Length > 0
+                ? SnapshotInput.Load(paths, streams, keep)
+                : throw new UsageException("give -f FILE (a 'kubectl get ... -o yaml|json' dump) or --kubeconfig FILE (a live, read-only read of the cluster)");
+        }
+
+        if (paths.Length > 0)
+        {
+            throw new UsageException("-f and --kubeconfig exclude each other: read a dump or the cluster, not both");
+        }
+
+        bool all = result.GetValue(AllNamespaces);
+        if (all && namespaces is { Count: > 0 })
+        {
+            throw new UsageException("-A reads every namespace and -n narrows the read: use one of them");
+        }
+
+        KubernetesConnection connection = ControllerCommands.Connect(kubeconfig, result.GetValue(Context));
+        IEnumerable<LiveReadScope> scopes = namespaces is { Count: > 0 }
+            ? namespaces.Concat(policy?.Vocabulary.BaseNamespaces ?? []).Distinct(StringComparer.Ordinal).Select(ns => new LiveReadScope(ns))
+            : [LiveReadScope.AllNamespaces];
+        var sources = new List<SnapshotSource>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        try
+        {
+            foreach (LiveReadScope scope in scopes)
+            {
+                sources.AddRange(LiveCluster.ReadAsync(connection, scope, keep, timeout.Token).GetAwaiter().GetResult());
+            }
+        }
+        catch (HttpRequestException e)
+        {
+            throw new InputException($"cannot read the cluster at {connection}: {e.Message}");
+        }
+        catch (OperationCanceledException)
+        {
+            throw new InputException($"reading the cluster at {connection} took longer than 5 minutes; nothing was evaluated");
+        }
+
+        return ClusterSnapshot.Create(sources);
+    }
+}

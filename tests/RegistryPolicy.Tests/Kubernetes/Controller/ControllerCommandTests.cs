@@ -1,0 +1,226 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using RegistryPolicy.Policies;
+using RegistryPolicy.Tests.Support;
+
+namespace RegistryPolicy.Tests.Kubernetes.Controller;
+
+/// <summary>The CLI against the fake API server: live reads answer as a kubectl dump does, and <c>controller</c> runs, serves health, and stops on SIGTERM.</summary>
+public sealed class ControllerCommandTests : IAsyncLifetime
+{
+    private FakeApiServer _server = null!;
+    private string _kubeconfig = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await FakeApiServer.StartAsync();
+        _kubeconfig = Kubeconfigs.Write(_server.Url);
+        _server.SeedManifests(File.ReadAllText(Path.Combine(Policies.PolicySchemaTests.RepositoryRoot(), "samples", "kyma-cluster.yaml")));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        File.Delete(_kubeconfig);
+    }
+
+    private string KubectlDump()
+    {
+        string kubectl = RealTools.Require("kubectl", "kubectl v1.32 from the Kubernetes apt repository");
+        ProcessResult dump = RealTools.Run(kubectl, ["--kubeconfig", _kubeconfig, "get", "namespaces,secrets,serviceaccounts,pods", "-A", "-o", "json"], timeout: TimeSpan.FromSeconds(60));
+        Assert.True(dump.ExitCode == 0, dump.Error);
+        return dump.Output;
+    }
+
+    [SkippableTheory]
+    [InlineData("resolve")]
+    [InlineData("plan")]
+    [InlineData("pulls")]
+    [InlineData("doctor")]
+    public void A_live_read_answers_exactly_as_kubectl_get_json_piped_to_dash_f(string command)
+    {
+        string dump = KubectlDump();
+        CliResult fromDump = CliRunner.RunWithInput(dump, command, "-f", "-", "-o", "json");
+        CliResult live = CliRunner.Run(command, "--kubeconfig", _kubeconfig, "-o", "json");
+
+        Assert.Equal(fromDump.ExitCode, live.ExitCode);
+        // Diagnostics say where they were read (a line of the dump, a page of the API); doctor's fix commands name the inputs. The rest is the same.
+        Assert.Equal(Comparable(fromDump.Output, "-f -"), Comparable(live.Output, $"--kubeconfig {_kubeconfig}"));
+    }
+
+    private static string Comparable(string output, string inputs) =>
+        System.Text.RegularExpressions.Regex.Replace(output.Replace("registry-policy plan " + inputs, "registry-policy plan INPUTS", StringComparison.Ordinal), "\"location\": \"[^\"]*\"", "\"location\": \"\"");
+
+    [Fact]
+    public void A_live_read_of_one_namespace_reads_it_and_the_policy_base_namespace_only()
+    {
+        CliResult all = CliRunner.Run("explain", "--kubeconfig", _kubeconfig, "-n", "team-b");
+        Assert.Equal(0, all.ExitCode);
+        Assert.Contains("team-b", all.Output, StringComparison.Ordinal);
+        string[] paths = [.. _server.Paths];
+        Assert.Contains("/api/v1/namespaces/team-b/secrets", paths);
+        Assert.Contains("/api/v1/namespaces/kyma-system/secrets", paths);
+        Assert.DoesNotContain("/api/v1/secrets", paths);
+        Assert.DoesNotContain("/api/v1/namespaces/team-a/secrets", paths);
+    }
+
+    [Fact]
+    public void Live_reads_refuse_ambiguous_and_broken_inputs_with_a_clear_message()
+    {
+        CliResult both = CliRunner.Run("resolve", "--kubeconfig", _kubeconfig, "-f", "samples/kyma-cluster.yaml");
+        Assert.Equal(2, both.ExitCode);
+        Assert.Contains("exclude each other", both.Error, StringComparison.Ordinal);
+
+        CliResult neither = CliRunner.Run("resolve");
+        Assert.Equal(2, neither.ExitCode);
+        Assert.Contains("--kubeconfig", neither.Error, StringComparison.Ordinal);
+
+        CliResult context = CliRunner.Run("resolve", "--kubeconfig", _kubeconfig, "--context", "nope");
+        Assert.Equal(1, context.ExitCode);
+        Assert.Contains("no context 'nope'", context.Error, StringComparison.Ordinal);
+
+        string down = Kubeconfigs.Write(new Uri("http://127.0.0.1:9"));
+        CliResult unreachable = CliRunner.Run("resolve", "--kubeconfig", down);
+        File.Delete(down);
+        Assert.Equal(1, unreachable.ExitCode);
+        Assert.Contains("cannot read the cluster", unreachable.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_kubeconfig_with_an_exec_plugin_is_refused_without_running_it()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"rp-exec-{Guid.NewGuid():N}.yaml");
+        string marker = Path.Combine(Path.GetTempPath(), $"rp-exec-ran-{Guid.NewGuid():N}");
+        File.WriteAllText(path, $$$"""
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: c, cluster: {server: "{{{_server.Url.GetLeftPart(UriPartial.Authority)}}}"}}]
+            users:
+            - name: u
+              user:
+                exec: {apiVersion: client.authentication.k8s.io/v1, command: touch, args: ["{{{marker}}}"]}
+            contexts: [{name: x, context: {cluster: c, user: u}}]
+            current-context: x
+            """);
+        CliResult result = CliRunner.Run("plan", "--kubeconfig", path);
+        File.Delete(path);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("exec or auth-provider plugin", result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
+    public void Controller_manifests_grant_exactly_what_the_controller_uses()
+    {
+        CliResult result = CliRunner.Run("controller", "manifests", "-n", "platform", "-o", "json");
+        Assert.Equal(0, result.ExitCode);
+        JsonArray items = JsonNode.Parse(result.Output)!["items"]!.AsArray();
+        JsonObject clusterRole = items.Single(i => (string?)i!["kind"] == "ClusterRole")!.AsObject();
+        string rules = clusterRole["rules"]!.ToJsonString();
+        Assert.Contains("\"secrets\"],\"verbs\":[\"get\",\"list\",\"watch\",\"create\",\"update\",\"patch\",\"delete\"]", rules, StringComparison.Ordinal);
+        Assert.Contains("\"serviceaccounts\"],\"verbs\":[\"get\",\"list\",\"watch\",\"patch\"]", rules, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"*\"", rules, StringComparison.Ordinal);
+        JsonObject role = items.Single(i => (string?)i!["kind"] == "Role")!.AsObject();
+        Assert.Equal("platform", (string?)role["metadata"]!["namespace"]);
+        JsonObject deployment = items.Single(i => (string?)i!["kind"] == "Deployment")!.AsObject();
+        string args = deployment["spec"]!["template"]!["spec"]!["containers"]![0]!["args"]!.ToJsonString();
+        Assert.Contains("\"--leader-elect\",\"--lease-namespace\",\"platform\"", args, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--resync", "soon")]
+    [InlineData("--resync", "5x")]
+    [InlineData("--health-listen", "8081")]
+    [InlineData("--lease-namespace", "Bad_NS")]
+    public void Controller_refuses_bad_flags_as_usage_errors(string option, string value)
+    {
+        CliResult result = CliRunner.Run("controller", "--kubeconfig", _kubeconfig, option, value);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(option, result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_controller_command_converges_the_cluster_serves_health_and_metrics_and_stops_cleanly_on_SIGTERM()
+    {
+        int port = FreePort();
+        string dll = Path.Combine(AppContext.BaseDirectory, "registry-policy.dll");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (string a in new[] { dll, "controller", "--kubeconfig", _kubeconfig, "--health-listen", $"127.0.0.1:{port}", "--resync", "2s", "--writes-per-second", "1000" })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        var log = new StringBuilder();
+        using var process = new Process { StartInfo = info };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (log)
+            {
+                log.AppendLine(e.Data);
+            }
+        };
+        process.OutputDataReceived += (_, _) => { };
+        process.Start();
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
+            var clock = Stopwatch.StartNew();
+            while (true)
+            {
+                var state = await ControllerHarness.ReadAsync(_server);
+                if (PolicyEngine.Plan(PolicyPresets.Default, state).IsEmpty)
+                {
+                    break;
+                }
+
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "not converged:\n" + log);
+                await Task.Delay(100);
+            }
+
+            HttpResponseMessage healthz = await http.GetAsync(new Uri("/healthz", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, healthz.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
+            string metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+            Assert.Contains("registry_policy_controller_synced 1", metrics, StringComparison.Ordinal);
+            Assert.Contains("registry_policy_controller_actions_total{kind=\"create\",outcome=\"applied\"}", metrics, StringComparison.Ordinal);
+
+            using (Process kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            Assert.True(process.WaitForExit(TimeSpan.FromSeconds(20)), "no exit after SIGTERM:\n" + log);
+            Assert.Equal(0, process.ExitCode);
+            string text;
+            lock (log)
+            {
+                text = log.ToString();
+            }
+
+            // The log names actions, never data: the sample's passwords are not in it.
+            Assert.True(text.Contains("create team-b/serverless-registry-config-default", StringComparison.Ordinal), text);
+            Assert.DoesNotContain("example-internal-password", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("ZXhhbXBsZS1pbnRlcm5hbC1wYXNzd29yZA", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+}
