@@ -28,11 +28,16 @@ internal sealed record CacheOptions
 /// resourceVersion seen; <c>410 Gone</c> (as a status or an ERROR event) relists; any other failure reconnects after a
 /// capped, jittered exponential backoff; a watch that outlives its timeout plus a grace is dropped by the client, so a
 /// silently dead connection cannot stall the cache. Every change raises <see cref="Changed"/>.
+/// With a filter (a policy's <see cref="RegistryPolicy.Policies.CompiledPolicy.SecretFilter"/>), Secrets the policy cannot
+/// match are not kept, so memory follows what the policy reads (Kyma's own fix, kyma-project/serverless#1250); an object
+/// the controller wrote or re-read is kept whatever the filter says (pinned), so that a same-named Secret the filter
+/// hid is updated after one 409 instead of being created again and again.
 /// Thread-safe: one task runs <see cref="RunAsync"/>; any thread reads.
 /// </summary>
-internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions options, ControllerMetrics? metrics = null)
+internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions options, ControllerMetrics? metrics = null, SecretFilter? keep = null)
 {
     private readonly Lock _lock = new();
+    private readonly HashSet<(string?, string)> _pinned = [];
     private Dictionary<(string?, string), ApiObject> _objects = [];
     private string _resourceVersion = "";
     private DateTimeOffset? _downSince;
@@ -95,6 +100,7 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
     {
         lock (_lock)
         {
+            _pinned.Add(written.Key);
             if (_objects.TryGetValue(written.Key, out ApiObject? current) && IsOlder(written.ResourceVersion, current.ResourceVersion))
             {
                 return;
@@ -110,6 +116,7 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
     {
         lock (_lock)
         {
+            _pinned.Remove((@namespace, name));
             if (_objects.Remove((@namespace, name)))
             {
                 Interlocked.Increment(ref _version);
@@ -192,9 +199,15 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
                 resourceVersion = page.ResourceVersion;
             }
 
-            foreach (ApiObject item in page.Items)
+            lock (_lock)
             {
-                objects[item.Key] = item;
+                foreach (ApiObject item in page.Items)
+                {
+                    if (Keeps(item))
+                    {
+                        objects[item.Key] = item;
+                    }
+                }
             }
 
             @continue = page.Continue;
@@ -256,6 +269,14 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
 
             switch (e.Type)
             {
+                case WatchEventType.Added or WatchEventType.Modified when e.Object is { } o && !Keeps(o):
+                    // It left the policy's view (or never was in it): the plan must not see a stale copy of it.
+                    if (_objects.Remove(o.Key))
+                    {
+                        changed = o;
+                    }
+
+                    break;
                 case WatchEventType.Added or WatchEventType.Modified when e.Object is { } o:
                     if (!(_objects.TryGetValue(o.Key, out ApiObject? current) && IsOlder(o.ResourceVersion, current.ResourceVersion)))
                     {
@@ -265,6 +286,7 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
 
                     break;
                 case WatchEventType.Deleted when e.Object is { } o:
+                    _pinned.Remove(o.Key);
                     if (_objects.Remove(o.Key))
                     {
                         changed = o;
@@ -285,6 +307,10 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
             Changed?.Invoke(type, changed);
         }
     }
+
+    /// <summary>Whether the filter keeps the object, or the controller pinned it. Called under the lock.</summary>
+    private bool Keeps(ApiObject item) =>
+        keep is null || item.Decoded is not SecretObject s || _pinned.Contains(item.Key) || keep(s.Namespace!, s.Name, s.Metadata.Labels);
 
     private void MarkDown()
     {

@@ -114,7 +114,8 @@ public sealed class PropagationController : IDisposable
         KubeApi api = _connection.CreateApi(http);
         var cacheOptions = new CacheOptions { PageSize = _options.PageSize, WatchTimeout = _options.WatchTimeout, MaxBackoff = _options.MaxWatchBackoff, Time = _time };
         _namespaces = new ObjectCache(api, ResourceType.Namespaces, cacheOptions, _metrics);
-        _secrets = new ObjectCache(api, ResourceType.Secrets, cacheOptions, _metrics);
+        // Only the Secrets the policy can match are kept (see ObjectCache); everything it writes is kept too.
+        _secrets = new ObjectCache(api, ResourceType.Secrets, cacheOptions, _metrics, _policy.SecretFilter);
         _accounts = new ObjectCache(api, ResourceType.ServiceAccounts, cacheOptions, _metrics);
         foreach (ObjectCache cache in new[] { _namespaces, _secrets, _accounts })
         {

@@ -215,6 +215,15 @@ internal sealed class FakeApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Counts objects without copying them (for large measurements).</summary>
+    public int Count(string resource, Func<JsonObject, bool> predicate)
+    {
+        lock (_lock)
+        {
+            return _store[resource].Values.Count(predicate);
+        }
+    }
+
     public List<JsonObject> All(string resource)
     {
         lock (_lock)

@@ -120,6 +120,33 @@ public sealed class ObjectCacheTests
     }
 
     [Fact]
+    public async Task With_a_filter_only_matching_Secrets_are_kept_and_what_the_controller_wrote_stays_pinned()
+    {
+        await using FakeApiServer server = await FakeApiServer.StartAsync();
+        server.Seed([FakeApiServer.NamespaceJson("a"), Secret("a", "wanted"), Secret("a", "other")]);
+        KubernetesConnection connection = KubernetesConnection.ForServer(server.Url);
+        using HttpClient http = connection.CreateHttpClient();
+        KubeApi api = connection.CreateApi(http);
+        var cache = new ObjectCache(api, ResourceType.Secrets, Fast, keep: (_, name, _) => name == "wanted");
+        using var stop = new CancellationTokenSource();
+        Task run = cache.RunAsync(stop.Token);
+        await ControllerHarness.WaitUntil(() => cache.IsSynced, TimeSpan.FromSeconds(10), "the first list");
+
+        Assert.Equal(["a/wanted"], Names(cache));
+        cache.Observe(await api.GetAsync(ResourceType.Secrets, "a", "other", CancellationToken.None));
+        server.Edit("secrets", "a", "other", o => o["data"]!["k"] = "dzI=");
+        server.Seed([Secret("a", "unwanted-new")]);
+        await ControllerHarness.WaitUntil(() => cache.Get("a", "other")?.ResourceVersion == (string?)server.Get("secrets", "a", "other")!["metadata"]!["resourceVersion"],
+            TimeSpan.FromSeconds(10), "the pinned object to follow its events");
+        Assert.Equal(["a/other", "a/wanted"], Names(cache));
+
+        server.Remove("secrets", "a", "other");
+        await ControllerHarness.WaitUntil(() => cache.Get("a", "other") is null, TimeSpan.FromSeconds(10), "the delete");
+        await stop.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public void The_backoff_doubles_up_to_its_cap_with_jitter_in_the_upper_half()
     {
         var cache = new ObjectCache(null!, ResourceType.Secrets, new CacheOptions { InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(3) });
