@@ -51,14 +51,14 @@ if [ ! -x "$tools/sharpfuzz" ]; then
   dotnet tool install SharpFuzz.CommandLine --version "$sharpfuzz_version" --tool-path "$tools" >/dev/null \
     || die "could not install the dotnet tool SharpFuzz.CommandLine $sharpfuzz_version"
 fi
-for assembly in RegistryPolicy.dll RegistryPolicy.AspNetCore.dll YamlDotNet.dll; do
+for assembly in RegistryPolicy.dll RegistryPolicy.AspNetCore.dll RegistryPolicy.Kubernetes.dll YamlDotNet.dll; do
   "$tools/sharpfuzz" "$work/instrumented/$assembly" || die "sharpfuzz could not instrument $assembly"
 done
 # The harness's own checks too (only the Targets class, never Program: nothing instrumented may run before the fork
 # server attaches the coverage map). Otherwise a broken contract adds no coverage of its own, and AFL drops it as a
 # crash it has already seen whenever the library code it ran is the same.
 "$tools/sharpfuzz" "$work/instrumented/RegistryPolicy.Fuzz.dll" RegistryPolicy.Fuzz.Targets || die "sharpfuzz could not instrument the fuzz targets"
-echo "[fuzz] instrumented RegistryPolicy.dll, RegistryPolicy.AspNetCore.dll, YamlDotNet.dll and the Targets class in $work/instrumented"
+echo "[fuzz] instrumented RegistryPolicy.dll, RegistryPolicy.AspNetCore.dll, RegistryPolicy.Kubernetes.dll, YamlDotNet.dll and the Targets class in $work/instrumented"
 
 # 3. Which targets, and for how long each.
 mapfile -t all_targets < <(dotnet "$work/plain/RegistryPolicy.Fuzz.dll" list)
@@ -93,8 +93,8 @@ for target in "${targets[@]}"; do
   [ -d "$seeds" ] && [ -n "$(ls -A "$seeds")" ] || die "no seed corpus in fuzz/corpus/$target"
   dictionary=()
   case "$target" in
-    snapshot-json*) dictionary=(-x "$repo/fuzz/dictionaries/kubernetes-json.dict") ;;
-    snapshot-yaml|policy|changes|test-suite) dictionary=(-x "$repo/fuzz/dictionaries/kubernetes-yaml.dict") ;;
+    snapshot-json*|watch-event) dictionary=(-x "$repo/fuzz/dictionaries/kubernetes-json.dict") ;;
+    snapshot-yaml|policy|changes|test-suite|kubeconfig) dictionary=(-x "$repo/fuzz/dictionaries/kubernetes-yaml.dict") ;;
     swap-map|mirror-registries|registry-info) dictionary=(-x "$repo/fuzz/dictionaries/image-swap.dict") ;;
     dockerconfigjson) dictionary=(-x "$repo/fuzz/dictionaries/dockerconfigjson.dict") ;;
     image-reference) dictionary=(-x "$repo/fuzz/dictionaries/image-reference.dict") ;;

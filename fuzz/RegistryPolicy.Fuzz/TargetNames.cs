@@ -10,5 +10,5 @@ internal static class TargetNames
 {
     /// <summary>The names, in the order <c>fuzz/run.sh</c> runs them; each has a folder under <c>fuzz/corpus</c>.</summary>
     public static ImmutableArray<string> All { get; } =
-        ["snapshot-json", "snapshot-json-limits", "snapshot-yaml", "policy", "swap-map", "mirror-registries", "dockerconfigjson", "changes", "registry-info", "image-reference", "admission-review", "test-suite"];
+        ["snapshot-json", "snapshot-json-limits", "snapshot-yaml", "policy", "swap-map", "mirror-registries", "dockerconfigjson", "changes", "registry-info", "image-reference", "admission-review", "test-suite", "watch-event", "kubeconfig"];
 }

@@ -88,6 +88,8 @@ internal static class Targets
             case "image-reference": ImageReferences(input); break;
             case "admission-review": AdmissionReview(input); break;
             case "test-suite": TestSuite(input); break;
+            case "watch-event": WatchEvents(input); break;
+            case "kubeconfig": Kubeconfig(input); break;
             default: throw new ArgumentException($"unknown fuzz target '{target}'; the targets are: {string.Join(", ", Names)}", nameof(target));
         }
     }
@@ -290,6 +292,102 @@ internal static class Targets
                 () => $"after the inverse: {string.Join(", ", back.Snapshot.Objects.Except(before.Objects))} new or changed; " +
                       $"{string.Join(", ", before.Objects.Except(back.Snapshot.Objects))} missing or changed");
             _ = PolicyEngine.Evaluate(PolicyPresets.Default, forward.Snapshot);
+        }
+    }
+
+    /// <summary>
+    /// The controller's watch stream, one event per line (<c>KubeApi.ParseEvent</c>), applied to an object cache: each line
+    /// parses or is refused with a <c>KubeApiException</c> or <c>JsonException</c> (the two the cache's loop handles), and
+    /// nothing else escapes; a parsed ADDED/MODIFIED/DELETED event has an object with a name, BOOKMARK none; after an
+    /// ADDED or MODIFIED the cache holds the object unless it already held a newer version, after a DELETED it does not
+    /// hold it, and a BOOKMARK changes nothing but the resourceVersion.
+    /// </summary>
+    private static void WatchEvents(ReadOnlySpan<byte> input)
+    {
+        var cache = new RegistryPolicy.Kubernetes.Controller.ObjectCache(null!, RegistryPolicy.Kubernetes.Controller.ResourceType.Secrets, new RegistryPolicy.Kubernetes.Controller.CacheOptions());
+        byte[] bytes = input.ToArray();
+        int start = 0;
+        for (int i = 0; i <= bytes.Length; i++)
+        {
+            if (i < bytes.Length && bytes[i] != (byte)'\n')
+            {
+                continue;
+            }
+
+            byte[] line = bytes[start..i];
+            start = i + 1;
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            RegistryPolicy.Kubernetes.Controller.WatchEvent e;
+            try
+            {
+                e = RegistryPolicy.Kubernetes.Controller.KubeApi.ParseEvent(line, RegistryPolicy.Kubernetes.Controller.ResourceType.Secrets);
+            }
+            catch (Exception ex) when (ex is RegistryPolicy.Kubernetes.Controller.KubeApiException or JsonException)
+            {
+                continue;
+            }
+
+            bool bookmark = e.Type == RegistryPolicy.Kubernetes.Controller.WatchEventType.Bookmark;
+            ContractViolationException.Require(bookmark == (e.Object is null), "watch-event-object", () => $"{e.Type} with object {e.Object}");
+            ContractViolationException.Require(e.Object is null || e.Object.Name.Length > 0, "watch-event-named", () => "an object without a name");
+            int before = cache.Items().Count;
+            RegistryPolicy.Kubernetes.Controller.ApiObject? held = e.Object is { } o ? cache.Get(o.Namespace, o.Name) : null;
+            cache.Apply(e);
+            if (e.Object is { } obj)
+            {
+                RegistryPolicy.Kubernetes.Controller.ApiObject? now = cache.Get(obj.Namespace, obj.Name);
+                bool olderThanHeld = held is not null && ulong.TryParse(obj.ResourceVersion, out ulong a) && ulong.TryParse(held.ResourceVersion, out ulong b) && a < b;
+                ContractViolationException.Require(e.Type == RegistryPolicy.Kubernetes.Controller.WatchEventType.Deleted ? now is null : now == (olderThanHeld ? held : obj),
+                    "watch-event-applied", () => $"{e.Type} {obj.Namespace}/{obj.Name}: the cache holds {now}");
+            }
+            else
+            {
+                ContractViolationException.Require(cache.Items().Count == before, "watch-bookmark-changes-nothing", () => "a bookmark changed the objects");
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>KubernetesConnection.TryFromKubeconfigText</c>: never throws; a connection exactly when there is no error; the
+    /// error never quotes a token, password or key from the document (only names and the path), and a connection's
+    /// <c>ToString</c> names the server and where it came from, never a credential.
+    /// </summary>
+    private static void Kubeconfig(ReadOnlySpan<byte> input)
+    {
+        foreach (string text in Texts(input))
+        {
+            bool ok = RegistryPolicy.Kubernetes.Controller.KubernetesConnection.TryFromKubeconfigText(text, "/nonexistent/fuzz-kubeconfig", null,
+                out RegistryPolicy.Kubernetes.Controller.KubernetesConnection? connection, out string? error);
+            ContractViolationException.Require(ok == (connection is not null) && ok == (error is null), "kubeconfig-iff-no-error", () => $"ok {ok}, error {error}");
+            foreach (string secret in SecretsIn(text))
+            {
+                ContractViolationException.Require(error?.Contains(secret, StringComparison.Ordinal) != true, "kubeconfig-error-no-secret", () => error!);
+                ContractViolationException.Require(connection?.ToString().Contains(secret, StringComparison.Ordinal) != true, "kubeconfig-tostring-no-secret", () => connection!.ToString());
+            }
+        }
+    }
+
+    /// <summary>The values of token, password and *-data keys in a kubeconfig's text (a plain scan: enough to look for them in messages).</summary>
+    private static IEnumerable<string> SecretsIn(string text)
+    {
+        foreach (string line in text.Split('\n'))
+        {
+            int colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0)
+            {
+                continue;
+            }
+
+            string key = line[..colon].Trim().TrimStart('-').Trim();
+            string value = line[(colon + 1)..].Trim().Trim('"', '\'');
+            if (value.Length >= 8 && (key is "token" or "password" || key.EndsWith("-data", StringComparison.Ordinal)))
+            {
+                yield return value;
+            }
         }
     }
 

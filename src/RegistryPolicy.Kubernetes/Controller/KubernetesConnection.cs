@@ -92,14 +92,6 @@ public sealed class KubernetesConnection
             string text = File.ReadAllText(path);
             return TryFromKubeconfigText(text, path, context, out connection, out error);
         }
-        catch (FormatException)
-        {
-            error = $"{path}: a *-data field of the kubeconfig is not base64";
-        }
-        catch (System.Security.Cryptography.CryptographicException)
-        {
-            error = $"{path}: a certificate or key of the kubeconfig cannot be read (PEM expected)";
-        }
         catch (IOException e)
         {
             error = $"{path}: cannot read the kubeconfig: {e.Message}";
@@ -112,7 +104,32 @@ public sealed class KubernetesConnection
         return false;
     }
 
+    /// <summary>As <see cref="TryFromKubeconfig"/>, from the file's text (relative file names are taken from <paramref name="path"/>'s folder). Never throws for bad content.</summary>
     internal static bool TryFromKubeconfigText(string text, string path, string? context, out KubernetesConnection? connection, out string? error)
+    {
+        connection = null;
+        try
+        {
+            return TryParse(text, path, context, out connection, out error);
+        }
+        catch (FormatException)
+        {
+            error = $"{path}: a *-data field of the kubeconfig is not base64";
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            error = $"{path}: a certificate or key of the kubeconfig cannot be read (PEM expected)";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            error = $"{path}: a file the kubeconfig names cannot be read ({e.GetType().Name})";
+        }
+
+        connection = null;
+        return false;
+    }
+
+    private static bool TryParse(string text, string path, string? context, out KubernetesConnection? connection, out string? error)
     {
         connection = null;
         YamlMappingNode root;
@@ -221,7 +238,7 @@ public sealed class KubernetesConnection
 
     internal KubeApi CreateApi(HttpClient client) => new(client, Server, Authorize);
 
-    private async ValueTask Authorize(HttpRequestMessage request, CancellationToken cancellationToken)
+    internal async ValueTask Authorize(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         if (_tokenFile is not null)
         {
