@@ -5,7 +5,7 @@ namespace RegistryPolicy.Kubernetes.Controller;
 /// <summary>The controller's log messages (source-generated, so disabled levels cost nothing). None takes Secret data.</summary>
 internal static partial class ControllerLog
 {
-    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "watch of {Resource} failed: {Error}")]
+    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "list or watch of {Resource} failed: {Error}")]
     public static partial void WatchFailed(ILogger logger, string resource, string error);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "became the leader ({Lease})")]

@@ -92,8 +92,18 @@ internal sealed class KubeApi(HttpClient http, Uri server, Func<HttpRequestMessa
             (fieldSelector is null ? "" : "&fieldSelector=" + Uri.EscapeDataString(fieldSelector));
         using HttpResponseMessage response = await SendAsync(HttpMethod.Get, type.PathOf(@namespace) + query, null, null, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        return Guarded(() => PageOf(body, type));
+    }
+
+    private static ListPage PageOf(byte[] body, ResourceType type)
+    {
         using JsonDocument document = JsonDocument.Parse(body);
         JsonElement root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new KubeApiException(500, "InvalidResponse", $"the API server answered a {type.Kind} list with something that is not a JSON object");
+        }
+
         string resourceVersion = String(root, "metadata", "resourceVersion") ?? "";
         string? next = String(root, "metadata", "continue") is { Length: > 0 } c ? c : null;
         var items = new List<ApiObject>();
@@ -121,10 +131,11 @@ internal sealed class KubeApi(HttpClient http, Uri server, Func<HttpRequestMessa
         using HttpResponseMessage response = await SendAsync(HttpMethod.Get, type.PathOf(@namespace) + query, null, null, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         string? next = null;
-        using (JsonDocument document = JsonDocument.Parse(body))
+        next = Guarded(() =>
         {
-            next = String(document.RootElement, "metadata", "continue") is { Length: > 0 } c ? c : null;
-        }
+            using JsonDocument document = JsonDocument.Parse(body);
+            return String(document.RootElement, "metadata", "continue") is { Length: > 0 } c ? c : null;
+        });
 
         return (body, next);
     }
@@ -152,7 +163,7 @@ internal sealed class KubeApi(HttpClient http, Uri server, Func<HttpRequestMessa
     {
         using HttpResponseMessage response = await SendAsync(HttpMethod.Get, type.PathOf(@namespace, name), null, null, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         JsonDocument document = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
-        return (document, String(document.RootElement, "metadata", "resourceVersion") ?? "");
+        return (document, Guarded(() => String(document.RootElement, "metadata", "resourceVersion")) ?? "");
     }
 
     public async Task<ApiObject> CreateAsync(ResourceType type, string? @namespace, byte[] json, CancellationToken cancellationToken)
@@ -241,7 +252,7 @@ internal sealed class KubeApi(HttpClient http, Uri server, Func<HttpRequestMessa
                 message = String(status.RootElement, "message") ?? message;
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or KubeApiException or InvalidOperationException)
         {
             // Not a Status object (a proxy's HTML page): the HTTP status says enough.
         }
@@ -254,15 +265,43 @@ internal sealed class KubeApi(HttpClient http, Uri server, Func<HttpRequestMessa
     private static async Task<ApiObject> ObjectOf(HttpResponseMessage response, ResourceType type, CancellationToken cancellationToken)
     {
         byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        return Guarded(() => ObjectOf(body, type));
+    }
+
+    private static ApiObject ObjectOf(byte[] body, ResourceType type)
+    {
         using JsonDocument document = JsonDocument.Parse(body);
         ApiObject id = Identity(document.RootElement) ?? throw new KubeApiException(500, "InvalidResponse", $"the API server answered a {type.Kind} request with an object without a name");
         return id with { Decoded = DecodeOne(body, type) };
     }
 
-    internal static WatchEvent ParseEvent(byte[] line, ResourceType type)
+    internal static WatchEvent ParseEvent(byte[] line, ResourceType type) => Guarded(() => ParseEventCore(line, type));
+
+    /// <summary>
+    /// Runs a read of the server's JSON, turning System.Text.Json's InvalidOperationException (thrown for escapes that are not
+    /// valid UTF-16, when a property name or string is compared or read) into the API error the callers handle.
+    /// </summary>
+    internal static T Guarded<T>(Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (InvalidOperationException)
+        {
+            throw new KubeApiException(500, "InvalidResponse", "the API server's answer holds a string that is not valid Unicode");
+        }
+    }
+
+    private static WatchEvent ParseEventCore(byte[] line, ResourceType type)
     {
         using JsonDocument document = JsonDocument.Parse(line);
         JsonElement root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new KubeApiException(500, "InvalidWatchEvent", $"a {type.Kind} watch event that is not a JSON object");
+        }
+
         string kind = String(root, "type") ?? "";
         if (!root.TryGetProperty("object", out JsonElement item) || item.ValueKind != JsonValueKind.Object)
         {
@@ -334,7 +373,20 @@ internal sealed class KubeApi(HttpClient http, Uri server, Func<HttpRequestMessa
             }
         }
 
-        return element.ValueKind == JsonValueKind.String ? element.GetString() : null;
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        try
+        {
+            return element.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            // An escape that is not a valid UTF-16 sequence (a lone surrogate): no API server writes one.
+            throw new KubeApiException(500, "InvalidResponse", "the API server's answer holds a string that is not valid Unicode");
+        }
     }
 
     /// <summary>Splits a watch stream into lines, each at most <see cref="MaxEventBytes"/>.</summary>

@@ -108,9 +108,21 @@ public sealed class KubernetesConnection
     internal static bool TryFromKubeconfigText(string text, string path, string? context, out KubernetesConnection? connection, out string? error)
     {
         connection = null;
+        if (Shape(text) is { } refusal)
+        {
+            // Checked before YamlDotNet sees it: its parser recurses per level, so a deep document could overflow the stack.
+            error = $"{path}: {refusal}";
+            return false;
+        }
+
         try
         {
             return TryParse(text, path, context, out connection, out error);
+        }
+        catch (Exception e) when (e is YamlDotNet.Core.YamlException or InvalidOperationException)
+        {
+            // YamlDotNet reports some malformed documents with InvalidOperationException rather than YamlException.
+            error = $"{path}: not valid YAML";
         }
         catch (FormatException)
         {
@@ -127,6 +139,47 @@ public sealed class KubernetesConnection
 
         connection = null;
         return false;
+    }
+
+    /// <summary>Why a text is too large or too deep to be a kubeconfig, or <see langword="null"/>. Linear, and conservative (brackets in strings count).</summary>
+    private static string? Shape(string text)
+    {
+        const int MaxLength = 4 * 1024 * 1024, MaxDepth = 64, MaxIndent = 256;
+        if (text.Length > MaxLength)
+        {
+            return $"a kubeconfig of {text.Length} characters is over the limit of {MaxLength}";
+        }
+
+        int depth = 0, indent = 0;
+        bool lineStart = true;
+        foreach (char c in text)
+        {
+            if (c == '\n')
+            {
+                lineStart = true;
+                indent = 0;
+                continue;
+            }
+
+            if (lineStart && c == ' ')
+            {
+                if (++indent > MaxIndent)
+                {
+                    return $"a line is indented more than {MaxIndent} spaces, far deeper than a kubeconfig goes";
+                }
+
+                continue;
+            }
+
+            lineStart = false;
+            depth += c is '[' or '{' ? 1 : c is ']' or '}' ? -1 : 0;
+            if (depth > MaxDepth)
+            {
+                return $"brackets nest deeper than {MaxDepth}, far deeper than a kubeconfig goes";
+            }
+        }
+
+        return null;
     }
 
     private static bool TryParse(string text, string path, string? context, out KubernetesConnection? connection, out string? error)

@@ -28,7 +28,7 @@ internal sealed class LeaseLock(KubeApi api, string @namespace, string name, str
             using (document)
             {
                 _resourceVersion = resourceVersion;
-                return RecordOf(document.RootElement);
+                return KubeApi.Guarded(() => RecordOf(document.RootElement));
             }
         }
         catch (KubeApiException e)

@@ -87,6 +87,14 @@ public static class LiveCluster
             {
                 throw new HttpRequestException($"listing {resource} on {connection.Server.GetLeftPart(UriPartial.Authority)} failed: {e.Message}", e, (System.Net.HttpStatusCode)e.StatusCode);
             }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new HttpRequestException($"listing {resource} on {connection.Server.GetLeftPart(UriPartial.Authority)} failed: the answer is not JSON (line {e.LineNumber})", e);
+            }
+            catch (IOException e)
+            {
+                throw new HttpRequestException($"listing {resource} on {connection.Server.GetLeftPart(UriPartial.Authority)} failed: {e.Message}", e);
+            }
         }
 
         return sources;

@@ -161,8 +161,16 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
                 Relists++;
                 metrics?.Relisted(type.Plural);
             }
-            catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException or OperationCanceledException or System.Text.Json.JsonException)
+            catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException or OperationCanceledException or System.Text.Json.JsonException ||
+                                      e is not OutOfMemoryException)
             {
+                // Whatever the server sent, the cache must not die: anything unexpected is a failure like any other, and
+                // the next attempt lists again, so nothing half-applied survives it.
+                if (e is not (KubeApiException or HttpRequestException or IOException or OperationCanceledException))
+                {
+                    mustList = true;
+                }
+
                 MarkDown();
                 Failed?.Invoke(type, e);
                 failures++;

@@ -361,7 +361,7 @@ public sealed class PropagationController : IDisposable
             ControllerLog.Applied(_logger, action.ToString());
             return Outcome.Applied;
         }
-        catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException or System.Text.Json.JsonException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             return await FailedAsync(e, key, kind, ResourceType.Secrets, _secrets, ns, action.Secret.Name, cancellationToken).ConfigureAwait(false);
         }
@@ -404,7 +404,7 @@ public sealed class PropagationController : IDisposable
             ControllerLog.Applied(_logger, patch.ToString());
             return Outcome.Applied;
         }
-        catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException or System.Text.Json.JsonException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             return await FailedAsync(e, key, "patch", ResourceType.ServiceAccounts, _accounts, ns, name, cancellationToken).ConfigureAwait(false);
         }
@@ -573,7 +573,7 @@ public sealed class PropagationController : IDisposable
         {
             cache.Forget(ns, name);
         }
-        catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException)
+        catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException or System.Text.Json.JsonException)
         {
             // The watch brings it: plan again when it does.
             Later(_time.GetUtcNow() + TimeSpan.FromSeconds(1));

@@ -85,6 +85,16 @@ public sealed class KubernetesConnectionTests
     }
 
     [Fact]
+    public void Documents_nested_deeper_than_a_kubeconfig_goes_are_refused_before_the_recursive_yaml_parser_sees_them()
+    {
+        Assert.False(KubernetesConnection.TryFromKubeconfigText("a: " + new string('[', 200_000), "k.yaml", null, out _, out string? flow));
+        Assert.Contains("nest deeper than 64", flow, StringComparison.Ordinal);
+        string block = string.Concat(Enumerable.Range(0, 300).Select(i => new string(' ', i) + "k:\n"));
+        Assert.False(KubernetesConnection.TryFromKubeconfigText(block, "k.yaml", null, out _, out string? indented));
+        Assert.Contains("indented more than 256", indented, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Not_yaml_and_not_a_mapping_are_refused_with_where()
     {
         Assert.False(KubernetesConnection.TryFromKubeconfigText("a: [", "k.yaml", null, out _, out string? broken));
