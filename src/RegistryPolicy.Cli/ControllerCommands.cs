@@ -73,6 +73,12 @@ internal static class ControllerCommands
                 throw new UsageException($"--lease-namespace '{lns}' is not a namespace name (lower-case letters, digits and '-', at most 63)");
             }
 
+            string lease = result.GetValue(leaseName)!;
+            if (lease.Length > 253 || lease.Split('.').Any(part => !Names.IsNamespace(part)))
+            {
+                throw new UsageException($"--lease-name '{lease}' is not an object name (lower-case letters, digits, '-' and '.', at most 253)");
+            }
+
             IPEndPoint? endpoint = result.GetValue(health) is { } h ? Endpoint(h, "--health-listen") : null;
             var options = new PropagationControllerOptions
             {

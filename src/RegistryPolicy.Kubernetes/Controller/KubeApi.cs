@@ -19,9 +19,20 @@ internal sealed record ResourceType(string Kind, string Group, string Version, s
 
     public static ResourceType Leases { get; } = new("Lease", "coordination.k8s.io", "v1", "leases", true);
 
-    /// <summary>The collection or object path: every name is escaped, so a name cannot change the path.</summary>
+    /// <summary>
+    /// The collection or object path: every name is escaped, and an empty name, <c>.</c> or <c>..</c> (which a URI collapses
+    /// into another path) is refused, so a name cannot change the path.
+    /// </summary>
     public string PathOf(string? @namespace, string? name = null)
     {
+        foreach (string? part in new[] { @namespace, name })
+        {
+            if (part is "" or "." or "..")
+            {
+                throw new KubeApiException(400, "InvalidName", $"'{part}' is not a valid {Kind} name or namespace");
+            }
+        }
+
         var path = new StringBuilder(Group.Length == 0 ? "/api/" + Version : $"/apis/{Group}/{Version}");
         if (Namespaced && @namespace is not null)
         {
@@ -71,6 +82,9 @@ internal sealed class KubeApiException(int statusCode, string reason, string mes
     public bool IsConflict => StatusCode == 409;
 
     public bool IsNotFound => StatusCode == 404;
+
+    /// <summary>Whether it came as a watch's ERROR event (after which only a relist is safe).</summary>
+    public bool FromWatchError { get; init; }
 }
 
 /// <summary>
@@ -311,7 +325,7 @@ internal sealed class KubeApi(HttpClient http, Uri server, Func<HttpRequestMessa
         if (kind == "ERROR")
         {
             int code = item.TryGetProperty("code", out JsonElement c) && c.TryGetInt32(out int value) ? value : 500;
-            throw new KubeApiException(code, String(item, "reason") ?? "WatchError", Bounded(String(item, "message") ?? "the watch ended with an ERROR event"));
+            throw new KubeApiException(code, String(item, "reason") ?? "WatchError", Bounded(String(item, "message") ?? "the watch ended with an ERROR event")) { FromWatchError = true };
         }
 
         string resourceVersion = String(item, "metadata", "resourceVersion") ?? "";

@@ -49,7 +49,7 @@ public sealed class KubernetesConnection
     public static KubernetesConnection ForServer(Uri server, Func<HttpMessageHandler>? handler = null, string? bearerToken = null)
     {
         ArgumentNullException.ThrowIfNull(server);
-        return new KubernetesConnection(server, handler ?? (() => new SocketsHttpHandler()), bearerToken, null, null, server.GetLeftPart(UriPartial.Authority), null);
+        return new KubernetesConnection(server, handler ?? (() => new SocketsHttpHandler()), bearerToken, null, null, Display(server), null);
     }
 
     /// <summary>The in-cluster configuration: <c>KUBERNETES_SERVICE_HOST</c>/<c>_PORT</c> and the mounted ServiceAccount token and CA.</summary>
@@ -89,7 +89,7 @@ public sealed class KubernetesConnection
         connection = null;
         try
         {
-            string text = File.ReadAllText(path);
+            string text = ReadBounded(path);
             return TryFromKubeconfigText(text, path, context, out connection, out error);
         }
         catch (IOException e)
@@ -161,11 +161,12 @@ public sealed class KubernetesConnection
                 continue;
             }
 
-            if (lineStart && c == ' ')
+            // Leading spaces, and block entries ('- ', '? ') that open a level on the same line, both nest.
+            if (lineStart && c is ' ' or '-' or '?')
             {
                 if (++indent > MaxIndent)
                 {
-                    return $"a line is indented more than {MaxIndent} spaces, far deeper than a kubeconfig goes";
+                    return $"a line is indented (or nests block entries) more than {MaxIndent} deep, far deeper than a kubeconfig goes";
                 }
 
                 continue;
@@ -231,6 +232,12 @@ public sealed class KubernetesConnection
             return false;
         }
 
+        if (server.UserInfo.Length > 0)
+        {
+            error = $"{path}: cluster '{clusterName}' has a user name or password in its server address; put credentials in the user entry";
+            return false;
+        }
+
         string directory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
         string Resolve(string file) => Path.IsPathRooted(file) ? file : Path.Combine(directory, file);
         X509Certificate2Collection? ca = null;
@@ -240,10 +247,22 @@ public sealed class KubernetesConnection
         }
         else if (Scalar(cluster, "certificate-authority") is { } caFile)
         {
-            ca = Certificates(File.ReadAllText(Resolve(caFile)));
+            ca = Certificates(ReadBounded(Resolve(caFile)));
         }
 
         bool insecure = Scalar(cluster, "insecure-skip-tls-verify") == "true";
+        if (insecure && ca is not null)
+        {
+            // As kubectl: both at once is a mistake, not a choice.
+            error = $"{path}: cluster '{clusterName}' gives a certificate authority and insecure-skip-tls-verify; specifying a root certificate with the insecure flag is not allowed";
+            return false;
+        }
+
+        if (ca is { Count: 0 })
+        {
+            error = $"{path}: cluster '{clusterName}': the certificate authority holds no PEM certificate";
+            return false;
+        }
         YamlMappingNode? user = userName is null ? null : Named(root, "users", userName, "user");
         if (userName is not null && user is null)
         {
@@ -270,9 +289,9 @@ public sealed class KubernetesConnection
             }
 
             string? certPem = Scalar(user, "client-certificate-data") is { } cd ? Encoding.UTF8.GetString(Convert.FromBase64String(cd))
-                : Scalar(user, "client-certificate") is { } cf ? File.ReadAllText(Resolve(cf)) : null;
+                : Scalar(user, "client-certificate") is { } cf ? ReadBounded(Resolve(cf)) : null;
             string? keyPem = Scalar(user, "client-key-data") is { } kd ? Encoding.UTF8.GetString(Convert.FromBase64String(kd))
-                : Scalar(user, "client-key") is { } kf ? File.ReadAllText(Resolve(kf)) : null;
+                : Scalar(user, "client-key") is { } kf ? ReadBounded(Resolve(kf)) : null;
             if (certPem is not null && keyPem is not null)
             {
                 clientCertificate = X509Certificate2.CreateFromPem(certPem, keyPem);
@@ -287,7 +306,12 @@ public sealed class KubernetesConnection
 
     /// <summary>A new client for this connection; its requests carry the credentials. Dispose it when done.</summary>
     /// <returns>The client (no overall timeout: watches are long; each call is bounded by its own cancellation).</returns>
-    public HttpClient CreateHttpClient() => new(_handler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+    public HttpClient CreateHttpClient() => new(_handler(), disposeHandler: true)
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+        // A list page or an object is far smaller; a hostile or broken server cannot make the process buffer gigabytes.
+        MaxResponseContentBufferSize = 256 * 1024 * 1024,
+    };
 
     internal KubeApi CreateApi(HttpClient client) => new(client, Server, Authorize);
 
@@ -296,7 +320,7 @@ public sealed class KubernetesConnection
         if (_tokenFile is not null)
         {
             // Projected ServiceAccount tokens rotate: read the file on every request (it is small, and the OS caches it).
-            string token = (await File.ReadAllTextAsync(_tokenFile, cancellationToken).ConfigureAwait(false)).Trim();
+            string token = ReadBounded(_tokenFile).Trim();
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
         else if (_token is not null)
@@ -311,7 +335,10 @@ public sealed class KubernetesConnection
 
     /// <summary>Formats as where the connection points; never a credential.</summary>
     /// <returns>The server and where it came from.</returns>
-    public override string ToString() => $"{Server.GetLeftPart(UriPartial.Authority)} ({Description})";
+    public override string ToString() => $"{Display(Server)} ({Description})";
+
+    /// <summary>Scheme, host and port only: never a user name or password written into an address.</summary>
+    internal static string Display(Uri server) => $"{server.Scheme}://{server.IdnHost}{(server.IsDefaultPort ? "" : ":" + server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture))}";
 
     private static SocketsHttpHandler Handler(X509Certificate2Collection? ca, bool insecure, X509Certificate2? clientCertificate)
     {
@@ -330,20 +357,12 @@ public sealed class KubernetesConnection
         }
         else if (ca is { Count: > 0 })
         {
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            // As kubectl: with a certificate authority given, only it is trusted (not the system's roots), the server's
+            // intermediates help build the chain, and a name mismatch is never cured.
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, presented, errors) =>
             {
-                if (certificate is null)
-                {
-                    return false;
-                }
-
-                if (errors == System.Net.Security.SslPolicyErrors.None)
-                {
-                    return true;
-                }
-
-                // Only chain errors may be cured by the kubeconfig's CA; a name mismatch never is.
-                if ((errors & ~System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+                if (certificate is null || (errors & System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch) != 0 ||
+                    (errors & System.Net.Security.SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
                 {
                     return false;
                 }
@@ -352,11 +371,37 @@ public sealed class KubernetesConnection
                 chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
                 chain.ChainPolicy.CustomTrustStore.AddRange(ca);
                 chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(new X509Certificate2(certificate));
+                if (presented is not null)
+                {
+                    foreach (X509ChainElement element in presented.ChainElements)
+                    {
+                        chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+                    }
+                }
+
+                using var leaf = new X509Certificate2(certificate);
+                return chain.Build(leaf);
             };
         }
 
         return handler;
+    }
+
+    /// <summary>Reads a file the configuration names, at most 4 MiB (so /dev/zero, say, is refused after a bounded read).</summary>
+    private static string ReadBounded(string file)
+    {
+        const int Limit = 4 * 1024 * 1024;
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 4096, FileOptions.None);
+        byte[] buffer = new byte[Limit + 1];
+        int length = 0, read;
+        while (length < buffer.Length && (read = stream.Read(buffer, length, buffer.Length - length)) > 0)
+        {
+            length += read;
+        }
+
+        return length > Limit
+            ? throw new IOException($"{Path.GetFileName(file)} is larger than {Limit} bytes")
+            : new System.Text.UTF8Encoding(false, false).GetString(buffer, 0, length);
     }
 
     private static X509Certificate2Collection Certificates(string pem)

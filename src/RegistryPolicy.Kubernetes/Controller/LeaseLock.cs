@@ -12,7 +12,7 @@ namespace RegistryPolicy.Kubernetes.Controller;
 /// last read, so two candidates cannot both win: the second gets 409 and loses.
 /// Thread-safe for the elector's use (one call at a time).
 /// </summary>
-internal sealed class LeaseLock(KubeApi api, string @namespace, string name, string identity) : ILock
+internal sealed class LeaseLock(KubeApi api, string @namespace, string name, string identity, TimeSpan timeout) : ILock
 {
     private string _resourceVersion = "";
 
@@ -24,32 +24,40 @@ internal sealed class LeaseLock(KubeApi api, string @namespace, string name, str
     {
         try
         {
-            (JsonDocument document, string resourceVersion) = await api.GetRawAsync(ResourceType.Leases, @namespace, name, cancellationToken).ConfigureAwait(false);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(timeout);
+            (JsonDocument document, string resourceVersion) = await api.GetRawAsync(ResourceType.Leases, @namespace, name, deadline.Token).ConfigureAwait(false);
             using (document)
             {
                 _resourceVersion = resourceVersion;
                 return KubeApi.Guarded(() => RecordOf(document.RootElement));
             }
         }
-        catch (KubeApiException e)
+        catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException or JsonException ||
+                                  (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            // The elector tells "no lease yet" (create it) from other failures by this exception's status.
+            // The elector tells "no lease yet" (create it) from other failures by this exception's status, and lets
+            // any other exception out of its acquire loop: every failure becomes one it retries.
+            HttpStatusCode status = e is KubeApiException k ? (HttpStatusCode)k.StatusCode : HttpStatusCode.ServiceUnavailable;
             throw new HttpOperationException(e.Message)
             {
-                Response = new HttpResponseMessageWrapper(new HttpResponseMessage((HttpStatusCode)e.StatusCode), ""),
+                Response = new HttpResponseMessageWrapper(new HttpResponseMessage(status), ""),
             };
         }
     }
 
     public async Task<bool> CreateAsync(LeaderElectionRecord record, CancellationToken cancellationToken = default)
     {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
         try
         {
-            ApiObject created = await api.CreateAsync(ResourceType.Leases, @namespace, Json(record, null), cancellationToken).ConfigureAwait(false);
+            ApiObject created = await api.CreateAsync(ResourceType.Leases, @namespace, Json(record, null), deadline.Token).ConfigureAwait(false);
             _resourceVersion = created.ResourceVersion;
             return true;
         }
-        catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException)
+        catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException or JsonException ||
+                                  (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             return false;
         }
@@ -57,13 +65,16 @@ internal sealed class LeaseLock(KubeApi api, string @namespace, string name, str
 
     public async Task<bool> UpdateAsync(LeaderElectionRecord record, CancellationToken cancellationToken = default)
     {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
         try
         {
-            ApiObject updated = await api.ReplaceAsync(ResourceType.Leases, @namespace, name, Json(record, _resourceVersion), cancellationToken).ConfigureAwait(false);
+            ApiObject updated = await api.ReplaceAsync(ResourceType.Leases, @namespace, name, Json(record, _resourceVersion), deadline.Token).ConfigureAwait(false);
             _resourceVersion = updated.ResourceVersion;
             return true;
         }
-        catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException)
+        catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException or JsonException ||
+                                  (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             return false;
         }

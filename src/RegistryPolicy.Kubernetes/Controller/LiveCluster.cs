@@ -85,15 +85,15 @@ public static class LiveCluster
             }
             catch (KubeApiException e)
             {
-                throw new HttpRequestException($"listing {resource} on {connection.Server.GetLeftPart(UriPartial.Authority)} failed: {e.Message}", e, (System.Net.HttpStatusCode)e.StatusCode);
+                throw new HttpRequestException($"listing {resource} on {KubernetesConnection.Display(connection.Server)} failed: {e.Message}", e, (System.Net.HttpStatusCode)e.StatusCode);
             }
             catch (System.Text.Json.JsonException e)
             {
-                throw new HttpRequestException($"listing {resource} on {connection.Server.GetLeftPart(UriPartial.Authority)} failed: the answer is not JSON (line {e.LineNumber})", e);
+                throw new HttpRequestException($"listing {resource} on {KubernetesConnection.Display(connection.Server)} failed: the answer is not JSON (line {e.LineNumber})", e);
             }
             catch (IOException e)
             {
-                throw new HttpRequestException($"listing {resource} on {connection.Server.GetLeftPart(UriPartial.Authority)} failed: {e.Message}", e);
+                throw new HttpRequestException($"listing {resource} on {KubernetesConnection.Display(connection.Server)} failed: {e.Message}", e);
             }
         }
 

@@ -20,6 +20,12 @@ internal sealed record CacheOptions
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>The longest a list page may take (a peer that vanished without a reset cannot hold a relist for ever).</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>A watch that ends sooner than this without an event counts as a failure (it backs off instead of spinning).</summary>
+    public TimeSpan ShortWatch { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>
@@ -38,6 +44,7 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
 {
     private readonly Lock _lock = new();
     private readonly HashSet<(string?, string)> _pinned = [];
+    private readonly Dictionary<(string?, string), string> _deleted = [];
     private Dictionary<(string?, string), ApiObject> _objects = [];
     private string _resourceVersion = "";
     private DateTimeOffset? _downSince;
@@ -100,23 +107,31 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
     {
         lock (_lock)
         {
-            _pinned.Add(written.Key);
-            if (_objects.TryGetValue(written.Key, out ApiObject? current) && IsOlder(written.ResourceVersion, current.ResourceVersion))
+            if ((_objects.TryGetValue(written.Key, out ApiObject? current) && IsOlder(written.ResourceVersion, current.ResourceVersion)) ||
+                (_deleted.TryGetValue(written.Key, out string? deletedAt) && !IsOlder(deletedAt, written.ResourceVersion)))
             {
+                // Older than what the cache holds, or than the delete it has seen: a write's answer that came in late.
                 return;
             }
+
+            _pinned.Add(written.Key);
 
             _objects[written.Key] = written;
             Interlocked.Increment(ref _version);
         }
     }
 
-    /// <summary>Records a delete the controller made.</summary>
-    public void Forget(string? @namespace, string name)
+    /// <summary>Records a delete the controller made (or learnt of), at <paramref name="resourceVersion"/> when known.</summary>
+    public void Forget(string? @namespace, string name, string? resourceVersion = null)
     {
         lock (_lock)
         {
             _pinned.Remove((@namespace, name));
+            if (resourceVersion is { Length: > 0 })
+            {
+                _deleted[(@namespace, name)] = resourceVersion;
+            }
+
             if (_objects.Remove((@namespace, name)))
             {
                 Interlocked.Increment(ref _version);
@@ -131,13 +146,14 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
         bool firstWatch = true;
         while (!cancellationToken.IsCancellationRequested)
         {
+            TimeSpan? retryAfter = null;
+            DateTimeOffset? watchStarted = null;
             try
             {
                 if (mustList)
                 {
                     await ListAsync(cancellationToken).ConfigureAwait(false);
                     mustList = false;
-                    failures = 0;
                 }
 
                 if (!firstWatch)
@@ -147,22 +163,39 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
                 }
 
                 firstWatch = false;
-                await WatchAsync(() => failures = 0, cancellationToken).ConfigureAwait(false);
+                DateTimeOffset started = options.Time.GetUtcNow();
+                watchStarted = started;
+                int events = await WatchAsync(cancellationToken).ConfigureAwait(false);
+                if (events == 0 && options.Time.GetUtcNow() - started < options.ShortWatch)
+                {
+                    // A watch that ends at once with nothing (a proxy that closes every stream) would otherwise spin.
+                    throw new KubeApiException(500, "ShortWatch", $"the {type.Plural} watch ended at once without an event");
+                }
+
+                failures = 0;
+                continue;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 break;
             }
-            catch (KubeApiException e) when (e.IsGone)
+            catch (KubeApiException e) when (e.IsGone || e.FromWatchError)
             {
-                // The resourceVersion is too old (compacted): only a new list can say what is there now.
+                // Too old a resourceVersion (compacted), or any ERROR event: only a new list can say what is there now.
+                // A first relist goes at once; one that keeps failing backs off like any failure, and the cache is down meanwhile.
                 Failed?.Invoke(type, e);
                 mustList = true;
                 Relists++;
                 metrics?.Relisted(type.Plural);
+                failures++;
+                if (failures == 1)
+                {
+                    continue;
+                }
+
+                MarkDown();
             }
-            catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException or OperationCanceledException or System.Text.Json.JsonException ||
-                                      e is not OutOfMemoryException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
                 // Whatever the server sent, the cache must not die: anything unexpected is a failure like any other, and
                 // the next attempt lists again, so nothing half-applied survives it.
@@ -171,17 +204,31 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
                     mustList = true;
                 }
 
+                retryAfter = (e as KubeApiException)?.RetryAfter;
                 MarkDown();
                 Failed?.Invoke(type, e);
+                if (watchStarted is { } since && options.Time.GetUtcNow() - since > TimeSpan.FromSeconds(10))
+                {
+                    failures = 0; // it worked for a while: this is a new outage, not the next step of the last one
+                }
+
                 failures++;
-                try
+            }
+
+            try
+            {
+                TimeSpan delay = Backoff(failures);
+                if (retryAfter is { } after && after > delay)
                 {
-                    await Task.Delay(Backoff(failures), options.Time, cancellationToken).ConfigureAwait(false);
+                    // 429 on a list or watch: the server's Retry-After, bounded by the backoff's cap.
+                    delay = after < options.MaxBackoff ? after : options.MaxBackoff;
                 }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
+
+                await Task.Delay(delay, options.Time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
             }
         }
     }
@@ -200,7 +247,13 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
         string resourceVersion = "";
         do
         {
-            ListPage page = await api.ListAsync(type, null, @continue, options.PageSize, cancellationToken).ConfigureAwait(false);
+            ListPage page;
+            using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                deadline.CancelAfter(options.RequestTimeout);
+                page = await api.ListAsync(type, null, @continue, options.PageSize, deadline.Token).ConfigureAwait(false);
+            }
+
             if (@continue is null)
             {
                 // Every page of a paged list is served from the first page's snapshot: its version is the list's.
@@ -225,6 +278,7 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
         lock (_lock)
         {
             _objects = objects;
+            _deleted.Clear();
             _resourceVersion = resourceVersion;
             _downSince = null;
             Interlocked.Increment(ref _version);
@@ -234,8 +288,10 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
         Changed?.Invoke(type, null);
     }
 
-    private async Task WatchAsync(Action connected, CancellationToken cancellationToken)
+    /// <summary>One watch, from the last resourceVersion, until it ends; returns how many events it brought.</summary>
+    private async Task<int> WatchAsync(CancellationToken cancellationToken)
     {
+        int events = 0;
         string from;
         lock (_lock)
         {
@@ -249,7 +305,7 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
         {
             await foreach (WatchEvent e in api.WatchAsync(type, from, timeout, deadline.Token).ConfigureAwait(false))
             {
-                connected();
+                events++;
                 Apply(e);
             }
         }
@@ -262,6 +318,8 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
         {
             _downSince = null;
         }
+
+        return events;
     }
 
     internal void Apply(WatchEvent e)
@@ -295,6 +353,7 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
                     break;
                 case WatchEventType.Deleted when e.Object is { } o:
                     _pinned.Remove(o.Key);
+                    _deleted[o.Key] = o.ResourceVersion;
                     if (_objects.Remove(o.Key))
                     {
                         changed = o;

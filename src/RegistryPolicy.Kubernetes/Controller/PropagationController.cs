@@ -34,6 +34,9 @@ public sealed class PropagationController : IDisposable
     private readonly Dictionary<string, ObjectState> _objects = new(StringComparer.Ordinal);
     private readonly Queue<DateTimeOffset> _creates = new();
     private readonly HashSet<string> _manualRules;
+    private readonly HashSet<string> _baseNamespaces;
+    private Dictionary<(string Kind, string? Namespace, string Name), ApiObject> _planned = [];
+    private CancellationTokenSource _leadership = new();
     private readonly Dictionary<string, PropagationRule> _rules;
     private ObjectCache? _namespaces, _secrets, _accounts;
     private LeaderElector? _elector;
@@ -76,6 +79,7 @@ public sealed class PropagationController : IDisposable
         _manualRules = new HashSet<string>(policy.Document.Spec.Propagation.Where(r => r.Manual).Select(r => r.Name)
             .Concat(policy.Document.Spec.ServiceAccountLinks.Where(r => r.Manual).Select(r => r.Name)), StringComparer.Ordinal);
         _rules = policy.Document.Spec.Propagation.ToDictionary(r => r.Name, StringComparer.Ordinal);
+        _baseNamespaces = new HashSet<string>(policy.Document.Spec.Propagation.Select(r => r.Base.Namespace), StringComparer.Ordinal);
         _leading = _options.LeaderElection is null;
     }
 
@@ -131,7 +135,7 @@ public sealed class PropagationController : IDisposable
         var tasks = new List<Task> { Run(_namespaces.RunAsync, stop.Token), Run(_secrets.RunAsync, stop.Token), Run(_accounts.RunAsync, stop.Token) };
         if (_options.LeaderElection is { } election)
         {
-            var config = new LeaderElectionConfig(new LeaseLock(api, election.Namespace, election.LeaseName, election.Identity))
+            var config = new LeaderElectionConfig(new LeaseLock(api, election.Namespace, election.LeaseName, election.Identity, election.RenewDeadline))
             {
                 LeaseDuration = election.LeaseDuration,
                 RenewDeadline = election.RenewDeadline,
@@ -140,6 +144,8 @@ public sealed class PropagationController : IDisposable
             _elector = new LeaderElector(config);
             _elector.OnStartedLeading += () =>
             {
+                CancellationTokenSource previous = Interlocked.Exchange(ref _leadership, new CancellationTokenSource());
+                previous.Dispose();
                 _leading = true;
                 ControllerLog.Leading(_logger, $"{election.Namespace}/{election.LeaseName}");
                 Signal();
@@ -147,9 +153,11 @@ public sealed class PropagationController : IDisposable
             _elector.OnStoppedLeading += () =>
             {
                 _leading = false;
+                // Writes in flight are abandoned: none may land after another replica can have taken the lease.
+                _leadership.Cancel();
                 ControllerLog.StoppedLeading(_logger, $"{election.Namespace}/{election.LeaseName}");
             };
-            tasks.Add(Run(_elector.RunAndTryToHoldLeadershipForeverAsync, stop.Token));
+            tasks.Add(Run(token => ElectAsync(_elector, election, token), stop.Token));
         }
 
         tasks.Add(Run(ReconcileLoopAsync, stop.Token));
@@ -162,6 +170,26 @@ public sealed class PropagationController : IDisposable
             stop.Cancel();
             _leading = _options.LeaderElection is null;
             _elector?.Dispose();
+        }
+    }
+
+    /// <summary>Runs the elector for ever: if it fails (the library lets a network error out of its acquire loop), it starts again.</summary>
+    private async Task ElectAsync(LeaderElector elector, LeaderElectionOptions election, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await elector.RunAndTryToHoldLeadershipForeverAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                _leading = false;
+                _leadership.Cancel();
+                _lastError = "leader election: " + e.Message;
+                ControllerLog.ReconcileFailed(_logger, "leader election: " + e.Message);
+                await Task.Delay(election.RetryPeriod, _time, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -199,6 +227,7 @@ public sealed class PropagationController : IDisposable
             DateTimeOffset now = _time.GetUtcNow();
             DateTimeOffset wake = _nextWake is { } w && w < nextResync ? w : nextResync;
             TimeSpan wait = wake > now ? wake - now : TimeSpan.Zero;
+            wait = wait > TimeSpan.FromDays(1) ? TimeSpan.FromDays(1) : wait;
             bool signalled = await _signal.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
             if (!signalled && _time.GetUtcNow() >= nextResync)
             {
@@ -235,12 +264,29 @@ public sealed class PropagationController : IDisposable
 
     internal async Task ReconcileAsync(CancellationToken cancellationToken)
     {
-        ClusterSnapshot snapshot = CurrentSnapshot();
+        // The plan is made from these objects; each write is conditional on the version the plan saw, so a change made
+        // since then is answered with 409 and planned again, never overwritten.
+        var planned = new Dictionary<(string Kind, string? Namespace, string Name), ApiObject>();
+        var objects = new List<KubeObject>();
+        foreach (ObjectCache cache in new[] { _namespaces!, _secrets!, _accounts! })
+        {
+            foreach (ApiObject item in cache.Items())
+            {
+                planned[(cache.Type.Kind, item.Namespace, item.Name)] = item;
+                if (item.Decoded is { } decoded)
+                {
+                    objects.Add(decoded);
+                }
+            }
+        }
+
+        _planned = planned;
+        ClusterSnapshot snapshot = ClusterSnapshot.Create(objects);
         PropagationPlan plan = PolicyEngine.Plan(_policy, snapshot);
         Interlocked.Increment(ref _reconciles);
         _metrics.Reconciled();
         var work = plan.Actions.Where(a => !_manualRules.Contains(a.Rule)).Select(a => (Action: (PlanAction?)a, Patch: (ServiceAccountPatch?)null))
-            .Concat(plan.ServiceAccountPatches.Where(p => p.Rule is null || !p.Rule.Split(',').All(r => _manualRules.Contains(r.Trim()))).Select(p => ((PlanAction?)null, (ServiceAccountPatch?)p)))
+            .Concat(plan.ServiceAccountPatches.Where(p => p.Rule is null || !p.Rule.Split(',').Any(r => _manualRules.Contains(r.Trim()))).Select(p => ((PlanAction?)null, (ServiceAccountPatch?)p)))
             .ToList();
         _metrics.QueueDepth(work.Count);
         if (work.Count == 0)
@@ -318,12 +364,26 @@ public sealed class PropagationController : IDisposable
         string kind = Kind(action.Operation);
         string ns = action.Secret.Namespace;
         string key = $"Secret/{ns}/{action.Secret.Name}";
+        ApiObject? planned = _planned.GetValueOrDefault(("Secret", ns, action.Secret.Name));
         ApiObject? current = _secrets!.Get(ns, action.Secret.Name);
-        var existing = current?.Decoded as SecretObject;
-        if (Refusal(action, existing) is { } refusal)
+        if (current is { Decoded: null })
+        {
+            Skip(kind, key, "the Secret in the cluster cannot be read as a Secret (the snapshot reader refuses it); fix or delete it by hand");
+            return Outcome.Skipped;
+        }
+
+        var existing = planned?.Decoded as SecretObject;
+        if (Refusal(action, existing, current?.Decoded as SecretObject) is { } refusal)
         {
             Skip(kind, key, refusal);
             return Outcome.Skipped;
+        }
+
+        // The cache moved since the plan (the object appeared, went or changed): plan again rather than act on old news.
+        bool stale = action.Operation == PlanOperation.Create ? current is not null : planned is null || current is null;
+        if (stale)
+        {
+            return Outcome.Reread;
         }
 
         if (!await ReadyToWriteAsync(key, action.Operation == PlanOperation.Create, cancellationToken).ConfigureAwait(false))
@@ -333,28 +393,29 @@ public sealed class PropagationController : IDisposable
             return Outcome.Deferred;
         }
 
+        if (!CanWrite)
+        {
+            return Outcome.Deferred;
+        }
+
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_options.RequestTimeout);
+            using var timeout = WriteDeadline(cancellationToken);
             KubeApi api = Api;
             switch (action.Operation)
             {
-                case PlanOperation.Create when existing is null:
+                case PlanOperation.Create:
+                    _creates.Enqueue(_time.GetUtcNow()); // attempts count: a create that keeps failing cannot escape the guard
                     _secrets.Observe(await api.CreateAsync(ResourceType.Secrets, ns, Manifest(action.Desired!), timeout.Token).ConfigureAwait(false));
-                    _creates.Enqueue(_time.GetUtcNow());
                     break;
-                case PlanOperation.Create or PlanOperation.Update when existing is not null && current is not null:
+                case PlanOperation.Update:
                     _secrets.Observe(await api.PatchAsync(ResourceType.Secrets, ns, action.Secret.Name, "application/merge-patch+json",
-                        MergePatch(existing, action.Desired!, current.ResourceVersion), timeout.Token).ConfigureAwait(false));
+                        MergePatch(existing!, action.Desired!, planned!.ResourceVersion), timeout.Token).ConfigureAwait(false));
                     break;
-                case PlanOperation.Delete when current is not null:
-                    await api.DeleteAsync(ResourceType.Secrets, ns, action.Secret.Name, current.Uid, current.ResourceVersion, timeout.Token).ConfigureAwait(false);
-                    _secrets.Forget(ns, action.Secret.Name);
+                case PlanOperation.Delete:
+                    await api.DeleteAsync(ResourceType.Secrets, ns, action.Secret.Name, planned!.Uid, planned.ResourceVersion, timeout.Token).ConfigureAwait(false);
+                    _secrets.Forget(ns, action.Secret.Name, planned.ResourceVersion);
                     break;
-                default:
-                    // The cache changed since the plan (the object appeared or went): plan again.
-                    return Outcome.Reread;
             }
 
             Succeeded(key, kind);
@@ -367,15 +428,39 @@ public sealed class PropagationController : IDisposable
         }
     }
 
+    /// <summary>
+    /// A write's deadline: the request timeout, cancelled too when leadership is lost; with leader election, never longer
+    /// than the lease's margin over the renew deadline, so that no write lands after another replica can lead.
+    /// </summary>
+    private CancellationTokenSource WriteDeadline(CancellationToken cancellationToken)
+    {
+        var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _leadership.Token);
+        TimeSpan limit = _options.RequestTimeout;
+        if (_options.LeaderElection is { } election && election.LeaseDuration - election.RenewDeadline is { } margin && margin > TimeSpan.Zero && margin < limit)
+        {
+            limit = margin;
+        }
+
+        timeout.CancelAfter(limit);
+        return timeout;
+    }
+
     private async Task<Outcome> PatchAsync(ServiceAccountPatch patch, CancellationToken cancellationToken)
     {
         string ns = patch.ServiceAccount.Namespace!;
         string name = patch.ServiceAccount.Name;
         string key = $"ServiceAccount/{ns}/{name}";
+        ApiObject? planned = _planned.GetValueOrDefault(("ServiceAccount", ns, name));
         ApiObject? current = _accounts!.Get(ns, name);
-        if (current is null)
+        if (planned is null || current is null)
         {
             return Outcome.Reread;
+        }
+
+        if (_baseNamespaces.Contains(ns))
+        {
+            Skip("patch", key, $"it is in the base namespace {ns}, whose objects the controller never writes");
+            return Outcome.Skipped;
         }
 
         if (NamespaceRefusal(ns) is { } refusal)
@@ -391,12 +476,16 @@ public sealed class PropagationController : IDisposable
             return Outcome.Deferred;
         }
 
+        if (!CanWrite)
+        {
+            return Outcome.Deferred;
+        }
+
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_options.RequestTimeout);
-            // The test makes the patch apply only to the ServiceAccount that was read: someone else's edit in between fails it.
-            var operations = new List<JsonPatchOperation> { new("test", "/metadata/resourceVersion", JsonPatch.JsonString(current.ResourceVersion)) };
+            using var timeout = WriteDeadline(cancellationToken);
+            // The test makes the patch apply only to the ServiceAccount the plan was made from: an edit since fails it (422).
+            var operations = new List<JsonPatchOperation> { new("test", "/metadata/resourceVersion", JsonPatch.JsonString(planned.ResourceVersion)) };
             operations.AddRange(patch.Patch);
             _accounts.Observe(await Api.PatchAsync(ResourceType.ServiceAccounts, ns, name, "application/json-patch+json",
                 Encoding.UTF8.GetBytes(JsonPatch.ToJson(operations)), timeout.Token).ConfigureAwait(false));
@@ -415,37 +504,42 @@ public sealed class PropagationController : IDisposable
     private KubeApi? _api;
     private HttpClient? _writeClient;
 
-    /// <summary>Why this action must not be taken, checked against the cache as it is now; <see langword="null"/> when it may.</summary>
-    private string? Refusal(PlanAction action, SecretObject? existing)
+    /// <summary>
+    /// Why this action must not be taken, checked against the object the plan saw and the cache as it is now;
+    /// <see langword="null"/> when it may.
+    /// </summary>
+    private string? Refusal(PlanAction action, SecretObject? planned, SecretObject? current)
     {
-        if (NamespaceRefusal(action.Secret.Namespace) is { } refusal)
-        {
-            return refusal;
-        }
-
         if (!_rules.TryGetValue(action.Rule, out PropagationRule? rule))
         {
             return $"no rule '{action.Rule}'";
         }
 
-        if (existing is not null && rule.Shield is { } shield && shield.Matches(existing.Metadata.Labels))
+        foreach (SecretObject? seen in new[] { planned, current })
         {
-            return "the Secret is shielded (" + string.Join(",", shield.MatchLabels.Select(l => $"{l.Key}={l.Value}")) + "): it is the user's";
-        }
-
-        if (action.Secret.Namespace == rule.Base.Namespace)
-        {
-            // In the base namespace only the base's own finalizer may change: nothing is created, deleted or overwritten there.
-            bool finalizerOnly = action.Operation == PlanOperation.Update && existing is not null && action.Desired is { } desired &&
-                desired.Data.Equals(existing.Data) && desired.Type == existing.Type && desired.Metadata.Labels.Equals(existing.Metadata.Labels) &&
-                desired.Metadata.Annotations.Equals(existing.Metadata.Annotations);
-            if (!finalizerOnly)
+            if (seen is not null && rule.Shield is { } shield && shield.Matches(seen.Metadata.Labels))
             {
-                return $"it is in the base namespace {rule.Base.Namespace}, whose Secrets the controller never writes (only the base's finalizer)";
+                return "the Secret is shielded (" + string.Join(",", shield.MatchLabels.Select(l => $"{l.Key}={l.Value}")) + "): it is the user's";
             }
         }
 
-        return null;
+        // In a base namespace (of any rule) only a base's own finalizer may change: nothing is created, deleted or
+        // overwritten there, and that one change is allowed even while the namespace terminates (or it never could).
+        string ns = action.Secret.Namespace;
+        bool finalizerOnly = action.Operation == PlanOperation.Update && planned is not null && action.Desired is { } desired &&
+            desired.Data.Equals(planned.Data) && desired.Type == planned.Type && desired.Metadata.Labels.Equals(planned.Metadata.Labels) &&
+            desired.Metadata.Annotations.Equals(planned.Metadata.Annotations);
+        if (_baseNamespaces.Contains(ns))
+        {
+            if (!(finalizerOnly && ns == rule.Base.Namespace))
+            {
+                return $"it is in the base namespace {ns}, whose Secrets the controller never writes (only a base's finalizer)";
+            }
+
+            return _namespaces!.Get(null, ns) is null ? $"the namespace {ns} is not in the cache (deleted, or not yet seen)" : null;
+        }
+
+        return NamespaceRefusal(ns);
     }
 
     private string? NamespaceRefusal(string ns) => _namespaces!.Get(null, ns)?.Decoded switch
@@ -537,6 +631,7 @@ public sealed class PropagationController : IDisposable
                 _metrics.Conflict(kind);
                 _metrics.Action(kind, "conflict");
                 ControllerLog.Conflict(_logger, kind, key);
+                Backoff(key, now, minimum: TimeSpan.Zero);
                 await RereadAsync(type, cache, ns, name, cancellationToken).ConfigureAwait(false);
                 return Outcome.Reread;
             case KubeApiException { StatusCode: 404 }:
@@ -552,28 +647,38 @@ public sealed class PropagationController : IDisposable
                 ControllerLog.Throttled(_logger, pause.TotalSeconds);
                 return Outcome.Deferred;
             default:
-                int failures = (_objects.TryGetValue(key, out ObjectState? state) ? state.Failures : 0) + 1;
-                double ms = Math.Min(_options.MaxObjectBackoff.TotalMilliseconds, 100 * Math.Pow(2, Math.Min(failures - 1, 30)));
-                DateTimeOffset notBefore = now + TimeSpan.FromMilliseconds(ms);
-                _objects[key] = new ObjectState(notBefore, failures);
-                Later(notBefore);
+                TimeSpan delay = Backoff(key, now, minimum: TimeSpan.Zero);
                 _metrics.Action(kind, "failed");
-                ControllerLog.WriteFailed(_logger, kind, key, e.Message, (long)ms);
+                ControllerLog.WriteFailed(_logger, kind, key, e.Message, (long)delay.TotalMilliseconds);
                 return Outcome.Failed;
         }
+    }
+
+    /// <summary>The object's next write waits 100 ms, doubling with each failure in a row, up to the cap.</summary>
+    private TimeSpan Backoff(string key, DateTimeOffset now, TimeSpan minimum)
+    {
+        int failures = (_objects.TryGetValue(key, out ObjectState? state) ? state.Failures : 0) + 1;
+        double ms = Math.Max(minimum.TotalMilliseconds, Math.Min(_options.MaxObjectBackoff.TotalMilliseconds, 100 * Math.Pow(2, Math.Min(failures - 1, 30))));
+        DateTimeOffset notBefore = now + TimeSpan.FromMilliseconds(ms);
+        _objects[key] = new ObjectState(notBefore, failures);
+        Later(notBefore);
+        return TimeSpan.FromMilliseconds(ms);
     }
 
     private async Task RereadAsync(ResourceType type, ObjectCache cache, string ns, string name, CancellationToken cancellationToken)
     {
         try
         {
-            cache.Observe(await Api.GetAsync(type, ns, name, cancellationToken).ConfigureAwait(false));
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.RequestTimeout);
+            cache.Observe(await Api.GetAsync(type, ns, name, timeout.Token).ConfigureAwait(false));
         }
         catch (KubeApiException e) when (e.IsNotFound)
         {
             cache.Forget(ns, name);
         }
-        catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is KubeApiException or HttpRequestException or IOException or System.Text.Json.JsonException ||
+                                  (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             // The watch brings it: plan again when it does.
             Later(_time.GetUtcNow() + TimeSpan.FromSeconds(1));
@@ -679,6 +784,7 @@ public sealed class PropagationController : IDisposable
         _signal.Dispose();
         _writeClient?.Dispose();
         _elector?.Dispose();
+        _leadership.Dispose();
     }
 
     private sealed record ObjectState(DateTimeOffset NotBefore, int Failures);

@@ -91,7 +91,30 @@ public sealed class KubernetesConnectionTests
         Assert.Contains("nest deeper than 64", flow, StringComparison.Ordinal);
         string block = string.Concat(Enumerable.Range(0, 300).Select(i => new string(' ', i) + "k:\n"));
         Assert.False(KubernetesConnection.TryFromKubeconfigText(block, "k.yaml", null, out _, out string? indented));
-        Assert.Contains("indented more than 256", indented, StringComparison.Ordinal);
+        Assert.Contains("more than 256 deep", indented, StringComparison.Ordinal);
+        Assert.False(KubernetesConnection.TryFromKubeconfigText("a:\n" + string.Concat(Enumerable.Repeat("- ", 100_000)) + "x", "k.yaml", null, out _, out string? compact));
+        Assert.Contains("more than 256 deep", compact, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_certificate_authority_with_insecure_skip_tls_verify_and_credentials_in_the_server_address_are_refused()
+    {
+        Assert.False(KubernetesConnection.TryFromKubeconfigText(Config("token: t", "server: https://x\n    insecure-skip-tls-verify: true\n    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUIKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="),
+            "k.yaml", null, out _, out string? both));
+        Assert.NotNull(both);
+
+        Assert.False(KubernetesConnection.TryFromKubeconfigText(Config("token: t", "server: https://admin:hunter22@kube.example.com"), "k.yaml", null, out _, out string? userInfo));
+        Assert.Contains("user name or password in its server address", userInfo, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter22", userInfo, StringComparison.Ordinal);
+        Assert.Equal("https://kube.example.com:8443", KubernetesConnection.Display(new Uri("https://admin:hunter22@kube.example.com:8443/")));
+    }
+
+    [Fact]
+    public void Object_paths_refuse_names_a_uri_would_collapse_into_another_path()
+    {
+        Assert.Throws<KubeApiException>(() => ResourceType.Secrets.PathOf("team-a", ".."));
+        Assert.Throws<KubeApiException>(() => ResourceType.Secrets.PathOf(".", "s"));
+        Assert.Equal("/api/v1/namespaces/a%2Fb/secrets/x%3Fwatch%3D1", ResourceType.Secrets.PathOf("a/b", "x?watch=1"));
     }
 
     [Fact]

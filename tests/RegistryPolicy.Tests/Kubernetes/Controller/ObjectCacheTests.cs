@@ -147,6 +147,20 @@ public sealed class ObjectCacheTests
     }
 
     [Fact]
+    public void A_late_answer_to_a_write_never_brings_back_an_object_whose_delete_the_cache_has_seen()
+    {
+        var cache = new ObjectCache(null!, ResourceType.Secrets, Fast);
+        ApiObject written = KubeApi.ParseEvent("""{"type":"ADDED","object":{"kind":"Secret","apiVersion":"v1","metadata":{"name":"s","namespace":"a","resourceVersion":"9","uid":"u"}}}"""u8.ToArray(), ResourceType.Secrets).Object!;
+        cache.Apply(KubeApi.ParseEvent("""{"type":"DELETED","object":{"kind":"Secret","apiVersion":"v1","metadata":{"name":"s","namespace":"a","resourceVersion":"10","uid":"u"}}}"""u8.ToArray(), ResourceType.Secrets));
+
+        cache.Observe(written);
+
+        Assert.Null(cache.Get("a", "s"));
+        cache.Observe(written with { ResourceVersion = "11" });
+        Assert.NotNull(cache.Get("a", "s"));
+    }
+
+    [Fact]
     public void The_backoff_doubles_up_to_its_cap_with_jitter_in_the_upper_half()
     {
         var cache = new ObjectCache(null!, ResourceType.Secrets, new CacheOptions { InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(3) });

@@ -191,6 +191,59 @@ public sealed class PropagationControllerTests
     }
 
     [Fact]
+    public async Task A_ServiceAccount_changed_between_plan_and_patch_keeps_the_users_pull_secrets()
+    {
+        await using FakeApiServer server = await FakeApiServer.StartAsync();
+        server.Seed(Cluster(1));
+        CompiledPolicy policy = KymaWithLinks();
+        int patches = 0;
+        // When the first patch arrives, a user has just added a pull secret of their own (after the plan was made).
+        server.Faults = r =>
+        {
+            if (r is { Method: "PATCH", Resource: "serviceaccounts" } && Interlocked.Increment(ref patches) == 1)
+            {
+                server.Edit("serviceaccounts", r.Namespace, r.Name!, o => o["imagePullSecrets"] = new JsonArray(new JsonObject { ["name"] = "users-own" }));
+            }
+
+            return null;
+        };
+
+        await using ControllerHarness harness = ControllerHarness.Start(server, policy);
+        await harness.ConvergedAsync(TimeSpan.FromSeconds(20), policy);
+
+        string[] names = [.. server.Get("serviceaccounts", "team-0000", "default")!["imagePullSecrets"]!.AsArray().Select(n => (string)n!["name"]!)];
+        Assert.Equal(["users-own", BaseName], names);
+        Assert.True(harness.Controller.Status.Conflicts >= 1);
+    }
+
+    [Fact]
+    public async Task A_Secret_created_by_someone_else_before_the_controller_gets_to_it_is_planned_again_not_overwritten_blindly()
+    {
+        await using FakeApiServer server = await FakeApiServer.StartAsync();
+        server.Seed(Cluster(1));
+        int creates = 0;
+        server.Faults = r =>
+        {
+            if (r is { Method: "POST", Resource: "secrets" } && Interlocked.Increment(ref creates) == 1)
+            {
+                JsonObject theirs = FakeApiServer.SecretJson("team-0000", BaseName, Shielded, ("username", "theirs"));
+                theirs["metadata"]!["finalizers"] = new JsonArray("example.com/keep");
+                server.Seed([theirs]);
+            }
+
+            return null;
+        };
+
+        await using ControllerHarness harness = ControllerHarness.Start(server);
+        await harness.ConvergedAsync(TimeSpan.FromSeconds(20));
+
+        JsonObject secret = server.Get("secrets", "team-0000", BaseName)!;
+        Assert.Equal("example.com/keep", (string?)secret["metadata"]!["finalizers"]![0]);
+        Assert.Equal(Convert.ToBase64String(Encoding.UTF8.GetBytes("theirs")), (string?)secret["data"]!["username"]);
+        Assert.DoesNotContain(server.Writes, w => w is { Resource: "secrets", Namespace: "team-0000" });
+    }
+
+    [Fact]
     public void The_merge_patch_carries_the_resourceVersion_and_nulls_for_removed_keys_and_never_unmodelled_fields()
     {
         var existing = new SecretObject(new ObjectMetadata("s", "ns") { Labels = StringMap.Of("a", "1", "gone", "x") }, "Opaque", SecretData.FromStrings("k", "old", "drop", "x"));
