@@ -15,6 +15,7 @@ public class ControllerBenchmarks
 {
     private List<KubeObject> _objects = null!;
     private ClusterSnapshot _converged = null!;
+    private SecretObject _changed = null!;
 
     [Params(10_000)]
     public int Namespaces { get; set; }
@@ -42,6 +43,7 @@ public class ControllerBenchmarks
         }
 
         _converged = ClusterSnapshot.Create(_objects);
+        _changed = new SecretObject(new ObjectMetadata("app-1", "team-05000") { Labels = StringMap.Of("app", "y") }, "Opaque", SecretData.FromStrings("token", "changed"));
         if (!PolicyEngine.Plan(PolicyPresets.Default, _converged).IsEmpty)
         {
             throw new InvalidOperationException("the benchmark cluster is not converged");
@@ -53,4 +55,10 @@ public class ControllerBenchmarks
 
     [Benchmark(Description = "plan of a converged cluster (100k Secrets)")]
     public PropagationPlan PlanConverged() => PolicyEngine.Plan(PolicyPresets.Default, _converged);
+
+    [Benchmark(Description = "plan of one namespace (PolicyEngine.Plan with a scope)")]
+    public PropagationPlan PlanOneNamespace() => PolicyEngine.Plan(PolicyPresets.Default, _converged, ["team-05000"]);
+
+    [Benchmark(Description = "one Secret replaced (ClusterSnapshot.With, rebuilds)")]
+    public ClusterSnapshot WithOneSecret() => _converged.With([_changed]);
 }

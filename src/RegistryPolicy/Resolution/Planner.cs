@@ -21,19 +21,32 @@ internal sealed class Planner
     private readonly List<Diagnostic> _warnings = [];
     private readonly Dictionary<(string, string), string> _claimed = [];
     private readonly Dictionary<(string, string), string> _copiedFrom = [];
+    private readonly HashSet<string>? _scope;
 
-    private Planner(CompiledPolicy policy, ClusterSnapshot snapshot, IEnumerable<string> extraNamespaces)
+    private Planner(CompiledPolicy policy, ClusterSnapshot snapshot, IEnumerable<string> extraNamespaces, HashSet<string>? scope)
     {
         _policy = policy;
         _snapshot = snapshot;
+        _scope = scope;
         var extra = extraNamespaces.Where(n => snapshot.GetNamespace(n) is null).Distinct(StringComparer.Ordinal).Select(n => NamespaceObject.Named(n)).ToList();
+        if (scope is not null)
+        {
+            // Only the namespaces in scope, looked up one by one: the snapshot's whole list is never built for them.
+            _namespaces = [.. scope.Select(snapshot.GetNamespace).OfType<NamespaceObject>().Concat(extra.Where(n => scope.Contains(n.Name))).OrderBy(n => n.Name, StringComparer.Ordinal)];
+            return;
+        }
+
         // The snapshot's namespaces are sorted already; sort again only when namespaces are added.
         _namespaces = extra.Count == 0 ? snapshot.Namespaces : [.. snapshot.Namespaces.Concat(extra).OrderBy(n => n.Name, StringComparer.Ordinal)];
     }
 
-    public static PropagationPlan Plan(CompiledPolicy policy, ClusterSnapshot snapshot, IEnumerable<string> extraNamespaces)
+    /// <summary>
+    /// The plan; with <paramref name="scope"/>, exactly the full plan's actions and ServiceAccount patches in those
+    /// namespaces (a base's own finalizer actions belong to its namespace), computed without visiting the others.
+    /// </summary>
+    public static PropagationPlan Plan(CompiledPolicy policy, ClusterSnapshot snapshot, IEnumerable<string> extraNamespaces, HashSet<string>? scope = null)
     {
-        var planner = new Planner(policy, snapshot, extraNamespaces);
+        var planner = new Planner(policy, snapshot, extraNamespaces, scope);
         foreach (CompiledPropagation rule in policy.Propagation)
         {
             planner.PlanRule(rule);
@@ -118,6 +131,7 @@ internal sealed class Planner
         }
 
         var targets = new TargetList(_namespaces, mask);
+        bool baseInScope = _scope is null || _scope.Contains(baseNs);
         foreach (SecretObject secret in _snapshot.GetSecretsIn(baseNs))
         {
             bool isBase = IsBase(rule, secret);
@@ -141,13 +155,16 @@ internal sealed class Planner
                         DeleteCopies(rule, secret, targets, $"the base {secret.Reference} is being deleted");
                     }
 
-                    ReleaseFinalizer(rule, secret, "the base is being deleted: its copies are handled, so the controller removes its finalizer");
+                    if (baseInScope)
+                    {
+                        ReleaseFinalizer(rule, secret, "the base is being deleted: its copies are handled, so the controller removes its finalizer");
+                    }
                 }
 
                 continue;
             }
 
-            if (finalizer is not null && !hasFinalizer)
+            if (finalizer is not null && !hasFinalizer && baseInScope)
             {
                 Add(rule, PlanOperation.Update, secret, secret with { Metadata = secret.Metadata with { Finalizers = new ValueArray<string>(secret.Metadata.Finalizers.Append(finalizer)) } },
                     $"add the finalizer {finalizer}, so that the controller sees the base's deletion");
@@ -213,7 +230,11 @@ internal sealed class Planner
         if (rule.Rule.OnBaseUnlabeled == CopyFate.DeleteUnshieldedCopies)
         {
             DeleteCopies(rule, secret, targets, $"{secret.Reference} stopped being a base");
-            ReleaseFinalizer(rule, secret, "it stopped being a base: its copies are deleted, so the controller removes its finalizer");
+            if (_scope is null || _scope.Contains(secret.Namespace!))
+            {
+                ReleaseFinalizer(rule, secret, "it stopped being a base: its copies are deleted, so the controller removes its finalizer");
+            }
+
             return;
         }
 

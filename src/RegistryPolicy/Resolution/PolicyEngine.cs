@@ -92,6 +92,43 @@ public static class PolicyEngine
         return Planner.Plan(policy, snapshot, []);
     }
 
+    /// <summary>
+    /// The plan for some namespaces only: exactly the actions and ServiceAccount patches of the full
+    /// <see cref="Plan(CompiledPolicy, ClusterSnapshot)"/> whose object is in one of them (a base's own finalizer action
+    /// belongs to the base's namespace), computed without visiting the other namespaces. With
+    /// <see cref="AffectedNamespaces"/>, what a controller re-plans after one watch event.
+    /// </summary>
+    /// <param name="policy">The policy.</param>
+    /// <param name="snapshot">The snapshot.</param>
+    /// <param name="namespaces">The namespaces to plan; names the snapshot does not have plan nothing.</param>
+    /// <returns>The plan for those namespaces; its warnings are those found on the way.</returns>
+    public static PropagationPlan Plan(CompiledPolicy policy, ClusterSnapshot snapshot, IEnumerable<string> namespaces)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(namespaces);
+        return Planner.Plan(policy, snapshot, [], new HashSet<string>(namespaces, StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// The namespaces whose plan a change to one object (added, changed or removed) can change: its own namespace, or,
+    /// for anything in a base namespace of the policy's propagation rules (a base changes every copy), every namespace.
+    /// </summary>
+    /// <param name="policy">The policy.</param>
+    /// <param name="changed">The object that changed (a Namespace's own reference names it).</param>
+    /// <returns>The namespaces, or <see langword="null"/> for all of them.</returns>
+    public static IReadOnlySet<string>? AffectedNamespaces(CompiledPolicy policy, ObjectReference changed)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        string? ns = changed.Kind == "Namespace" ? changed.Name : changed.Namespace;
+        if (ns is null || policy.Document.Spec.Propagation.Any(r => r.Base.Namespace == ns))
+        {
+            return null;
+        }
+
+        return new HashSet<string>([ns], StringComparer.Ordinal);
+    }
+
     /// <summary>What the policy's defaulting webhook answers for a Secret create or update.</summary>
     /// <param name="policy">The policy.</param>
     /// <param name="request">The request.</param>
