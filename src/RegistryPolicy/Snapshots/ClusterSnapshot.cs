@@ -15,7 +15,14 @@ public sealed class ClusterSnapshot
 {
     private readonly Lazy<Dictionary<string, ImmutableArray<SecretObject>>> _secretsByName;
     private readonly Dictionary<string, (int Start, int Count)> _secretsByNamespace;
-    private readonly Dictionary<string, List<SecretObject>> _secretsByLabel = new(StringComparer.Ordinal);
+    private readonly Lazy<Dictionary<string, List<SecretObject>>> _secretsByLabel;
+    private readonly ImmutableArray<SecretObject> _secrets;
+
+    // A snapshot made by With from a few Secret changes shares everything with its root and keeps, per changed namespace,
+    // that namespace's new sorted Secrets: one change costs O(log m + k) (m changed namespaces, k Secrets in the namespace).
+    private readonly ClusterSnapshot? _root;
+    private readonly ImmutableDictionary<string, ImmutableArray<SecretObject>>? _overlay;
+    private readonly Lazy<ImmutableArray<SecretObject>>? _overlaySecrets;
     private readonly Dictionary<string, NamespaceObject> _namespaces;
     private readonly Dictionary<(string Namespace, string Name), ServiceAccountObject> _serviceAccounts;
     private readonly Lazy<Dictionary<ObjectReference, SourceLocation>> _locations;
@@ -44,7 +51,7 @@ public sealed class ClusterSnapshot
             }
         }
 
-        Secrets = Sorted(secrets);
+        _secrets = Sorted(secrets);
         ServiceAccounts = Sorted(accounts);
         ConfigMaps = Sorted(configMaps);
         Functions = Sorted(functions);
@@ -58,19 +65,15 @@ public sealed class ClusterSnapshot
         Workloads = ImmutableCollectionsMarshal.AsImmutableArray(sortedWorkloads);
 
         _secretsByNamespace = new(StringComparer.Ordinal);
-        for (int i = 0; i < Secrets.Length; i++)
+        for (int i = 0; i < _secrets.Length; i++)
         {
-            SecretObject s = Secrets[i];
+            SecretObject s = _secrets[i];
             ref (int Start, int Count) range = ref CollectionsMarshal.GetValueRefOrAddDefault(_secretsByNamespace, s.Namespace!, out bool exists);
             range = exists ? (range.Start, range.Count + 1) : (i, 1);
-            foreach (var (key, _) in s.Metadata.Labels)
-            {
-                ref List<SecretObject>? list = ref CollectionsMarshal.GetValueRefOrAddDefault(_secretsByLabel, key, out _);
-                (list ??= []).Add(s);
-            }
         }
 
-        ImmutableArray<SecretObject> all = Secrets;
+        ImmutableArray<SecretObject> all = _secrets;
+        _secretsByLabel = new(() => LabelIndex(all));
         _secretsByName = new(() => all.GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToImmutableArray(), StringComparer.Ordinal));
         _serviceAccounts = ServiceAccounts.ToDictionary(a => (a.Namespace!, a.Name));
 
@@ -91,11 +94,89 @@ public sealed class ClusterSnapshot
         Namespaces = [.. _namespaces.Values.OrderBy(n => n.Name, StringComparer.Ordinal)];
     }
 
+    /// <summary>A snapshot that is <paramref name="root"/> with the Secrets of some namespaces replaced.</summary>
+    private ClusterSnapshot(ClusterSnapshot root, ImmutableDictionary<string, ImmutableArray<SecretObject>> overlay)
+    {
+        _root = root;
+        _overlay = overlay;
+        _secrets = root._secrets;
+        _secretsByNamespace = root._secretsByNamespace;
+        _overlaySecrets = new(MergeOverlay);
+        _secretsByLabel = new(() => LabelIndex(Secrets));
+        _secretsByName = new(() => Secrets.GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToImmutableArray(), StringComparer.Ordinal));
+        _namespaces = root._namespaces;
+        _serviceAccounts = root._serviceAccounts;
+        _locations = root._locations;
+        Namespaces = root.Namespaces;
+        ServiceAccounts = root.ServiceAccounts;
+        ConfigMaps = root.ConfigMaps;
+        Functions = root.Functions;
+        Workloads = root.Workloads;
+        Diagnostics = root.Diagnostics;
+        Refused = root.Refused;
+    }
+
+    private static Dictionary<string, List<SecretObject>> LabelIndex(ImmutableArray<SecretObject> secrets)
+    {
+        var index = new Dictionary<string, List<SecretObject>>(StringComparer.Ordinal);
+        foreach (SecretObject s in secrets)
+        {
+            foreach (var (key, _) in s.Metadata.Labels)
+            {
+                ref List<SecretObject>? list = ref CollectionsMarshal.GetValueRefOrAddDefault(index, key, out _);
+                (list ??= []).Add(s);
+            }
+        }
+
+        return index;
+    }
+
+    /// <summary>Every Secret of an overlay snapshot, sorted: the root's namespaces, each replaced by the overlay's where it has one.</summary>
+    private ImmutableArray<SecretObject> MergeOverlay()
+    {
+        ClusterSnapshot root = _root!;
+        var namespaces = new SortedSet<string>(root._secretsByNamespace.Keys, StringComparer.Ordinal);
+        namespaces.UnionWith(_overlay!.Keys);
+        var merged = new List<SecretObject>(root._secrets.Length);
+        foreach (string ns in namespaces)
+        {
+            merged.AddRange(_overlay.TryGetValue(ns, out ImmutableArray<SecretObject> changed)
+                ? changed
+                : root._secrets.AsSpan(root._secretsByNamespace[ns].Start, root._secretsByNamespace[ns].Count).ToArray());
+        }
+
+        return [.. merged];
+    }
+
+    /// <summary>A namespace's Secrets, sorted by name, without copying.</summary>
+    private ImmutableArray<SecretObject> NamespaceSecrets(string @namespace)
+    {
+        if (_overlay is not null && _overlay.TryGetValue(@namespace, out ImmutableArray<SecretObject> changed))
+        {
+            return changed;
+        }
+
+        ClusterSnapshot root = _root ?? this;
+        return root._secretsByNamespace.TryGetValue(@namespace, out var range) ? root._secrets.Slice(range.Start, range.Count) : [];
+    }
+
+    /// <summary>A namespace's Secrets, sorted by name, as a span into the shared arrays (no copy: the evaluation's inner loops).</summary>
+    private ReadOnlySpan<SecretObject> NamespaceSpan(string @namespace)
+    {
+        if (_overlay is not null && _overlay.TryGetValue(@namespace, out ImmutableArray<SecretObject> changed))
+        {
+            return changed.AsSpan();
+        }
+
+        ClusterSnapshot root = _root ?? this;
+        return root._secretsByNamespace.TryGetValue(@namespace, out var range) ? root._secrets.AsSpan(range.Start, range.Count) : [];
+    }
+
     /// <summary>A snapshot with nothing in it.</summary>
     public static ClusterSnapshot Empty { get; } = new([], static () => [], []);
 
     /// <summary>Every Secret, sorted by namespace and name.</summary>
-    public ImmutableArray<SecretObject> Secrets { get; }
+    public ImmutableArray<SecretObject> Secrets => _overlaySecrets?.Value ?? _secrets;
 
     /// <summary>Every Namespace, declared or inferred, sorted by name.</summary>
     public ImmutableArray<NamespaceObject> Namespaces { get; }
@@ -204,9 +285,23 @@ public sealed class ClusterSnapshot
     /// <param name="upserts">Objects to add or replace.</param>
     /// <param name="deletes">Objects to remove.</param>
     /// <returns>The new snapshot; this one is unchanged.</returns>
+    /// <remarks>
+    /// A few changes to Secrets in namespaces the snapshot already has (a controller's watch events) make a snapshot that
+    /// shares everything with this one but the changed namespaces' Secret lists: O(log m + k) for each change, with m the
+    /// namespaces changed since the last rebuild and k the Secrets of the namespace). Anything else (other kinds, a new
+    /// namespace, a delete in an inferred namespace, more than 64 changes at once) rebuilds, in O(n log n). Both give the same snapshot as
+    /// <see cref="Create(IEnumerable{KubeObject})"/> of the resulting objects.
+    /// </remarks>
     public ClusterSnapshot With(IEnumerable<KubeObject> upserts, IEnumerable<ObjectReference>? deletes = null)
     {
         ArgumentNullException.ThrowIfNull(upserts);
+        IReadOnlyList<KubeObject> ups = upserts as IReadOnlyList<KubeObject> ?? [.. upserts];
+        IReadOnlyList<ObjectReference> dels = deletes as IReadOnlyList<ObjectReference> ?? [.. deletes ?? []];
+        if (TryWithSecrets(ups, dels) is { } fast)
+        {
+            return fast;
+        }
+
         var map = new Dictionary<ObjectReference, KubeObject>();
         var order = new List<ObjectReference>();
         foreach (KubeObject o in Objects)
@@ -215,7 +310,7 @@ public sealed class ClusterSnapshot
             order.Add(o.Reference);
         }
 
-        foreach (KubeObject o in upserts)
+        foreach (KubeObject o in ups)
         {
             if (!map.ContainsKey(o.Reference))
             {
@@ -225,7 +320,7 @@ public sealed class ClusterSnapshot
             map[o.Reference] = o;
         }
 
-        foreach (ObjectReference d in deletes ?? [])
+        foreach (ObjectReference d in dels)
         {
             map.Remove(d);
         }
@@ -235,19 +330,61 @@ public sealed class ClusterSnapshot
         return new ClusterSnapshot(objects, () => previous.Value.Where(l => map.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value), Diagnostics);
     }
 
-    /// <summary>Finds a Secret.</summary>
-    /// <param name="namespace">Its namespace.</param>
-    /// <param name="name">Its name.</param>
-    /// <returns>The Secret, or <see langword="null"/>.</returns>
-    public SecretObject? GetSecret(string @namespace, string name)
+    /// <summary>The overlay path of <see cref="With"/>, or <see langword="null"/> when the changes need a rebuild.</summary>
+    private ClusterSnapshot? TryWithSecrets(IReadOnlyList<KubeObject> upserts, IReadOnlyList<ObjectReference> deletes)
     {
-        // The namespace's Secrets are a slice of the sorted array: a binary search by name (objects are unique by then).
-        if (!_secretsByNamespace.TryGetValue(@namespace, out var range))
+        // The overlay holds at most one entry per namespace, so it never outgrows the snapshot.
+        if (upserts.Count + deletes.Count is 0 or > 64)
         {
             return null;
         }
 
-        ReadOnlySpan<SecretObject> slice = Secrets.AsSpan(range.Start, range.Count);
+        foreach (KubeObject o in upserts)
+        {
+            // Upserts into a namespace the snapshot has (declared or inferred) keep the namespace list as it is.
+            if (o is not SecretObject { Namespace: { } ns } || !_namespaces.ContainsKey(ns))
+            {
+                return null;
+            }
+        }
+
+        foreach (ObjectReference d in deletes)
+        {
+            // A delete in an inferred namespace may remove its last object, and with it the namespace: rebuild.
+            if (d.Kind != "Secret" || d.Namespace is not { } ns || !(_namespaces.TryGetValue(ns, out NamespaceObject? declared) && declared.IsDeclared))
+            {
+                return null;
+            }
+        }
+
+        ImmutableDictionary<string, ImmutableArray<SecretObject>> overlay = _overlay ?? ImmutableDictionary.Create<string, ImmutableArray<SecretObject>>(StringComparer.Ordinal);
+        ClusterSnapshot root = _root ?? this;
+        ImmutableArray<SecretObject> Current(string ns) => overlay.TryGetValue(ns, out ImmutableArray<SecretObject> changed) ? changed
+            : root._secretsByNamespace.TryGetValue(ns, out var range) ? root._secrets.Slice(range.Start, range.Count) : [];
+        foreach (KubeObject o in upserts)
+        {
+            var secret = (SecretObject)o;
+            ImmutableArray<SecretObject> list = Current(secret.Namespace!);
+            int at = IndexOf(list.AsSpan(), secret.Name);
+            overlay = overlay.SetItem(secret.Namespace!, at >= 0 ? list.SetItem(at, secret) : list.Insert(~at, secret));
+        }
+
+        foreach (ObjectReference d in deletes)
+        {
+            ImmutableArray<SecretObject> list = Current(d.Namespace!);
+            int at = IndexOf(list.AsSpan(), d.Name);
+            if (at >= 0)
+            {
+                overlay = overlay.SetItem(d.Namespace!, list.RemoveAt(at));
+            }
+        }
+
+        return new ClusterSnapshot(root, overlay);
+    }
+
+    /// <summary>Binary search by name in a namespace's sorted Secrets: the index, or the complement of where it would go.</summary>
+    private static int IndexOf(ReadOnlySpan<SecretObject> slice, string name)
+    {
         int low = 0, high = slice.Length - 1;
         while (low <= high)
         {
@@ -255,7 +392,7 @@ public sealed class ClusterSnapshot
             int c = string.CompareOrdinal(slice[mid].Name, name);
             if (c == 0)
             {
-                return slice[mid];
+                return mid;
             }
 
             if (c < 0)
@@ -268,7 +405,19 @@ public sealed class ClusterSnapshot
             }
         }
 
-        return null;
+        return ~low;
+    }
+
+    /// <summary>Finds a Secret.</summary>
+    /// <param name="namespace">Its namespace.</param>
+    /// <param name="name">Its name.</param>
+    /// <returns>The Secret, or <see langword="null"/>.</returns>
+    public SecretObject? GetSecret(string @namespace, string name)
+    {
+        // The namespace's Secrets are sorted by name: a binary search (objects are unique by then).
+        ReadOnlySpan<SecretObject> slice = NamespaceSpan(@namespace);
+        int at = IndexOf(slice, name);
+        return at >= 0 ? slice[at] : null;
     }
 
     /// <summary>Every Secret with this name, in any namespace, sorted by namespace.</summary>
@@ -279,18 +428,16 @@ public sealed class ClusterSnapshot
     /// <summary>Every Secret in a namespace, sorted by name.</summary>
     /// <param name="namespace">The namespace.</param>
     /// <returns>The Secrets.</returns>
-    public ImmutableArray<SecretObject> GetSecretsIn(string @namespace) =>
-        _secretsByNamespace.TryGetValue(@namespace, out var range) ? Secrets.Slice(range.Start, range.Count) : [];
+    public ImmutableArray<SecretObject> GetSecretsIn(string @namespace) => NamespaceSecrets(@namespace);
 
     /// <summary>As <see cref="GetSecretsIn"/>, without copying (for the evaluation's inner loops).</summary>
-    internal ReadOnlySpan<SecretObject> SecretsIn(string @namespace) =>
-        _secretsByNamespace.TryGetValue(@namespace, out var range) ? Secrets.AsSpan(range.Start, range.Count) : [];
+    internal ReadOnlySpan<SecretObject> SecretsIn(string @namespace) => NamespaceSpan(@namespace);
 
     /// <summary>Every Secret that carries a label with this key (any value), sorted by namespace and name.</summary>
     /// <param name="labelKey">The label key.</param>
     /// <returns>The Secrets.</returns>
     public IReadOnlyList<SecretObject> GetSecretsWithLabel(string labelKey) =>
-        _secretsByLabel.TryGetValue(labelKey, out List<SecretObject>? list) ? list : [];
+        _secretsByLabel.Value.TryGetValue(labelKey, out List<SecretObject>? list) ? list : [];
 
     /// <summary>Finds a Namespace (declared or inferred).</summary>
     /// <param name="name">Its name.</param>
@@ -306,7 +453,15 @@ public sealed class ClusterSnapshot
     /// <summary>Where an object was read from, when it was read from a source.</summary>
     /// <param name="reference">The object.</param>
     /// <returns>Its location, or <see langword="null"/>.</returns>
-    public SourceLocation? LocationOf(ObjectReference reference) => _locations.Value.TryGetValue(reference, out var l) ? l : null;
+    public SourceLocation? LocationOf(ObjectReference reference)
+    {
+        if (_overlay is not null && reference.Kind == "Secret" && reference.Namespace is { } ns && _overlay.ContainsKey(ns) && GetSecret(ns, reference.Name) is null)
+        {
+            return null; // removed by a change since the root was read
+        }
+
+        return _locations.Value.TryGetValue(reference, out var l) ? l : null;
+    }
 
     private static ImmutableArray<T> Sorted<T>(List<T> items)
         where T : KubeObject
