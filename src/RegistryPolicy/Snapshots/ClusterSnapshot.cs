@@ -15,17 +15,39 @@ public sealed class ClusterSnapshot
 {
     private readonly Lazy<Dictionary<string, ImmutableArray<SecretObject>>> _secretsByName;
     private readonly Dictionary<string, (int Start, int Count)> _secretsByNamespace;
+    private readonly Dictionary<string, (int Start, int Count)> _accountsByNamespace;
     private readonly Lazy<Dictionary<string, List<SecretObject>>> _secretsByLabel;
     private readonly ImmutableArray<SecretObject> _secrets;
+    private readonly ImmutableArray<ServiceAccountObject> _accounts;
+    private readonly ImmutableArray<NamespaceObject> _namespaceList;
 
-    // A snapshot made by With from a few Secret changes shares everything with its root and keeps, per changed namespace,
-    // that namespace's new sorted Secrets: one change costs O(log m + k) (m changed namespaces, k Secrets in the namespace).
+    // A snapshot made by With from a few changes to Secrets, ServiceAccounts and Namespaces shares everything with its
+    // root and keeps, per changed namespace, that namespace's new sorted Secrets and ServiceAccounts and its new Namespace
+    // (null: gone): one change costs O(log m + k) (m namespaces changed since the root, k objects of its kind there).
     private readonly ClusterSnapshot? _root;
-    private readonly ImmutableDictionary<string, ImmutableArray<SecretObject>>? _overlay;
+    private readonly Overlay? _overlay;
     private readonly Lazy<ImmutableArray<SecretObject>>? _overlaySecrets;
+    private readonly Lazy<ImmutableArray<ServiceAccountObject>>? _overlayAccounts;
+    private readonly Lazy<ImmutableArray<NamespaceObject>>? _overlayNamespaces;
     private readonly Dictionary<string, NamespaceObject> _namespaces;
     private readonly Dictionary<(string Namespace, string Name), ServiceAccountObject> _serviceAccounts;
+
+    // Namespaces that objects of kinds With never overlays (ConfigMaps, Functions, workloads) or the sources' filtered
+    // objects live in: they stay (inferred) when their Namespace object is deleted.
+    private readonly HashSet<string> _otherKindNamespaces;
+    private readonly ImmutableArray<string> _otherNamespaces;
     private readonly Lazy<Dictionary<ObjectReference, SourceLocation>> _locations;
+
+    private sealed record Overlay(
+        ImmutableDictionary<string, ImmutableArray<SecretObject>> Secrets,
+        ImmutableDictionary<string, ImmutableArray<ServiceAccountObject>> Accounts,
+        ImmutableDictionary<string, NamespaceObject?> Namespaces)
+    {
+        public static readonly Overlay Empty = new(
+            ImmutableDictionary.Create<string, ImmutableArray<SecretObject>>(StringComparer.Ordinal),
+            ImmutableDictionary.Create<string, ImmutableArray<ServiceAccountObject>>(StringComparer.Ordinal),
+            ImmutableDictionary.Create<string, NamespaceObject?>(StringComparer.Ordinal));
+    }
 
     private ClusterSnapshot(List<KubeObject> objects, Func<Dictionary<ObjectReference, SourceLocation>> locations, ImmutableArray<Diagnostic> diagnostics,
         IEnumerable<string>? otherNamespaces = null)
@@ -52,7 +74,7 @@ public sealed class ClusterSnapshot
         }
 
         _secrets = Sorted(secrets);
-        ServiceAccounts = Sorted(accounts);
+        _accounts = Sorted(accounts);
         ConfigMaps = Sorted(configMaps);
         Functions = Sorted(functions);
         WorkloadObject[] sortedWorkloads = [.. workloads];
@@ -64,18 +86,16 @@ public sealed class ClusterSnapshot
         });
         Workloads = ImmutableCollectionsMarshal.AsImmutableArray(sortedWorkloads);
 
-        _secretsByNamespace = new(StringComparer.Ordinal);
-        for (int i = 0; i < _secrets.Length; i++)
-        {
-            SecretObject s = _secrets[i];
-            ref (int Start, int Count) range = ref CollectionsMarshal.GetValueRefOrAddDefault(_secretsByNamespace, s.Namespace!, out bool exists);
-            range = exists ? (range.Start, range.Count + 1) : (i, 1);
-        }
+        _secretsByNamespace = Ranges(_secrets);
+        _accountsByNamespace = Ranges(_accounts);
+        _otherNamespaces = [.. otherNamespaces ?? []];
+        _otherKindNamespaces = new HashSet<string>(configMaps.Select(c => c.Namespace).Concat(functions.Select(f => f.Namespace))
+            .Concat(workloads.Select(w => w.Namespace)).OfType<string>().Concat(_otherNamespaces), StringComparer.Ordinal);
 
         ImmutableArray<SecretObject> all = _secrets;
         _secretsByLabel = new(() => LabelIndex(all));
         _secretsByName = new(() => all.GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToImmutableArray(), StringComparer.Ordinal));
-        _serviceAccounts = ServiceAccounts.ToDictionary(a => (a.Namespace!, a.Name));
+        _serviceAccounts = _accounts.ToDictionary(a => (a.Namespace!, a.Name));
 
         _namespaces = new(StringComparer.Ordinal);
         foreach (NamespaceObject n in namespaces)
@@ -91,24 +111,43 @@ public sealed class ClusterSnapshot
             }
         }
 
-        Namespaces = [.. _namespaces.Values.OrderBy(n => n.Name, StringComparer.Ordinal)];
+        _namespaceList = [.. _namespaces.Values.OrderBy(n => n.Name, StringComparer.Ordinal)];
     }
 
-    /// <summary>A snapshot that is <paramref name="root"/> with the Secrets of some namespaces replaced.</summary>
-    private ClusterSnapshot(ClusterSnapshot root, ImmutableDictionary<string, ImmutableArray<SecretObject>> overlay)
+    /// <summary>Where each namespace's objects are in a list sorted by namespace.</summary>
+    private static Dictionary<string, (int Start, int Count)> Ranges<T>(ImmutableArray<T> sorted)
+        where T : KubeObject
+    {
+        var ranges = new Dictionary<string, (int Start, int Count)>(StringComparer.Ordinal);
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            ref (int Start, int Count) range = ref CollectionsMarshal.GetValueRefOrAddDefault(ranges, sorted[i].Namespace!, out bool exists);
+            range = exists ? (range.Start, range.Count + 1) : (i, 1);
+        }
+
+        return ranges;
+    }
+
+    /// <summary>A snapshot that is <paramref name="root"/> with the Secrets, ServiceAccounts and Namespace objects of some namespaces replaced.</summary>
+    private ClusterSnapshot(ClusterSnapshot root, Overlay overlay)
     {
         _root = root;
         _overlay = overlay;
         _secrets = root._secrets;
+        _accounts = root._accounts;
+        _namespaceList = root._namespaceList;
         _secretsByNamespace = root._secretsByNamespace;
-        _overlaySecrets = new(MergeOverlay);
-        _secretsByLabel = new(() => LabelIndex(Secrets));
-        _secretsByName = new(() => Secrets.GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToImmutableArray(), StringComparer.Ordinal));
+        _accountsByNamespace = root._accountsByNamespace;
+        _overlaySecrets = overlay.Secrets.IsEmpty ? null : new(() => Merge(root._secrets, root._secretsByNamespace, overlay.Secrets));
+        _overlayAccounts = overlay.Accounts.IsEmpty ? null : new(() => Merge(root._accounts, root._accountsByNamespace, overlay.Accounts));
+        _overlayNamespaces = overlay.Namespaces.IsEmpty ? null : new(() => MergeNamespaces(root._namespaces, overlay.Namespaces));
+        _secretsByLabel = overlay.Secrets.IsEmpty ? root._secretsByLabel : new(() => LabelIndex(Secrets));
+        _secretsByName = overlay.Secrets.IsEmpty ? root._secretsByName : new(() => Secrets.GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToImmutableArray(), StringComparer.Ordinal));
         _namespaces = root._namespaces;
         _serviceAccounts = root._serviceAccounts;
+        _otherKindNamespaces = root._otherKindNamespaces;
+        _otherNamespaces = root._otherNamespaces;
         _locations = root._locations;
-        Namespaces = root.Namespaces;
-        ServiceAccounts = root.ServiceAccounts;
         ConfigMaps = root.ConfigMaps;
         Functions = root.Functions;
         Workloads = root.Workloads;
@@ -131,18 +170,41 @@ public sealed class ClusterSnapshot
         return index;
     }
 
-    /// <summary>Every Secret of an overlay snapshot, sorted: the root's namespaces, each replaced by the overlay's where it has one.</summary>
-    private ImmutableArray<SecretObject> MergeOverlay()
+    /// <summary>Every object of one kind of an overlay snapshot, sorted: the root's namespaces, each replaced by the overlay's where it has one.</summary>
+    private static ImmutableArray<T> Merge<T>(ImmutableArray<T> all, Dictionary<string, (int Start, int Count)> ranges, ImmutableDictionary<string, ImmutableArray<T>> overlay)
+        where T : KubeObject
     {
-        ClusterSnapshot root = _root!;
-        var namespaces = new SortedSet<string>(root._secretsByNamespace.Keys, StringComparer.Ordinal);
-        namespaces.UnionWith(_overlay!.Keys);
-        var merged = new List<SecretObject>(root._secrets.Length);
+        var namespaces = new SortedSet<string>(ranges.Keys, StringComparer.Ordinal);
+        namespaces.UnionWith(overlay.Keys);
+        var merged = new List<T>(all.Length);
         foreach (string ns in namespaces)
         {
-            merged.AddRange(_overlay.TryGetValue(ns, out ImmutableArray<SecretObject> changed)
-                ? changed
-                : root._secrets.AsSpan(root._secretsByNamespace[ns].Start, root._secretsByNamespace[ns].Count).ToArray());
+            if (overlay.TryGetValue(ns, out ImmutableArray<T> changed))
+            {
+                merged.AddRange(changed);
+            }
+            else
+            {
+                (int start, int count) = ranges[ns];
+                merged.AddRange(all.AsSpan(start, count));
+            }
+        }
+
+        return [.. merged];
+    }
+
+    /// <summary>Every Namespace of an overlay snapshot, sorted: the root's, replaced or removed (null) where the overlay says.</summary>
+    private static ImmutableArray<NamespaceObject> MergeNamespaces(Dictionary<string, NamespaceObject> root, ImmutableDictionary<string, NamespaceObject?> overlay)
+    {
+        var names = new SortedSet<string>(root.Keys, StringComparer.Ordinal);
+        names.UnionWith(overlay.Keys);
+        var merged = new List<NamespaceObject>(names.Count);
+        foreach (string name in names)
+        {
+            if ((overlay.TryGetValue(name, out NamespaceObject? changed) ? changed : root[name]) is { } n)
+            {
+                merged.Add(n);
+            }
         }
 
         return [.. merged];
@@ -151,7 +213,7 @@ public sealed class ClusterSnapshot
     /// <summary>A namespace's Secrets, sorted by name, without copying.</summary>
     private ImmutableArray<SecretObject> NamespaceSecrets(string @namespace)
     {
-        if (_overlay is not null && _overlay.TryGetValue(@namespace, out ImmutableArray<SecretObject> changed))
+        if (_overlay is not null && _overlay.Secrets.TryGetValue(@namespace, out ImmutableArray<SecretObject> changed))
         {
             return changed;
         }
@@ -163,13 +225,25 @@ public sealed class ClusterSnapshot
     /// <summary>A namespace's Secrets, sorted by name, as a span into the shared arrays (no copy: the evaluation's inner loops).</summary>
     private ReadOnlySpan<SecretObject> NamespaceSpan(string @namespace)
     {
-        if (_overlay is not null && _overlay.TryGetValue(@namespace, out ImmutableArray<SecretObject> changed))
+        if (_overlay is not null && _overlay.Secrets.TryGetValue(@namespace, out ImmutableArray<SecretObject> changed))
         {
             return changed.AsSpan();
         }
 
         ClusterSnapshot root = _root ?? this;
         return root._secretsByNamespace.TryGetValue(@namespace, out var range) ? root._secrets.AsSpan(range.Start, range.Count) : [];
+    }
+
+    /// <summary>A namespace's ServiceAccounts, sorted by name.</summary>
+    private ImmutableArray<ServiceAccountObject> NamespaceAccounts(string @namespace)
+    {
+        if (_overlay is not null && _overlay.Accounts.TryGetValue(@namespace, out ImmutableArray<ServiceAccountObject> changed))
+        {
+            return changed;
+        }
+
+        ClusterSnapshot root = _root ?? this;
+        return root._accountsByNamespace.TryGetValue(@namespace, out var range) ? root._accounts.Slice(range.Start, range.Count) : [];
     }
 
     /// <summary>A snapshot with nothing in it.</summary>
@@ -179,10 +253,10 @@ public sealed class ClusterSnapshot
     public ImmutableArray<SecretObject> Secrets => _overlaySecrets?.Value ?? _secrets;
 
     /// <summary>Every Namespace, declared or inferred, sorted by name.</summary>
-    public ImmutableArray<NamespaceObject> Namespaces { get; }
+    public ImmutableArray<NamespaceObject> Namespaces => _overlayNamespaces?.Value ?? _namespaceList;
 
     /// <summary>Every ServiceAccount, sorted.</summary>
-    public ImmutableArray<ServiceAccountObject> ServiceAccounts { get; }
+    public ImmutableArray<ServiceAccountObject> ServiceAccounts => _overlayAccounts?.Value ?? _accounts;
 
     /// <summary>Every ConfigMap, sorted.</summary>
     public ImmutableArray<ConfigMapObject> ConfigMaps { get; }
@@ -286,18 +360,21 @@ public sealed class ClusterSnapshot
     /// <param name="deletes">Objects to remove.</param>
     /// <returns>The new snapshot; this one is unchanged.</returns>
     /// <remarks>
-    /// A few changes to Secrets in namespaces the snapshot already has (a controller's watch events) make a snapshot that
-    /// shares everything with this one but the changed namespaces' Secret lists: O(log m + k) for each change, with m the
-    /// namespaces changed since the last rebuild and k the Secrets of the namespace). Anything else (other kinds, a new
-    /// namespace, a delete in an inferred namespace, more than 64 changes at once) rebuilds, in O(n log n). Both give the same snapshot as
-    /// <see cref="Create(IEnumerable{KubeObject})"/> of the resulting objects.
+    /// A few changes (up to 64) to Secrets, ServiceAccounts and Namespace objects (a controller's watch events) make a
+    /// snapshot that shares everything with this one but the changed namespaces' Secret and ServiceAccount lists and
+    /// Namespace objects: O(log m + k) for each change, with m the namespaces changed since the last rebuild and k the
+    /// objects of that kind in the namespace. The whole-snapshot lists and indexes (<see cref="Secrets"/>,
+    /// <see cref="Namespaces"/>, the label index) are built again on first use. Anything else (ConfigMaps, Functions,
+    /// workloads, more than 64 changes at once) rebuilds, in O(n log n). Both give the same snapshot as
+    /// <see cref="Create(IEnumerable{KubeObject})"/> of the resulting objects: a namespace that no Namespace object
+    /// declares exists (inferred) while objects live in it.
     /// </remarks>
     public ClusterSnapshot With(IEnumerable<KubeObject> upserts, IEnumerable<ObjectReference>? deletes = null)
     {
         ArgumentNullException.ThrowIfNull(upserts);
         IReadOnlyList<KubeObject> ups = upserts as IReadOnlyList<KubeObject> ?? [.. upserts];
         IReadOnlyList<ObjectReference> dels = deletes as IReadOnlyList<ObjectReference> ?? [.. deletes ?? []];
-        if (TryWithSecrets(ups, dels) is { } fast)
+        if (TryWithOverlay(ups, dels) is { } fast)
         {
             return fast;
         }
@@ -327,13 +404,16 @@ public sealed class ClusterSnapshot
 
         var objects = order.Where(map.ContainsKey).Select(r => map[r]).ToList();
         Lazy<Dictionary<ObjectReference, SourceLocation>> previous = _locations;
-        return new ClusterSnapshot(objects, () => previous.Value.Where(l => map.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value), Diagnostics);
+        return new ClusterSnapshot(objects, () => previous.Value.Where(l => map.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value), Diagnostics, _otherNamespaces)
+        {
+            Refused = Refused,
+        };
     }
 
     /// <summary>The overlay path of <see cref="With"/>, or <see langword="null"/> when the changes need a rebuild.</summary>
-    private ClusterSnapshot? TryWithSecrets(IReadOnlyList<KubeObject> upserts, IReadOnlyList<ObjectReference> deletes)
+    private ClusterSnapshot? TryWithOverlay(IReadOnlyList<KubeObject> upserts, IReadOnlyList<ObjectReference> deletes)
     {
-        // The overlay holds at most one entry per namespace, so it never outgrows the snapshot.
+        // The overlay holds at most one entry per namespace and kind, so it never outgrows the snapshot.
         if (upserts.Count + deletes.Count is 0 or > 64)
         {
             return null;
@@ -341,8 +421,7 @@ public sealed class ClusterSnapshot
 
         foreach (KubeObject o in upserts)
         {
-            // Upserts into a namespace the snapshot has (declared or inferred) keep the namespace list as it is.
-            if (o is not SecretObject { Namespace: { } ns } || !_namespaces.ContainsKey(ns))
+            if (o is not (SecretObject { Namespace: not null } or ServiceAccountObject { Namespace: not null } or NamespaceObject { IsDeclared: true, Namespace: null }))
             {
                 return null;
             }
@@ -350,40 +429,106 @@ public sealed class ClusterSnapshot
 
         foreach (ObjectReference d in deletes)
         {
-            // A delete in an inferred namespace may remove its last object, and with it the namespace: rebuild.
-            if (d.Kind != "Secret" || d.Namespace is not { } ns || !(_namespaces.TryGetValue(ns, out NamespaceObject? declared) && declared.IsDeclared))
+            if (!(d.Kind is "Secret" or "ServiceAccount" ? d.Namespace is not null : d.Kind == "Namespace" && d.Namespace is null))
             {
                 return null;
             }
         }
 
-        ImmutableDictionary<string, ImmutableArray<SecretObject>> overlay = _overlay ?? ImmutableDictionary.Create<string, ImmutableArray<SecretObject>>(StringComparer.Ordinal);
         ClusterSnapshot root = _root ?? this;
-        ImmutableArray<SecretObject> Current(string ns) => overlay.TryGetValue(ns, out ImmutableArray<SecretObject> changed) ? changed
+        Overlay overlay = _overlay ?? Overlay.Empty;
+        var secrets = overlay.Secrets.ToBuilder();
+        var accounts = overlay.Accounts.ToBuilder();
+        var namespaces = overlay.Namespaces.ToBuilder();
+        NamespaceObject? Namespace(string name) => namespaces.TryGetValue(name, out NamespaceObject? changed) ? changed : root._namespaces.GetValueOrDefault(name);
+        ImmutableArray<SecretObject> SecretsIn(string ns) => secrets.TryGetValue(ns, out ImmutableArray<SecretObject> changed) ? changed
             : root._secretsByNamespace.TryGetValue(ns, out var range) ? root._secrets.Slice(range.Start, range.Count) : [];
+        ImmutableArray<ServiceAccountObject> AccountsIn(string ns) => accounts.TryGetValue(ns, out ImmutableArray<ServiceAccountObject> changed) ? changed
+            : root._accountsByNamespace.TryGetValue(ns, out var range) ? root._accounts.Slice(range.Start, range.Count) : [];
+        void Infer(string ns)
+        {
+            if (Namespace(ns) is null)
+            {
+                namespaces[ns] = NamespaceObject.Named(ns) with { IsDeclared = false };
+            }
+        }
+
+        // As a rebuild does it: the upserts, then the deletes, then the namespaces the deletes may have emptied.
         foreach (KubeObject o in upserts)
         {
-            var secret = (SecretObject)o;
-            ImmutableArray<SecretObject> list = Current(secret.Namespace!);
-            int at = IndexOf(list.AsSpan(), secret.Name);
-            overlay = overlay.SetItem(secret.Namespace!, at >= 0 ? list.SetItem(at, secret) : list.Insert(~at, secret));
-        }
-
-        foreach (ObjectReference d in deletes)
-        {
-            ImmutableArray<SecretObject> list = Current(d.Namespace!);
-            int at = IndexOf(list.AsSpan(), d.Name);
-            if (at >= 0)
+            switch (o)
             {
-                overlay = overlay.SetItem(d.Namespace!, list.RemoveAt(at));
+                case SecretObject secret:
+                    secrets[secret.Namespace!] = Upsert(SecretsIn(secret.Namespace!), secret);
+                    Infer(secret.Namespace!);
+                    break;
+                case ServiceAccountObject account:
+                    accounts[account.Namespace!] = Upsert(AccountsIn(account.Namespace!), account);
+                    Infer(account.Namespace!);
+                    break;
+                case NamespaceObject n:
+                    namespaces[n.Name] = n;
+                    break;
             }
         }
 
-        return new ClusterSnapshot(root, overlay);
+        List<string>? emptied = null;
+        foreach (ObjectReference d in deletes)
+        {
+            string ns = d.Namespace ?? d.Name;
+            switch (d.Kind)
+            {
+                case "Secret" when Remove(SecretsIn(ns), d.Name) is { } fewer:
+                    secrets[ns] = fewer;
+                    break;
+                case "ServiceAccount" when Remove(AccountsIn(ns), d.Name) is { } fewer:
+                    accounts[ns] = fewer;
+                    break;
+                case "Namespace" when Namespace(ns) is { IsDeclared: true }:
+                    namespaces[ns] = null;
+                    break;
+                default:
+                    continue;
+            }
+
+            (emptied ??= []).Add(ns);
+        }
+
+        foreach (string ns in emptied ?? [])
+        {
+            // A namespace no Namespace object declares exists while objects live in it.
+            bool occupied = SecretsIn(ns).Length > 0 || AccountsIn(ns).Length > 0 || root._otherKindNamespaces.Contains(ns);
+            NamespaceObject? current = Namespace(ns);
+            if (current is null && occupied)
+            {
+                Infer(ns);
+            }
+            else if (current is { IsDeclared: false } && !occupied)
+            {
+                namespaces[ns] = null;
+            }
+        }
+
+        return new ClusterSnapshot(root, new Overlay(secrets.ToImmutable(), accounts.ToImmutable(), namespaces.ToImmutable()));
+    }
+
+    private static ImmutableArray<T> Upsert<T>(ImmutableArray<T> sorted, T item)
+        where T : KubeObject
+    {
+        int at = IndexOf(sorted.AsSpan(), item.Name);
+        return at >= 0 ? sorted.SetItem(at, item) : sorted.Insert(~at, item);
+    }
+
+    private static ImmutableArray<T>? Remove<T>(ImmutableArray<T> sorted, string name)
+        where T : KubeObject
+    {
+        int at = IndexOf(sorted.AsSpan(), name);
+        return at >= 0 ? sorted.RemoveAt(at) : null;
     }
 
     /// <summary>Binary search by name in a namespace's sorted Secrets: the index, or the complement of where it would go.</summary>
-    private static int IndexOf(ReadOnlySpan<SecretObject> slice, string name)
+    private static int IndexOf<T>(ReadOnlySpan<T> slice, string name)
+        where T : KubeObject
     {
         int low = 0, high = slice.Length - 1;
         while (low <= high)
@@ -442,20 +587,38 @@ public sealed class ClusterSnapshot
     /// <summary>Finds a Namespace (declared or inferred).</summary>
     /// <param name="name">Its name.</param>
     /// <returns>The Namespace, or <see langword="null"/>.</returns>
-    public NamespaceObject? GetNamespace(string name) => _namespaces.GetValueOrDefault(name);
+    public NamespaceObject? GetNamespace(string name) =>
+        _overlay is not null && _overlay.Namespaces.TryGetValue(name, out NamespaceObject? changed) ? changed : _namespaces.GetValueOrDefault(name);
 
     /// <summary>Finds a ServiceAccount.</summary>
     /// <param name="namespace">Its namespace.</param>
     /// <param name="name">Its name.</param>
     /// <returns>The ServiceAccount, or <see langword="null"/>.</returns>
-    public ServiceAccountObject? GetServiceAccount(string @namespace, string name) => _serviceAccounts.GetValueOrDefault((@namespace, name));
+    public ServiceAccountObject? GetServiceAccount(string @namespace, string name)
+    {
+        if (_overlay is null || !_overlay.Accounts.ContainsKey(@namespace))
+        {
+            return _serviceAccounts.GetValueOrDefault((@namespace, name));
+        }
+
+        ImmutableArray<ServiceAccountObject> accounts = NamespaceAccounts(@namespace);
+        int at = IndexOf(accounts.AsSpan(), name);
+        return at >= 0 ? accounts[at] : null;
+    }
 
     /// <summary>Where an object was read from, when it was read from a source.</summary>
     /// <param name="reference">The object.</param>
     /// <returns>Its location, or <see langword="null"/>.</returns>
     public SourceLocation? LocationOf(ObjectReference reference)
     {
-        if (_overlay is not null && reference.Kind == "Secret" && reference.Namespace is { } ns && _overlay.ContainsKey(ns) && GetSecret(ns, reference.Name) is null)
+        bool removed = _overlay is not null && reference switch
+        {
+            { Kind: "Secret", Namespace: { } ns } => _overlay.Secrets.ContainsKey(ns) && GetSecret(ns, reference.Name) is null,
+            { Kind: "ServiceAccount", Namespace: { } ns } => _overlay.Accounts.ContainsKey(ns) && GetServiceAccount(ns, reference.Name) is null,
+            { Kind: "Namespace" } => _overlay.Namespaces.ContainsKey(reference.Name) && GetNamespace(reference.Name) is not { IsDeclared: true },
+            _ => false,
+        };
+        if (removed)
         {
             return null; // removed by a change since the root was read
         }

@@ -10,13 +10,21 @@ using RegistryPolicy.Testing;
 namespace RegistryPolicy.Tests.Snapshots;
 
 /// <summary>
-/// <see cref="ClusterSnapshot.With"/>, through its overlay path (a few Secret changes) and its rebuild path alike, gives
+/// <see cref="ClusterSnapshot.With"/>, through its overlay path (a few Secret, ServiceAccount and Namespace changes) and its rebuild path alike, gives
 /// the snapshot <see cref="ClusterSnapshot.Create(IEnumerable{KubeObject})"/> gives for the resulting objects, and leaves
 /// the snapshot it was called on unchanged.
 /// </summary>
 public sealed class SnapshotWithProperties
 {
-    private static readonly SnapshotShape Shape = SnapshotShape.KymaServerless;
+    // ServiceAccounts too, so that every kind the overlay takes is changed.
+    private static readonly SnapshotShape Shape = SnapshotShape.KymaServerless with
+    {
+        Namespaces = [.. SnapshotShape.KymaServerless.Namespaces, "openfaas-fn"],
+        ServiceAccountNames = ["default", "builder"],
+    };
+
+    // A policy with ServiceAccount links, so that the plan reads the ServiceAccounts.
+    private static readonly CompiledPolicy Linking = PolicyPresets.TryGet("openfaas", out CompiledPolicy? p) ? p : throw new InvalidOperationException();
 
     private static readonly Arbitrary<(ImmutableArray<KubeObject> Start, ImmutableArray<(KubeObject? Upsert, int Remove)> Events)> Cases = Arb.From(
         from start in SnapshotGenerators.Objects(Shape)
@@ -54,8 +62,22 @@ public sealed class SnapshotWithProperties
             parts.Add($"get {x.Reference}: {ReferenceEquals(s.GetSecret(x.Namespace!, x.Name), x)}");
         }
 
-        PropagationPlan plan = PolicyEngine.Plan(PolicyPresets.Default, s);
-        parts.Add("plan: " + string.Join("; ", plan.Actions) + " | " + string.Join("; ", plan.ServiceAccountPatches.Select(p => p.ToJson())));
+        // Lookups of every name the shape can produce, present or not.
+        foreach (string ns in Shape.Namespaces)
+        {
+            parts.Add($"namespace {ns}: {(s.GetNamespace(ns) is { } n ? $"{n.IsDeclared} {n.Phase} {string.Join(",", n.Metadata.Labels)}" : "none")}");
+            foreach (string a in Shape.ServiceAccountNames)
+            {
+                parts.Add($"account {ns}/{a}: {(s.GetServiceAccount(ns, a) is { } sa ? string.Join(",", sa.ImagePullSecrets) : "none")}");
+            }
+        }
+
+        foreach (CompiledPolicy policy in new[] { PolicyPresets.Default, Linking })
+        {
+            PropagationPlan plan = PolicyEngine.Plan(policy, s);
+            parts.Add("plan: " + string.Join("; ", plan.Actions) + " | " + string.Join("; ", plan.ServiceAccountPatches.Select(p => p.ToJson())));
+        }
+
         parts.Add("resolve: " + string.Join("; ", PolicyEngine.Evaluate(PolicyPresets.Default, s).Namespaces.Select(n => $"{n.Namespace} {n.Source} {n.Secret}")));
         return string.Join("\n", parts);
     }
@@ -115,7 +137,7 @@ public sealed class SnapshotWithProperties
         });
 
     [Fact]
-    public void A_secret_change_in_a_known_namespace_shares_the_rest_and_a_new_namespace_rebuilds()
+    public void A_secret_change_shares_the_rest_and_a_secret_in_a_new_namespace_makes_it_inferred()
     {
         var snapshot = ClusterSnapshot.Create(
             NamespaceObject.Named("a"), NamespaceObject.Named("b"),
@@ -132,5 +154,29 @@ public sealed class SnapshotWithProperties
         ClusterSnapshot elsewhere = next.With([new SecretObject(new ObjectMetadata("s", "new-ns"), "Opaque", SecretData.Empty)]);
         Assert.Contains(elsewhere.Namespaces, n => n.Name == "new-ns" && !n.IsDeclared);
         Assert.Equal(["s1", "s2"], elsewhere.GetSecretsIn("a").Select(s => s.Name));
+
+        ClusterSnapshot gone = elsewhere.With([], [new ObjectReference("Secret", "new-ns", "s")]);
+        Assert.Null(gone.GetNamespace("new-ns"));
+        Assert.NotNull(elsewhere.GetNamespace("new-ns"));
+    }
+
+    [Fact]
+    public void Deleting_a_namespace_object_leaves_it_inferred_while_objects_live_in_it()
+    {
+        var snapshot = ClusterSnapshot.Create(
+            NamespaceObject.Named("a"), NamespaceObject.Named("b"),
+            new SecretObject(new ObjectMetadata("s1", "a"), "Opaque", SecretData.Empty),
+            new ServiceAccountObject(new ObjectMetadata("default", "a"), []));
+
+        ClusterSnapshot next = snapshot.With([], [new ObjectReference("Namespace", null, "a"), new ObjectReference("Namespace", null, "b")]);
+
+        Assert.Equal(["a"], next.Namespaces.Select(n => n.Name));
+        Assert.False(next.GetNamespace("a")!.IsDeclared);
+        Assert.Null(next.GetNamespace("b"));
+        Assert.DoesNotContain(next.Objects, o => o is NamespaceObject);
+
+        ClusterSnapshot emptied = next.With([], [new ObjectReference("Secret", "a", "s1")]);
+        Assert.NotNull(emptied.GetNamespace("a")); // its ServiceAccount is still there
+        Assert.Null(emptied.With([], [new ObjectReference("ServiceAccount", "a", "default")]).GetNamespace("a"));
     }
 }
