@@ -41,8 +41,8 @@ internal static class ControllerCommands
         var logLevel = new Option<string>("--log-level") { Description = "trace, debug, information, warning or error (logs go to standard error).", DefaultValueFactory = _ => "information" };
         logLevel.AcceptOnlyFromAmong("trace", "debug", "information", "warning", "error");
         var command = new Command("controller",
-            "Runs the propagation controller against a cluster: lists and watches Namespaces, Secrets and ServiceAccounts, plans with the policy after every " +
-            "burst of events and every --resync, and applies the plan (creates, guarded updates and deletes, ServiceAccount patches), never writing a shielded " +
+            "Runs the propagation controller against a cluster: lists and watches Namespaces, Secrets and ServiceAccounts, after every burst of events plans " +
+            "the namespaces it affects (every namespace at each --resync), and applies the plan (creates, guarded updates and deletes, ServiceAccount patches), never writing a shielded " +
             "Secret, a base namespace's Secrets other than the base's finalizer, or a terminating namespace. Runs until SIGTERM or Ctrl+C. " +
             "Exit 0 after a clean stop, 1 when the kubeconfig or policy cannot be used. 'controller manifests' prints the RBAC it needs.")
         {

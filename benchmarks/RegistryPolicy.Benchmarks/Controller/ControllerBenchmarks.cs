@@ -7,8 +7,8 @@ namespace RegistryPolicy.Benchmarks.Controller;
 
 /// <summary>
 /// What the parts of a per-event reconcile cost at 10,000 namespaces and 100,000 Secrets: a snapshot built from the
-/// cache, one Secret replaced in a snapshot (the overlay path of ClusterSnapshot.With), the whole plan, and the plan of
-/// one namespace.
+/// cache, one Secret, Namespace or ServiceAccount replaced in a snapshot (the overlay path of ClusterSnapshot.With), the
+/// whole plan, the plan of one namespace, and the two whole events (a namespace Secret; the cluster-wide base).
 /// </summary>
 [MemoryDiagnoser]
 public class ControllerBenchmarks
@@ -16,6 +16,9 @@ public class ControllerBenchmarks
     private List<KubeObject> _objects = null!;
     private ClusterSnapshot _converged = null!;
     private SecretObject _changed = null!;
+    private SecretObject _changedBase = null!;
+    private NamespaceObject _relabelled = null!;
+    private ServiceAccountObject _account = null!;
 
     [Params(10_000)]
     public int Namespaces { get; set; }
@@ -44,6 +47,9 @@ public class ControllerBenchmarks
 
         _converged = ClusterSnapshot.Create(_objects);
         _changed = new SecretObject(new ObjectMetadata("app-1", "team-05000") { Labels = StringMap.Of("app", "y") }, "Opaque", SecretData.FromStrings("token", "changed"));
+        _changedBase = baseSecret with { Data = SecretData.FromStrings("username", "robot", "password", "p2", "registryAddress", "registry.example.com") };
+        _relabelled = NamespaceObject.Named("team-05000", StringMap.Of("team", "b"));
+        _account = new ServiceAccountObject(new ObjectMetadata("default", "team-05000"), new ValueArray<string>(["app-1"]));
         if (!PolicyEngine.Plan(PolicyPresets.Default, _converged).IsEmpty)
         {
             throw new InvalidOperationException("the benchmark cluster is not converged");
@@ -61,4 +67,22 @@ public class ControllerBenchmarks
 
     [Benchmark(Description = "one Secret replaced (ClusterSnapshot.With)")]
     public ClusterSnapshot WithOneSecret() => _converged.With([_changed]);
+
+    [Benchmark(Description = "one Namespace relabelled (ClusterSnapshot.With)")]
+    public ClusterSnapshot WithOneNamespace() => _converged.With([_relabelled]);
+
+    [Benchmark(Description = "one ServiceAccount replaced (ClusterSnapshot.With)")]
+    public ClusterSnapshot WithOneServiceAccount() => _converged.With([_account]);
+
+    [Benchmark(Description = "one namespace Secret event: With, AffectedNamespaces, scoped plan")]
+    public PropagationPlan OneSecretEvent()
+    {
+        ClusterSnapshot next = _converged.With([_changed]);
+        return PolicyEngine.AffectedNamespaces(PolicyPresets.Default, _changed.Reference) is { } affected
+            ? PolicyEngine.Plan(PolicyPresets.Default, next, affected)
+            : PolicyEngine.Plan(PolicyPresets.Default, next);
+    }
+
+    [Benchmark(Description = "cluster-wide base changed: With, then the plan of every namespace")]
+    public PropagationPlan BaseChangedEvent() => PolicyEngine.Plan(PolicyPresets.Default, _converged.With([_changedBase]));
 }

@@ -46,6 +46,10 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
     private readonly HashSet<(string?, string)> _pinned = [];
     private readonly Dictionary<(string?, string), string> _deleted = [];
     private Dictionary<(string?, string), ApiObject> _objects = [];
+
+    // What changed since the last Drain: the keys of objects added, replaced or removed, or (after a list) everything.
+    private HashSet<(string?, string)> _journal = [];
+    private bool _relisted = true;
     private string _resourceVersion = "";
     private DateTimeOffset? _downSince;
     private long _version;
@@ -91,6 +95,38 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
         }
     }
 
+    /// <summary>
+    /// What changed since the last call: after a list, every object (<see cref="CacheChanges.Relisted"/>); otherwise each
+    /// object added, replaced or removed, once, as the cache holds it now (<see langword="null"/>: gone). Consistent: read
+    /// under the lock that every change takes.
+    /// </summary>
+    public CacheChanges Drain()
+    {
+        lock (_lock)
+        {
+            if (_relisted)
+            {
+                _relisted = false;
+                _journal.Clear();
+                return new CacheChanges(true, [.. _objects.Select(o => (o.Key, (ApiObject?)o.Value))]);
+            }
+
+            if (_journal.Count == 0)
+            {
+                return CacheChanges.None;
+            }
+
+            var changed = new List<((string?, string) Key, ApiObject? Current)>(_journal.Count);
+            foreach ((string?, string) key in _journal)
+            {
+                changed.Add((key, _objects.GetValueOrDefault(key)));
+            }
+
+            _journal = [];
+            return new CacheChanges(false, changed);
+        }
+    }
+
     public ApiObject? Get(string? @namespace, string name)
     {
         lock (_lock)
@@ -117,6 +153,7 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
             _pinned.Add(written.Key);
 
             _objects[written.Key] = written;
+            _journal.Add(written.Key);
             Interlocked.Increment(ref _version);
         }
     }
@@ -134,6 +171,7 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
 
             if (_objects.Remove((@namespace, name)))
             {
+                _journal.Add((@namespace, name));
                 Interlocked.Increment(ref _version);
             }
         }
@@ -278,6 +316,8 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
         lock (_lock)
         {
             _objects = objects;
+            _relisted = true;
+            _journal.Clear();
             _deleted.Clear();
             _resourceVersion = resourceVersion;
             _downSince = null;
@@ -364,6 +404,7 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
 
             if (changed is not null)
             {
+                _journal.Add(changed.Key);
                 Interlocked.Increment(ref _version);
             }
         }
@@ -390,4 +431,12 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
     private static bool IsOlder(string candidate, string current) =>
         ulong.TryParse(candidate, NumberStyles.None, CultureInfo.InvariantCulture, out ulong a) &&
         ulong.TryParse(current, NumberStyles.None, CultureInfo.InvariantCulture, out ulong b) && a < b;
+}
+
+/// <summary>What changed in a cache since the last <see cref="ObjectCache.Drain"/>.</summary>
+/// <param name="Relisted">Whether the cache listed again (or for the first time): <paramref name="Changed"/> is then everything it holds.</param>
+/// <param name="Changed">Each key changed, with the object as the cache holds it now (<see langword="null"/>: gone).</param>
+internal sealed record CacheChanges(bool Relisted, List<((string? Namespace, string Name) Key, ApiObject? Current)> Changed)
+{
+    public static readonly CacheChanges None = new(false, []);
 }

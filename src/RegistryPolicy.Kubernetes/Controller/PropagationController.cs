@@ -4,6 +4,7 @@ using System.Text.Json;
 using k8s.LeaderElection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using RegistryPolicy.Diagnostics;
 using RegistryPolicy.Policies;
 using RegistryPolicy.Primitives;
 using RegistryPolicy.Resolution;
@@ -12,8 +13,10 @@ using RegistryPolicy.Snapshots;
 namespace RegistryPolicy.Kubernetes.Controller;
 
 /// <summary>
-/// The propagation controller: caches Namespaces, Secrets and ServiceAccounts by list and watch, computes the policy's
-/// <see cref="PropagationPlan"/> from the cache after every burst of events (and every resync), and applies it:
+/// The propagation controller: caches Namespaces, Secrets and ServiceAccounts by list and watch, keeps a
+/// <see cref="ClusterSnapshot"/> current with each burst of events (<see cref="ClusterSnapshot.With"/>), plans the
+/// namespaces those events affect (every namespace after a relist, at every resync, and when a base changes), and applies
+/// the policy's <see cref="PropagationPlan"/>:
 /// creates, merge-patch updates that carry the resourceVersion read, deletes with uid and resourceVersion preconditions,
 /// ServiceAccount JSON patches guarded by a <c>test</c> of the resourceVersion. A 409 re-reads the object and plans
 /// again; it never overwrites blindly. Writes go through a global token bucket, a per-object interval and backoff, a
@@ -35,7 +38,14 @@ public sealed class PropagationController : IDisposable
     private readonly Queue<DateTimeOffset> _creates = new();
     private readonly HashSet<string> _manualRules;
     private readonly HashSet<string> _baseNamespaces;
-    private Dictionary<(string Kind, string? Namespace, string Name), ApiObject> _planned = [];
+    // The cluster as the last plan saw it: the snapshot (kept current per event by ClusterSnapshot.With) and, beside it,
+    // the version of every object it was made from, which each write is conditional on.
+    private readonly Dictionary<(string Kind, string? Namespace, string Name), ApiObject> _planned = [];
+    private ClusterSnapshot? _snapshot;
+
+    // Namespaces whose last plan left work not known to be done (deferred, failed, re-read): planned again next time.
+    private readonly HashSet<string> _pending = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _dryRunLogged = new(StringComparer.Ordinal);
     private CancellationTokenSource _leadership = new();
     private readonly Dictionary<string, PropagationRule> _rules;
     private ObjectCache? _namespaces, _secrets, _accounts;
@@ -48,8 +58,8 @@ public sealed class PropagationController : IDisposable
     private DateTimeOffset _startedAt;
     private DateTimeOffset? _nextWake;
     private DateTimeOffset _guardLoggedAt;
-    private string? _lastDryRun;
-    private long _reconciles, _writes, _conflicts, _throttled;
+    private long _reconciles, _writes, _conflicts, _throttled, _fullPlans;
+    private int _lastPlanned = -1;
     private volatile bool _runaway;
     private volatile string? _lastError;
 
@@ -106,6 +116,15 @@ public sealed class PropagationController : IDisposable
     /// <summary>The cluster as the caches hold it now (for tests and diagnostics).</summary>
     /// <returns>A snapshot; empty before the first lists.</returns>
     public ClusterSnapshot CurrentSnapshot() => ClusterSnapshot.Create(Cached());
+
+    /// <summary>How many rounds planned every namespace (the first, relists, resyncs, base changes, failed rounds): for tests.</summary>
+    internal long FullPlans => Interlocked.Read(ref _fullPlans);
+
+    /// <summary>How many namespaces the last round planned, or -1 when it planned every namespace: for tests.</summary>
+    internal int LastPlanned => Volatile.Read(ref _lastPlanned);
+
+    /// <summary>The snapshot the last round planned with (kept current per event): for tests.</summary>
+    internal ClusterSnapshot? PlannedSnapshot => Volatile.Read(ref _snapshot);
 
     /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled: caches, leader election and reconciliation.</summary>
     /// <param name="cancellationToken">Stops the controller; in-flight writes are abandoned (each is idempotent or guarded).</param>
@@ -222,16 +241,19 @@ public sealed class PropagationController : IDisposable
     private async Task ReconcileLoopAsync(CancellationToken cancellationToken)
     {
         DateTimeOffset nextResync = _time.GetUtcNow() + _options.Resync;
+        bool resync = false;
         while (!cancellationToken.IsCancellationRequested)
         {
             DateTimeOffset now = _time.GetUtcNow();
             DateTimeOffset wake = _nextWake is { } w && w < nextResync ? w : nextResync;
             TimeSpan wait = wake > now ? wake - now : TimeSpan.Zero;
             wait = wait > TimeSpan.FromDays(1) ? TimeSpan.FromDays(1) : wait;
-            bool signalled = await _signal.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
-            if (!signalled && _time.GetUtcNow() >= nextResync)
+            await _signal.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+            if (_time.GetUtcNow() >= nextResync)
             {
+                // The periodic resync: the snapshot is built again from the caches and every namespace planned.
                 nextResync = _time.GetUtcNow() + _options.Resync;
+                resync = true;
             }
 
             if (!(_namespaces!.IsSynced && _secrets!.IsSynced && _accounts!.IsSynced))
@@ -247,11 +269,14 @@ public sealed class PropagationController : IDisposable
             _nextWake = null;
             try
             {
-                await ReconcileAsync(cancellationToken).ConfigureAwait(false);
+                await ReconcileAsync(resync, cancellationToken).ConfigureAwait(false);
+                resync = false;
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                // A plan or a write failed in a way not handled below: log it, retry after a second, keep running.
+                // A plan or a write failed in a way not handled below: log it, retry after a second with a snapshot built
+                // again from the caches (the changes drained for this round are in them), keep running.
+                _snapshot = null;
                 _lastError = e.Message;
                 ControllerLog.ReconcileFailed(_logger, e.Message);
                 Later(_time.GetUtcNow() + TimeSpan.FromSeconds(1));
@@ -262,33 +287,101 @@ public sealed class PropagationController : IDisposable
     private IEnumerable<KubeObject> Cached() =>
         new[] { _namespaces, _secrets, _accounts }.Where(c => c is not null).SelectMany(c => c!.Items()).Select(o => o.Decoded).OfType<KubeObject>();
 
-    internal async Task ReconcileAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Brings the snapshot up to date with what the caches changed since the last round, and plans: only the namespaces
+    /// those changes affect (<see cref="PolicyEngine.AffectedNamespaces"/>) and those with work left from before, or every
+    /// namespace after a relist, a resync or a change to a base. The scoped plan equals the full plan there (a property of
+    /// the core), so nothing else can have changed.
+    /// </summary>
+    internal async Task ReconcileAsync(bool full, CancellationToken cancellationToken)
     {
-        // The plan is made from these objects; each write is conditional on the version the plan saw, so a change made
-        // since then is answered with 409 and planned again, never overwritten.
-        var planned = new Dictionary<(string Kind, string? Namespace, string Name), ApiObject>();
-        var objects = new List<KubeObject>();
-        foreach (ObjectCache cache in new[] { _namespaces!, _secrets!, _accounts! })
+        (ObjectCache Cache, CacheChanges Changes)[] drained = [(_namespaces!, _namespaces!.Drain()), (_secrets!, _secrets!.Drain()), (_accounts!, _accounts!.Drain())];
+        HashSet<string>? scope = new(_pending, StringComparer.Ordinal);
+        if (full || _snapshot is null || drained.Any(d => d.Changes.Relisted))
         {
-            foreach (ApiObject item in cache.Items())
+            // Built again from the caches as they are now; each write is conditional on the version the plan saw, so a
+            // change made since is answered with 409 and planned again, never overwritten.
+            _planned.Clear();
+            var objects = new List<KubeObject>();
+            foreach ((ObjectCache cache, _) in drained)
             {
-                planned[(cache.Type.Kind, item.Namespace, item.Name)] = item;
-                if (item.Decoded is { } decoded)
+                foreach (ApiObject item in cache.Items())
                 {
-                    objects.Add(decoded);
+                    _planned[(cache.Type.Kind, item.Namespace, item.Name)] = item;
+                    if (item.Decoded is { } decoded)
+                    {
+                        objects.Add(decoded);
+                    }
                 }
+            }
+
+            _snapshot = ClusterSnapshot.Create(objects);
+            scope = null;
+        }
+        else
+        {
+            var upserts = new List<KubeObject>();
+            var deletes = new List<ObjectReference>();
+            foreach ((ObjectCache cache, CacheChanges changes) in drained)
+            {
+                foreach (((string? ns, string name), ApiObject? current) in changes.Changed)
+                {
+                    var reference = new ObjectReference(cache.Type.Kind, ns, name);
+                    if (current is null)
+                    {
+                        _planned.Remove((cache.Type.Kind, ns, name));
+                    }
+                    else
+                    {
+                        _planned[(cache.Type.Kind, ns, name)] = current;
+                    }
+
+                    if (current?.Decoded is { } decoded)
+                    {
+                        upserts.Add(decoded);
+                    }
+                    else
+                    {
+                        deletes.Add(reference); // gone, or no longer readable: out of the snapshot either way
+                    }
+
+                    if (scope is not null && PolicyEngine.AffectedNamespaces(_policy, reference) is { } affected)
+                    {
+                        scope.UnionWith(affected);
+                    }
+                    else
+                    {
+                        scope = null; // a base (or what decides one): every namespace
+                    }
+                }
+            }
+
+            if (upserts.Count + deletes.Count > 0)
+            {
+                _snapshot = _snapshot.With(upserts, deletes);
             }
         }
 
-        _planned = planned;
-        ClusterSnapshot snapshot = ClusterSnapshot.Create(objects);
-        PropagationPlan plan = PolicyEngine.Plan(_policy, snapshot);
+        _pending.Clear();
+        ClusterSnapshot snapshot = _snapshot;
+        PropagationPlan plan = scope is null ? PolicyEngine.Plan(_policy, snapshot) : PolicyEngine.Plan(_policy, snapshot, scope);
+        Volatile.Write(ref _lastPlanned, scope?.Count ?? -1);
+        if (scope is null)
+        {
+            Interlocked.Increment(ref _fullPlans);
+        }
+
         Interlocked.Increment(ref _reconciles);
         _metrics.Reconciled();
         var work = plan.Actions.Where(a => !_manualRules.Contains(a.Rule)).Select(a => (Action: (PlanAction?)a, Patch: (ServiceAccountPatch?)null))
             .Concat(plan.ServiceAccountPatches.Where(p => p.Rule is null || !p.Rule.Split(',').Any(r => _manualRules.Contains(r.Trim()))).Select(p => ((PlanAction?)null, (ServiceAccountPatch?)p)))
             .ToList();
         _metrics.QueueDepth(work.Count);
+        if (_options.DryRun)
+        {
+            LogDryRun(work, scope);
+        }
+
         if (work.Count == 0)
         {
             _lastSync = _time.GetUtcNow();
@@ -299,12 +392,13 @@ public sealed class PropagationController : IDisposable
 
         if (_options.DryRun)
         {
-            LogDryRun(work);
             return;
         }
 
         if (!CanWrite)
         {
+            // Not the leader: when it becomes one, it plans these again.
+            _pending.UnionWith(work.Select(w => Namespace(w)));
             return;
         }
 
@@ -312,15 +406,24 @@ public sealed class PropagationController : IDisposable
         int left = work.Count;
         foreach (var (action, patch) in work)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (!CanWrite)
+            // Every namespace whose work is not known to be done is planned again next round (a refusal waits for a change).
+            string ns = Namespace((action, patch));
+            if (cancellationToken.IsCancellationRequested || !CanWrite)
             {
+                _pending.UnionWith(work.Select(w => Namespace(w)));
+                cancellationToken.ThrowIfCancellationRequested();
                 return;
             }
 
+            _pending.Add(ns);
             Outcome outcome = action is not null
                 ? await ApplyAsync(action, cancellationToken).ConfigureAwait(false)
                 : await PatchAsync(patch!, cancellationToken).ConfigureAwait(false);
+            if (outcome == Outcome.Skipped)
+            {
+                _pending.Remove(ns);
+            }
+
             _metrics.QueueDepth(--left);
             progressed |= outcome == Outcome.Applied || outcome == Outcome.Reread;
         }
@@ -332,19 +435,34 @@ public sealed class PropagationController : IDisposable
         }
     }
 
-    private void LogDryRun(List<(PlanAction? Action, ServiceAccountPatch? Patch)> work)
+    private static string Namespace((PlanAction? Action, ServiceAccountPatch? Patch) work) => work.Action?.Secret.Namespace ?? work.Patch!.ServiceAccount.Namespace!;
+
+    /// <summary>Logs, per namespace, the actions a dry run would take, when they differ from what it logged last for that namespace.</summary>
+    private void LogDryRun(List<(PlanAction? Action, ServiceAccountPatch? Patch)> work, HashSet<string>? scope)
     {
-        string text = string.Join("\n", work.Select(w => w.Action?.ToString() ?? w.Patch!.ToString()));
-        if (text == _lastDryRun)
+        var byNamespace = work.GroupBy(Namespace, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        foreach (string ns in scope is null ? [.. _dryRunLogged.Keys] : scope)
         {
-            return;
+            if (!byNamespace.ContainsKey(ns))
+            {
+                _dryRunLogged.Remove(ns);
+            }
         }
 
-        _lastDryRun = text;
-        foreach (var (action, patch) in work)
+        foreach (var (ns, items) in byNamespace)
         {
-            _metrics.Action(action is null ? "patch" : Kind(action.Operation), "dry-run");
-            ControllerLog.DryRun(_logger, action?.ToString() ?? patch!.ToString());
+            string text = string.Join("\n", items.Select(w => w.Action?.ToString() ?? w.Patch!.ToString()));
+            if (_dryRunLogged.GetValueOrDefault(ns) == text)
+            {
+                continue;
+            }
+
+            _dryRunLogged[ns] = text;
+            foreach (var (action, patch) in items)
+            {
+                _metrics.Action(action is null ? "patch" : Kind(action.Operation), "dry-run");
+                ControllerLog.DryRun(_logger, action?.ToString() ?? patch!.ToString());
+            }
         }
     }
 

@@ -46,8 +46,11 @@ public sealed record PropagationControllerOptions
     /// <summary>The controller reports itself unhealthy when a watch has been down, or the first list has not finished, for longer than this.</summary>
     public TimeSpan UnhealthyAfter { get; init; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>How long events are gathered before a plan is computed (a burst of events costs one plan).</summary>
-    public TimeSpan Debounce { get; init; } = TimeSpan.FromMilliseconds(100);
+    /// <summary>
+    /// How long events are gathered before a plan is computed: a burst of events costs one plan. Each event costs
+    /// microseconds (the snapshot is updated in place and only the namespaces it affects are planned), so the wait is short.
+    /// </summary>
+    public TimeSpan Debounce { get; init; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>The longest time one write may take before it is abandoned and retried.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);

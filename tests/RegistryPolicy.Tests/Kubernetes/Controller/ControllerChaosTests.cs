@@ -106,6 +106,8 @@ public sealed class ControllerChaosTests
         int needed = namespaces - shielded + 1 + (namespaces - shielded) + 12;
         Assert.True(server.Writes.Count <= needed * 2, $"{server.Writes.Count} writes for {needed} needed");
         Assert.True(harness.Controller.Status.IsSynced);
+        // Through relists, cut watches and failed writes, the snapshot kept current per event never drifted from the cache.
+        await harness.SnapshotMatchesTheCacheAsync();
     }
 
     [Fact]

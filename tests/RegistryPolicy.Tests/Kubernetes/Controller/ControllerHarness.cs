@@ -31,7 +31,7 @@ internal sealed class ControllerHarness : IAsyncDisposable
         MaxCreatesPerMinute = 100_000,
         WatchTimeout = TimeSpan.FromSeconds(20),
         MaxWatchBackoff = TimeSpan.FromMilliseconds(300),
-        Resync = TimeSpan.FromSeconds(2),
+        Resync = TimeSpan.FromMinutes(10),
     };
 
     public static ControllerHarness Start(FakeApiServer server, CompiledPolicy? policy = null, PropagationControllerOptions? options = null)
@@ -68,6 +68,25 @@ internal sealed class ControllerHarness : IAsyncDisposable
 
             await Task.Delay(50);
         }
+    }
+
+    /// <summary>
+    /// Waits until the snapshot the controller keeps current per event (ClusterSnapshot.With on each change) holds exactly
+    /// what a snapshot built afresh from its caches holds: the incremental path lost and kept nothing it should not have.
+    /// </summary>
+    public async Task SnapshotMatchesTheCacheAsync()
+    {
+        string planned = "", fresh = "";
+        await WaitUntil(() =>
+        {
+            planned = Describe(Controller.PlannedSnapshot);
+            fresh = Describe(Controller.CurrentSnapshot());
+            return planned == fresh;
+        }, TimeSpan.FromSeconds(10), () => $"the kept snapshot to equal the cache's:\nkept\n{planned}\nfresh\n{fresh}");
+
+        static string Describe(ClusterSnapshot? s) => s is null ? "none" : string.Join("\n",
+            s.Objects.Select(o => o.ToManifest(new ManifestOptions { RevealSecrets = true }).ToJsonString())
+                .Concat(s.Namespaces.Select(n => $"namespace {n.Name} {n.IsDeclared}")));
     }
 
     public static Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what) => WaitUntil(condition, timeout, () => what);

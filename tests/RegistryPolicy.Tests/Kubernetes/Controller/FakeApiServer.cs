@@ -515,7 +515,8 @@ internal sealed class FakeApiServer : IAsyncDisposable
             {
                 string[] decoded = Encoding.UTF8.GetString(Convert.FromBase64String(t)).Split(':', 2);
                 listVersion = long.Parse(decoded[0], CultureInfo.InvariantCulture);
-                if (listVersion < _compactedBelow)
+                // As in etcd, the revision compacted at (the newest when Compact was called) stays readable.
+                if (listVersion < _compactedBelow - 1)
                 {
                     throw new ApiError(410, "Expired", "The provided continue parameter is too old to display a consistent list result.");
                 }

@@ -55,6 +55,47 @@ public sealed class ObjectCacheTests
     }
 
     [Fact]
+    public async Task Drain_gives_everything_after_a_list_then_each_changed_object_once_as_the_cache_holds_it_now()
+    {
+        await using FakeApiServer server = await FakeApiServer.StartAsync();
+        server.Seed([FakeApiServer.NamespaceJson("a"), Secret("a", "s1"), Secret("a", "s2"), Secret("a", "s3")]);
+        var running = await StartAsync(server);
+
+        CacheChanges first = running.Cache.Drain();
+        Assert.True(first.Relisted);
+        Assert.Equal(["a/s1", "a/s2", "a/s3"], first.Changed.Select(c => $"{c.Key.Namespace}/{c.Key.Name}").Order(StringComparer.Ordinal));
+        Assert.Same(CacheChanges.None, running.Cache.Drain());
+
+        // Two edits of one object, a delete and a create: three keys, each with what the cache holds after all of them.
+        server.Edit("secrets", "a", "s1", o => o["data"]!["k"] = "dzE=");
+        server.Edit("secrets", "a", "s1", o => o["data"]!["k"] = "dzI=");
+        server.Remove("secrets", "a", "s2");
+        server.Seed([Secret("a", "s4")]);
+        await ControllerHarness.WaitUntil(() => Names(server).SequenceEqual(Names(running.Cache)) &&
+            running.Cache.Get("a", "s1")!.ResourceVersion == (string?)server.Get("secrets", "a", "s1")!["metadata"]!["resourceVersion"], TimeSpan.FromSeconds(10), "the events");
+        CacheChanges next = running.Cache.Drain();
+        Assert.False(next.Relisted);
+        Assert.Equal(["a/s1 " + running.Cache.Get("a", "s1")!.ResourceVersion, "a/s2 gone", "a/s4 " + running.Cache.Get("a", "s4")!.ResourceVersion],
+            next.Changed.Select(c => $"{c.Key.Namespace}/{c.Key.Name} {c.Current?.ResourceVersion ?? "gone"}").Order(StringComparer.Ordinal));
+
+        // What the controller itself writes and deletes is journalled too; a compaction relists and gives everything again.
+        running.Cache.Forget("a", "s3");
+        Assert.Equal(["a/s3"], running.Cache.Drain().Changed.Select(c => $"{c.Key.Namespace}/{c.Key.Name}"));
+        await ControllerHarness.WaitUntil(() => server.ActiveWatches == 1, TimeSpan.FromSeconds(10), "the watch");
+        server.Faults = r => r.IsWatch ? new FakeApiServer.Fault(503) : null;
+        server.CutWatches();
+        server.Seed([Secret("a", "s5")]);
+        server.Compact();
+        server.Faults = null;
+        await ControllerHarness.WaitUntil(() => running.Cache.Relists >= 1 && Names(server).SequenceEqual(Names(running.Cache)), TimeSpan.FromSeconds(10),
+            () => $"the relist ({running.Cache.Relists} relists; server {string.Join(",", Names(server))}; cache {string.Join(",", Names(running.Cache))})");
+        CacheChanges relisted = running.Cache.Drain();
+        Assert.True(relisted.Relisted);
+        Assert.Equal(Names(server), relisted.Changed.Select(c => $"{c.Key.Namespace}/{c.Key.Name}").Order(StringComparer.Ordinal));
+        await StopAsync(running);
+    }
+
+    [Fact]
     public async Task A_cut_watch_resumes_from_the_last_resourceVersion_without_a_relist_and_loses_no_event()
     {
         await using FakeApiServer server = await FakeApiServer.StartAsync();

@@ -69,6 +69,50 @@ public sealed class PropagationControllerTests
     }
 
     [Fact]
+    public async Task After_the_first_plan_an_event_in_one_namespace_plans_that_namespace_alone_on_the_snapshot_kept_current_per_event()
+    {
+        await using FakeApiServer server = await FakeApiServer.StartAsync();
+        server.Seed(Cluster(40));
+        // No resync in the test's time: only the per-event path can repair anything.
+        await using ControllerHarness harness = ControllerHarness.Start(server);
+        await harness.ConvergedAsync(TimeSpan.FromSeconds(20));
+        long full = harness.Controller.FullPlans;
+        int writes = server.Writes.Count;
+
+        // Someone deletes a copy, then edits another: each is repaired, and each round plans one namespace.
+        server.Remove("secrets", "team-0007", BaseName);
+        await ControllerHarness.WaitUntil(() => server.Get("secrets", "team-0007", BaseName) is not null, TimeSpan.FromSeconds(10), "the deleted copy to come back");
+        server.Edit("secrets", "team-0011", BaseName, o => o["data"]!["password"] = Convert.ToBase64String(Encoding.UTF8.GetBytes("tampered")));
+        await ControllerHarness.WaitUntil(() => (string?)server.Get("secrets", "team-0011", BaseName)?["data"]?["password"] == Convert.ToBase64String(Encoding.UTF8.GetBytes("p1")),
+            TimeSpan.FromSeconds(10), "the edited copy to be repaired");
+        await harness.ConvergedAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(full, harness.Controller.FullPlans);
+        Assert.InRange(harness.Controller.LastPlanned, 0, 1);
+        Assert.Equal(writes + 2, server.Writes.Count);
+        await harness.SnapshotMatchesTheCacheAsync();
+
+        // A change to the base touches every namespace: one whole plan, and every copy follows.
+        server.Edit("secrets", BaseNamespace, BaseName, o => o["data"]!["password"] = Convert.ToBase64String(Encoding.UTF8.GetBytes("p2")));
+        await ControllerHarness.WaitUntil(() => Enumerable.Range(0, 40).All(i => (string?)server.Get("secrets", $"team-{i:D4}", BaseName)?["data"]?["password"] == Convert.ToBase64String(Encoding.UTF8.GetBytes("p2"))),
+            TimeSpan.FromSeconds(10), "every copy to follow the base");
+        Assert.True(harness.Controller.FullPlans > full);
+        await harness.SnapshotMatchesTheCacheAsync();
+    }
+
+    [Fact]
+    public async Task Every_resync_builds_the_snapshot_again_from_the_cache_and_plans_every_namespace()
+    {
+        await using FakeApiServer server = await FakeApiServer.StartAsync();
+        server.Seed(Cluster(3));
+        await using ControllerHarness harness = ControllerHarness.Start(server, options: ControllerHarness.FastOptions with { Resync = TimeSpan.FromSeconds(1) });
+        await harness.ConvergedAsync(TimeSpan.FromSeconds(20));
+        long full = harness.Controller.FullPlans;
+        await ControllerHarness.WaitUntil(() => harness.Controller.FullPlans >= full + 2, TimeSpan.FromSeconds(10), "two resyncs");
+        Assert.Equal(-1, harness.Controller.LastPlanned);
+    }
+
+    [Fact]
     public async Task Shielded_copies_terminating_namespaces_and_the_base_namespace_are_never_written()
     {
         await using FakeApiServer server = await FakeApiServer.StartAsync();
@@ -95,8 +139,8 @@ public sealed class PropagationControllerTests
     {
         await using FakeApiServer server = await FakeApiServer.StartAsync();
         server.Seed(Cluster(5));
-        await using ControllerHarness harness = ControllerHarness.Start(server, options: ControllerHarness.FastOptions with { DryRun = true });
-        await ControllerHarness.WaitUntil(() => harness.Controller.Status.Reconciles >= 2, TimeSpan.FromSeconds(10), "two plans");
+        await using ControllerHarness harness = ControllerHarness.Start(server, options: ControllerHarness.FastOptions with { DryRun = true, Resync = TimeSpan.FromSeconds(1) });
+        await ControllerHarness.WaitUntil(() => harness.Controller.FullPlans >= 2, TimeSpan.FromSeconds(10), "two whole plans (the first, a resync)");
         await Task.Delay(300);
         Assert.Empty(server.Writes);
         Assert.Null(server.Get("secrets", "team-0001", BaseName));
