@@ -9,7 +9,9 @@ if (args is ["generate-snapshot", string file, string count])
     return 0;
 }
 
-// 'controller-converge NAMESPACES SECRETS_PER_NAMESPACE WRITES_PER_SECOND': the whole-process controller measurement (docs/performance.md).
+// 'controller-converge NAMESPACES SECRETS_PER_NAMESPACE WRITES_PER_SECOND [GC_CONSERVE]': the whole-process controller
+// measurement (docs/performance.md). RP_CONTROLLER_DLL runs another build's registry-policy.dll (a baseline) instead of this one's;
+// RP_CONTROLLER_GC_HEAP_HARD_LIMIT (hex bytes) gives the controller the heap limit a container memory limit would.
 if (args is ["controller-converge", string ns, string perNamespace, string rate, ..] && args.Length <= 5)
 {
     return await RegistryPolicy.Benchmarks.Controller.ConvergeMeasurement.RunAsync(int.Parse(ns, System.Globalization.CultureInfo.InvariantCulture),

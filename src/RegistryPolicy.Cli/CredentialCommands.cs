@@ -126,10 +126,15 @@ internal static class CredentialCommands
         var showSecrets = new Option<bool>("--show-secrets") { Description = "Print passwords. Without it only a SHA-256 fingerprint is shown." };
         var command = new Command("decode",
             "Decode pull secrets as the kubelet reads them (type and data key must agree; 'auth' overrides username/password). " +
+            "With --kubeconfig [-n NS], the cluster's pull secrets (read-only). " +
             "Exit 1 when any secret has an error the kubelet would fail the pull on.")
         {
             files, configs, output, showSecrets,
         };
+        var live = new LiveInput();
+        live.AddTo(command);
+        var namespaces = new Option<string[]>("--namespace", "-n") { Description = "With --kubeconfig: read these namespaces' Secrets only (default: every namespace).", HelpName = "namespace" };
+        command.Add(namespaces);
         examples[command] = """
               kubectl get secret regcred -o yaml | registry-policy creds decode -f /dev/stdin
               registry-policy creds decode --dockerconfig samples/dockerconfig.json -o json
@@ -138,22 +143,34 @@ internal static class CredentialCommands
         {
             string[] secretFiles = result.GetValue(files) ?? [];
             string[] configFiles = result.GetValue(configs) ?? [];
-            if (secretFiles.Length == 0 && configFiles.Length == 0)
+            bool fromCluster = result.GetValue(live.Kubeconfig) is not null;
+            if (secretFiles.Length == 0 && configFiles.Length == 0 && !fromCluster)
             {
-                throw new UsageException("give -f SECRET.yaml or --dockerconfig FILE");
+                throw new UsageException("give -f SECRET.yaml, --dockerconfig FILE or --kubeconfig FILE");
+            }
+
+            string[] only = result.GetValue(namespaces) ?? [];
+            if (only.Length > 0 && !fromCluster)
+            {
+                throw new UsageException("-n narrows a live read: it needs --kubeconfig FILE");
             }
 
             var decoded = new List<(string Label, DockerConfigReadResult Read)>();
             var diagnostics = new List<Diagnostic>();
-            if (secretFiles.Length > 0)
+            if (secretFiles.Length > 0 || fromCluster)
             {
-                // The one reader of Kubernetes objects, with its limits, as every other command uses it.
-                foreach (Snapshots.SnapshotSource source in SnapshotInput.Read(secretFiles, streams))
+                // The one reader of Kubernetes objects, with its limits, as every other command uses it; from the cluster,
+                // only Secrets are listed, and only pull secrets (the types the kubelet reads) are decoded.
+                List<Snapshots.SnapshotSource> sources = fromCluster
+                    ? live.Read(result, files, streams, namespaces: only, resources: ["secrets"])
+                    : SnapshotInput.Read(secretFiles, streams);
+                foreach (Snapshots.SnapshotSource source in sources)
                 {
                     diagnostics.AddRange(source.Diagnostics);
                     foreach (Snapshots.LocatedObject located in source.Objects)
                     {
-                        if (located.Item is not Snapshots.SecretObject secret)
+                        if (located.Item is not Snapshots.SecretObject secret ||
+                            (fromCluster && secret.Type is not ("kubernetes.io/dockerconfigjson" or "kubernetes.io/dockercfg")))
                         {
                             continue;
                         }

@@ -29,10 +29,20 @@ internal sealed class LiveInput
         command.Add(AllNamespaces);
     }
 
-    /// <summary>The snapshot from <c>-f</c>, or from the cluster when <c>--kubeconfig</c> is given (exactly one of them).</summary>
+    /// <summary>
+    /// The snapshot from <paramref name="files"/>, or from the cluster when <c>--kubeconfig</c> is given (exactly one of
+    /// them); <paramref name="resources"/> narrows what is listed (default: everything a snapshot holds).
+    /// </summary>
     public ClusterSnapshot Load(ParseResult result, Option<string[]> files, CliStreams streams, SecretFilter? keep = null,
-        IReadOnlyCollection<string>? namespaces = null, CompiledPolicy? policy = null)
+        IReadOnlyCollection<string>? namespaces = null, CompiledPolicy? policy = null, IReadOnlyList<string>? resources = null) =>
+        ClusterSnapshot.Create(Read(result, files, streams, keep, namespaces, policy, resources));
+
+    /// <summary>As <see cref="Load"/>, each file or listed resource as its own source (objects with where they were read).</summary>
+    public List<SnapshotSource> Read(ParseResult result, Option<string[]> files, CliStreams streams, SecretFilter? keep = null,
+        IReadOnlyCollection<string>? namespaces = null, CompiledPolicy? policy = null, IReadOnlyList<string>? resources = null)
     {
+        ArgumentNullException.ThrowIfNull(files);
+        string option = files.Name is "--filename" or "--file" ? "-f" : files.Name;
         string[] paths = result.GetValue(files) ?? [];
         string? kubeconfig = result.GetValue(Kubeconfig);
         if (kubeconfig is null)
@@ -43,13 +53,13 @@ internal sealed class LiveInput
             }
 
             return paths.Length > 0
-                ? SnapshotInput.Load(paths, streams, keep)
-                : throw new UsageException("give -f FILE (a 'kubectl get ... -o yaml|json' dump) or --kubeconfig FILE (a live, read-only read of the cluster)");
+                ? SnapshotInput.Read(paths, streams, keep, option)
+                : throw new UsageException($"give {option} FILE (a 'kubectl get ... -o yaml|json' dump) or --kubeconfig FILE (a live, read-only read of the cluster)");
         }
 
         if (paths.Length > 0)
         {
-            throw new UsageException("-f and --kubeconfig exclude each other: read a dump or the cluster, not both");
+            throw new UsageException($"{option} and --kubeconfig exclude each other: read a dump or the cluster, not both");
         }
 
         bool all = result.GetValue(AllNamespaces);
@@ -62,6 +72,12 @@ internal sealed class LiveInput
         IEnumerable<LiveReadScope> scopes = namespaces is { Count: > 0 }
             ? namespaces.Concat(policy?.Vocabulary.BaseNamespaces ?? []).Distinct(StringComparer.Ordinal).Select(ns => new LiveReadScope(ns))
             : [LiveReadScope.AllNamespaces];
+        if (resources is not null)
+        {
+            // Only what the command needs: a command that reads no Secrets never lists them.
+            scopes = [.. scopes.Select(scope => scope with { Resources = resources })];
+        }
+
         var sources = new List<SnapshotSource>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         try
@@ -80,6 +96,6 @@ internal sealed class LiveInput
             throw new InputException($"reading the cluster at {connection} took longer than 5 minutes; nothing was evaluated");
         }
 
-        return ClusterSnapshot.Create(sources);
+        return sources;
     }
 }

@@ -8,6 +8,9 @@ namespace RegistryPolicy.Cli;
 /// <summary><c>registry-policy swap</c>: image-swap rewrites, streaming.</summary>
 internal static class SwapCommands
 {
+    /// <summary>The resources a live <c>swap</c> lists: Pods and the workload kinds, nothing else.</summary>
+    private static readonly string[] WorkloadResources = ["pods", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs"];
+
     public static Command Build(CliStreams streams, Dictionary<Command, string> examples)
     {
         var mapFile = new Option<string?>("--map-file") { Description = "An imageswap-webhook map file (one 'key::value' per line).", HelpName = "file" };
@@ -35,10 +38,13 @@ internal static class SwapCommands
         var command = new Command("swap",
             "Rewrite images as an image-swap admission webhook does (imageswap-webhook v1.5.3, the format Spectro Cloud Palette uses). " +
             "Streams: one output line per input line, in order. Map problems (lines upstream skips or misreads) go to stderr with their line numbers. " +
+            "With --kubeconfig, the live cluster's Pods and workloads (read-only) get one patch each (-o patch). " +
             "Exit 0, 1 when the map file cannot be read or has a skipped line, 2 on usage errors.")
         {
             mapFile, mirrors, dialect, legacy, output, manifests, disableLabel, images,
         };
+        var live = new LiveInput();
+        live.AddTo(command);
         examples[command] = """
               registry-policy swap --map-file samples/maps.conf nginx:1.25 quay.io/org/app:1
               kubectl get pods -A -o jsonpath='{..image}' | tr ' ' '\n' | registry-policy swap --map-file samples/maps.conf -o json
@@ -55,6 +61,24 @@ internal static class SwapCommands
                 LegacyPrefix = result.GetValue(legacy),
                 Dialect = result.GetValue(dialect) == "reference" ? SwapDialect.Reference : SwapDialect.ImageSwap,
             });
+            if (result.GetValue(live.Kubeconfig) is not null)
+            {
+                // The Pods and workloads of the live cluster (read-only; no Secrets are listed): one patch per object.
+                if (result.GetValue(output) != "patch")
+                {
+                    throw new UsageException("with --kubeconfig, use -o patch (one RFC 6902 patch per Pod and workload); -o yaml rewrites -f files");
+                }
+
+                if ((result.GetValue(images) ?? []).Length > 0)
+                {
+                    throw new UsageException("--kubeconfig rewrites the cluster's workloads: give images or --kubeconfig, not both");
+                }
+
+                Snapshots.ClusterSnapshot cluster = live.Load(result, manifests, streams, resources: WorkloadResources);
+                return Patches(streams, swapper, cluster, result.GetValue(disableLabel)!) is var liveCode && map.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)
+                    ? ExitCodes.InputError : liveCode;
+            }
+
             if (result.GetValue(manifests) is { Length: > 0 } files)
             {
                 return Patches(streams, swapper, files, result.GetValue(disableLabel)!, result.GetValue(output)!) is var code && map.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)
@@ -127,7 +151,11 @@ internal static class SwapCommands
             throw new UsageException("with -f, use -o patch or -o yaml");
         }
 
-        Snapshots.ClusterSnapshot snapshot = SnapshotInput.Load(files, streams);
+        return Patches(streams, swapper, SnapshotInput.Load(files, streams), disableLabel);
+    }
+
+    private static int Patches(CliStreams streams, ImageSwapper swapper, Snapshots.ClusterSnapshot snapshot, string disableLabel)
+    {
         DiagnosticOutput.WriteText(streams.Error, snapshot.Diagnostics);
         int invalid = 0;
         foreach (Snapshots.WorkloadObject workload in snapshot.Workloads)

@@ -17,7 +17,7 @@ internal static class WhatIfCommands
 
     public static Command Build(CliStreams streams, Dictionary<Command, string> examples)
     {
-        var before = new Option<string[]>("--before") { Description = "The snapshot now (files or directories).", Required = true, AllowMultipleArgumentsPerToken = true, HelpName = "file" };
+        var before = new Option<string[]>("--before") { Description = "The snapshot now (files or directories), or --kubeconfig to read it from the cluster.", AllowMultipleArgumentsPerToken = true, HelpName = "file" };
         var after = new Option<string[]>("--after") { Description = "The snapshot after the change (default: the same as --before).", AllowMultipleArgumentsPerToken = true, HelpName = "file" };
         Option<string?> policy = SnapshotInput.PolicyOption();
         Option<string?> preset = SnapshotInput.PresetOption();
@@ -34,10 +34,13 @@ internal static class WhatIfCommands
         var command = new Command("whatif",
             "What changes between two snapshots, two policies, or both: per namespace the resolution fields that change (with both traces), " +
             "whether Functions must be rebuilt, the propagation actions and ServiceAccount links that appear or disappear, and containers whose rewritten image or pull credential changes. " +
+            "--kubeconfig reads the snapshot now from the cluster (read-only) instead of --before. " +
             "Exit 0 (changes or not), 3 with --fail-on-change when something changes, 1 on input errors, 2 on usage errors.")
         {
             before, after, policy, preset, policyAfter, presetAfter, changes, output, compact, failOnChange,
         };
+        var live = new LiveInput();
+        live.AddTo(command);
         examples[command] = """
               registry-policy whatif --before samples/kyma-cluster.yaml --after samples/kyma-cluster.yaml --after samples/cluster-wide-override.yaml
               registry-policy whatif --before samples/kyma-cluster.yaml --preset kyma-serverless --preset-after kyma-serverless-module
@@ -50,7 +53,8 @@ internal static class WhatIfCommands
             CompiledPolicy policyAfterValue = result.GetValue(policyAfter) is null && result.GetValue(presetAfter) is null
                 ? policyBefore
                 : SnapshotInput.LoadPolicy(result.GetValue(policyAfter), result.GetValue(presetAfter), streams, "--policy-after", "--preset-after");
-            ClusterSnapshot snapshotBefore = SnapshotInput.Load(result.GetValue(before)!, streams);
+            // The cluster now: a dump, or (--kubeconfig) the live cluster, read-only; --after and --changes describe the change.
+            ClusterSnapshot snapshotBefore = live.Load(result, before, streams);
             string[] afterFiles = result.GetValue(after) ?? [];
             ClusterSnapshot snapshotAfter = afterFiles.Length > 0 ? SnapshotInput.Load(afterFiles, streams) : snapshotBefore;
             DiagnosticOutput.WriteText(streams.Error, snapshotBefore.Diagnostics.Concat(afterFiles.Length > 0 ? snapshotAfter.Diagnostics : []));

@@ -48,7 +48,8 @@ internal static class ConvergeMeasurement
             contexts: [{"{"}name: fake, context: {"{"}cluster: fake, user: u{"}"}{"}"}]
             current-context: fake
             """);
-        string dll = Path.Combine(AppContext.BaseDirectory, "registry-policy.dll");
+        string dll = Environment.GetEnvironmentVariable("RP_CONTROLLER_DLL") is { Length: > 0 } other ? other : Path.Combine(AppContext.BaseDirectory, "registry-policy.dll");
+        Console.WriteLine($"controller: {dll}");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (string a in new[] { dll, "controller", "--kubeconfig", kubeconfig, "--writes-per-second", writesPerSecond.ToString(CultureInfo.InvariantCulture),
                      "--max-creates-per-minute", "1000000", "--log-level", "warning", "--resync", "10m" })
@@ -60,6 +61,13 @@ internal static class ConvergeMeasurement
         {
             // Only the controller's process: the fake API server in this one keeps its own settings.
             info.Environment["DOTNET_GCConserveMemory"] = controllerGcConserve;
+        }
+
+        if (Environment.GetEnvironmentVariable("RP_CONTROLLER_GC_HEAP_HARD_LIMIT") is { Length: > 0 } limit)
+        {
+            // What a container memory limit does to the runtime (its heap hard limit is 75% of the container's).
+            info.Environment["DOTNET_GCHeapHardLimit"] = limit;
+            Console.WriteLine($"controller GC heap hard limit: {limit}");
         }
 
         var clock = Stopwatch.StartNew();
@@ -87,16 +95,42 @@ internal static class ConvergeMeasurement
             await Task.Delay(2000);
             Console.WriteLine($"controller working set: peak {peak / (1024 * 1024)} MiB, now {WorkingSet(controller.Id) / (1024 * 1024)} MiB");
 
-            // One namespace: a copy edited by someone else is repaired.
-            string victim = $"team-{namespaces / 2:D5}";
-            var edit = Stopwatch.StartNew();
-            server.Edit("secrets", victim, BaseName, o => o["data"]!["password"] = Convert.ToBase64String(Encoding.UTF8.GetBytes("tampered")));
-            while ((string?)server.Get("secrets", victim, BaseName)!["data"]!["password"] != Convert.ToBase64String(Encoding.UTF8.GetBytes("p1")))
+            // Per-event latency, end to end (the event reaches the controller, it plans, writes, and the server has the
+            // write): copies edited by someone else, one at a time in different namespaces, each repaired; then new namespaces,
+            // each given its copy.
+            var repairs = new List<double>();
+            for (int i = 0; i < 25; i++)
             {
-                await Task.Delay(1);
+                string victim = $"team-{(namespaces / 25 * i + 7) % namespaces:D5}";
+                var edit = Stopwatch.StartNew();
+                server.Edit("secrets", victim, BaseName, o => o["data"]!["password"] = Convert.ToBase64String(Encoding.UTF8.GetBytes("tampered")));
+                while ((string?)server.Get("secrets", victim, BaseName)!["data"]!["password"] != Convert.ToBase64String(Encoding.UTF8.GetBytes("p1")))
+                {
+                    await Task.Delay(1);
+                }
+
+                repairs.Add(edit.Elapsed.TotalMilliseconds);
+                await Task.Delay(50);
             }
 
-            Console.WriteLine($"one edited copy repaired after {edit.Elapsed.TotalMilliseconds:F0} ms (event to write, end to end)");
+            Console.WriteLine($"an edited copy repaired (25 events, end to end): {Percentiles(repairs)}");
+            var creations = new List<double>();
+            for (int i = 0; i < 25; i++)
+            {
+                string fresh = $"new-{i:D3}";
+                var created = Stopwatch.StartNew();
+                server.Seed([FakeApiServer.NamespaceJson(fresh)]);
+                while (server.Get("secrets", fresh, BaseName) is null)
+                {
+                    await Task.Delay(1);
+                }
+
+                creations.Add(created.Elapsed.TotalMilliseconds);
+                await Task.Delay(50);
+            }
+
+            Console.WriteLine($"a new namespace given its copy (25 events, end to end): {Percentiles(creations)}");
+            namespaces += 25;
 
             // The base changes: every namespace's copy is updated.
             var change = Stopwatch.StartNew();
@@ -125,6 +159,12 @@ internal static class ConvergeMeasurement
                 Console.WriteLine("controller warnings:\n" + string.Join('\n', text.Split('\n').Take(20)));
             }
         }
+    }
+
+    private static string Percentiles(List<double> ms)
+    {
+        double[] sorted = [.. ms.Order()];
+        return $"median {sorted[sorted.Length / 2]:F1} ms, p90 {sorted[(int)(sorted.Length * 0.9)]:F1} ms, max {sorted[^1]:F1} ms";
     }
 
     private static int Copies(FakeApiServer server, string password)

@@ -151,6 +151,10 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
             }
 
             _pinned.Add(written.Key);
+            if (current is not null && written.ResourceVersion.Length > 0 && written.ResourceVersion == current.ResourceVersion)
+            {
+                return; // the watch brought this very version first: nothing changed
+            }
 
             _objects[written.Key] = written;
             _journal.Add(written.Key);
@@ -384,7 +388,10 @@ internal sealed class ObjectCache(KubeApi api, ResourceType type, CacheOptions o
 
                     break;
                 case WatchEventType.Added or WatchEventType.Modified when e.Object is { } o:
-                    if (!(_objects.TryGetValue(o.Key, out ApiObject? current) && IsOlder(o.ResourceVersion, current.ResourceVersion)))
+                    // An older version never replaces a newer one; the same version is the same object (the echo of a
+                    // write the cache has observed already): no change, no plan.
+                    if (!(_objects.TryGetValue(o.Key, out ApiObject? current) &&
+                          (IsOlder(o.ResourceVersion, current.ResourceVersion) || (o.ResourceVersion.Length > 0 && o.ResourceVersion == current.ResourceVersion))))
                     {
                         _objects[o.Key] = o;
                         changed = o;

@@ -29,6 +29,9 @@ public sealed class ClusterSnapshot
     private readonly Lazy<ImmutableArray<SecretObject>>? _overlaySecrets;
     private readonly Lazy<ImmutableArray<ServiceAccountObject>>? _overlayAccounts;
     private readonly Lazy<ImmutableArray<NamespaceObject>>? _overlayNamespaces;
+    private readonly Lazy<string[]>? _overlaySecretNamespaces, _overlayAccountNamespaces;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<SecretObject>>? _overlayByLabel;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ImmutableArray<SecretObject>>? _overlayByName;
     private readonly Dictionary<string, NamespaceObject> _namespaces;
     private readonly Dictionary<(string Namespace, string Name), ServiceAccountObject> _serviceAccounts;
 
@@ -138,11 +141,25 @@ public sealed class ClusterSnapshot
         _namespaceList = root._namespaceList;
         _secretsByNamespace = root._secretsByNamespace;
         _accountsByNamespace = root._accountsByNamespace;
-        _overlaySecrets = overlay.Secrets.IsEmpty ? null : new(() => Merge(root._secrets, root._secretsByNamespace, overlay.Secrets));
-        _overlayAccounts = overlay.Accounts.IsEmpty ? null : new(() => Merge(root._accounts, root._accountsByNamespace, overlay.Accounts));
-        _overlayNamespaces = overlay.Namespaces.IsEmpty ? null : new(() => MergeNamespaces(root._namespaces, overlay.Namespaces));
-        _secretsByLabel = overlay.Secrets.IsEmpty ? root._secretsByLabel : new(() => LabelIndex(Secrets));
-        _secretsByName = overlay.Secrets.IsEmpty ? root._secretsByName : new(() => Secrets.GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToImmutableArray(), StringComparer.Ordinal));
+        // Lists over the whole snapshot are the root's, merged with the changed namespaces' (both sorted by namespace) on
+        // first use: O(n + m log m) for everything, O(l + m log m) for one label key or name (l: the root's matches).
+        if (!overlay.Secrets.IsEmpty)
+        {
+            Lazy<string[]> changed = _overlaySecretNamespaces = new(() => [.. overlay.Secrets.Keys.Order(StringComparer.Ordinal)]);
+            _overlaySecrets = new(() => [.. MergeByNamespace(root._secrets.AsSpan(), changed.Value, ns => overlay.Secrets[ns])]);
+            _overlayByLabel = new(StringComparer.Ordinal);
+            _overlayByName = new(StringComparer.Ordinal);
+        }
+
+        if (!overlay.Accounts.IsEmpty)
+        {
+            Lazy<string[]> changed = _overlayAccountNamespaces = new(() => [.. overlay.Accounts.Keys.Order(StringComparer.Ordinal)]);
+            _overlayAccounts = new(() => [.. MergeByNamespace(root._accounts.AsSpan(), changed.Value, ns => overlay.Accounts[ns])]);
+        }
+
+        _overlayNamespaces = overlay.Namespaces.IsEmpty ? null : new(() => MergeNamespaces(root._namespaceList, overlay.Namespaces));
+        _secretsByLabel = root._secretsByLabel;
+        _secretsByName = root._secretsByName;
         _namespaces = root._namespaces;
         _serviceAccounts = root._serviceAccounts;
         _otherKindNamespaces = root._otherKindNamespaces;
@@ -170,40 +187,73 @@ public sealed class ClusterSnapshot
         return index;
     }
 
-    /// <summary>Every object of one kind of an overlay snapshot, sorted: the root's namespaces, each replaced by the overlay's where it has one.</summary>
-    private static ImmutableArray<T> Merge<T>(ImmutableArray<T> all, Dictionary<string, (int Start, int Count)> ranges, ImmutableDictionary<string, ImmutableArray<T>> overlay)
+    /// <summary>
+    /// A list sorted by namespace (the root's), with every namespace in <paramref name="changed"/> (sorted) replaced by
+    /// <paramref name="replacement"/>'s objects for it: one pass over both.
+    /// </summary>
+    private static List<T> MergeByNamespace<T>(ReadOnlySpan<T> root, string[] changed, Func<string, IEnumerable<T>> replacement)
         where T : KubeObject
     {
-        var namespaces = new SortedSet<string>(ranges.Keys, StringComparer.Ordinal);
-        namespaces.UnionWith(overlay.Keys);
-        var merged = new List<T>(all.Length);
-        foreach (string ns in namespaces)
+        var merged = new List<T>(root.Length);
+        int j = 0;
+        foreach (T item in root)
         {
-            if (overlay.TryGetValue(ns, out ImmutableArray<T> changed))
+            string ns = item.Namespace!;
+            while (j < changed.Length && string.CompareOrdinal(changed[j], ns) < 0)
             {
-                merged.AddRange(changed);
+                merged.AddRange(replacement(changed[j++]));
             }
-            else
+
+            if (j < changed.Length && changed[j] == ns)
             {
-                (int start, int count) = ranges[ns];
-                merged.AddRange(all.AsSpan(start, count));
+                continue; // the root's objects of a changed namespace: its replacement goes in when the merge passes it
             }
+
+            merged.Add(item);
         }
 
-        return [.. merged];
+        while (j < changed.Length)
+        {
+            merged.AddRange(replacement(changed[j++]));
+        }
+
+        return merged;
     }
 
-    /// <summary>Every Namespace of an overlay snapshot, sorted: the root's, replaced or removed (null) where the overlay says.</summary>
-    private static ImmutableArray<NamespaceObject> MergeNamespaces(Dictionary<string, NamespaceObject> root, ImmutableDictionary<string, NamespaceObject?> overlay)
+    /// <summary>Every Namespace of an overlay snapshot, sorted: the root's, replaced or removed (null) where the overlay says, in one merge.</summary>
+    private static ImmutableArray<NamespaceObject> MergeNamespaces(ImmutableArray<NamespaceObject> root, ImmutableDictionary<string, NamespaceObject?> overlay)
     {
-        var names = new SortedSet<string>(root.Keys, StringComparer.Ordinal);
-        names.UnionWith(overlay.Keys);
-        var merged = new List<NamespaceObject>(names.Count);
-        foreach (string name in names)
+        string[] changed = [.. overlay.Keys.Order(StringComparer.Ordinal)];
+        var merged = new List<NamespaceObject>(root.Length + changed.Length);
+        int j = 0;
+        foreach (NamespaceObject n in root)
         {
-            if ((overlay.TryGetValue(name, out NamespaceObject? changed) ? changed : root[name]) is { } n)
+            while (j < changed.Length && string.CompareOrdinal(changed[j], n.Name) < 0)
             {
-                merged.Add(n);
+                if (overlay[changed[j++]] is { } added)
+                {
+                    merged.Add(added);
+                }
+            }
+
+            if (j < changed.Length && changed[j] == n.Name)
+            {
+                if (overlay[changed[j++]] is { } replaced)
+                {
+                    merged.Add(replaced);
+                }
+
+                continue;
+            }
+
+            merged.Add(n);
+        }
+
+        while (j < changed.Length)
+        {
+            if (overlay[changed[j++]] is { } added)
+            {
+                merged.Add(added);
             }
         }
 
@@ -339,7 +389,13 @@ public sealed class ClusterSnapshot
             }
         }
 
-        // Where each object was read is needed only for diagnostics: indexed on first use.
+        // Where each object was read is needed only for diagnostics: indexed on first use. Objects that were not read from
+        // a source (a controller's) have none, and nothing is kept for them.
+        if (!located.Exists(item => item.Location.Source is not null))
+        {
+            return new ClusterSnapshot(objects, static () => [], [.. diagnostics], otherNamespaces);
+        }
+
         return new ClusterSnapshot(objects, () =>
         {
             var locations = new Dictionary<ObjectReference, SourceLocation>(located.Count);
@@ -403,8 +459,11 @@ public sealed class ClusterSnapshot
         }
 
         var objects = order.Where(map.ContainsKey).Select(r => map[r]).ToList();
-        Lazy<Dictionary<ObjectReference, SourceLocation>> previous = _locations;
-        return new ClusterSnapshot(objects, () => previous.Value.Where(l => map.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value), Diagnostics, _otherNamespaces)
+
+        // The locations that still apply, now: a lazy index over this snapshot's would keep every earlier snapshot alive.
+        Dictionary<ObjectReference, SourceLocation> locations = _locations.Value.Count == 0 ? []
+            : _locations.Value.Where(l => map.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value);
+        return new ClusterSnapshot(objects, locations.Count == 0 ? static () => [] : () => locations, Diagnostics, _otherNamespaces)
         {
             Refused = Refused,
         };
@@ -568,7 +627,21 @@ public sealed class ClusterSnapshot
     /// <summary>Every Secret with this name, in any namespace, sorted by namespace.</summary>
     /// <param name="name">The name.</param>
     /// <returns>The Secrets.</returns>
-    public ImmutableArray<SecretObject> GetSecretsNamed(string name) => _secretsByName.Value.GetValueOrDefault(name, []);
+    public ImmutableArray<SecretObject> GetSecretsNamed(string name)
+    {
+        ImmutableArray<SecretObject> inRoot = _secretsByName.Value.GetValueOrDefault(name, []);
+        if (_overlayByName is null)
+        {
+            return inRoot;
+        }
+
+        return _overlayByName.GetOrAdd(name, n => [.. MergeByNamespace(inRoot.AsSpan(), _overlaySecretNamespaces!.Value, ns =>
+        {
+            ImmutableArray<SecretObject> list = _overlay!.Secrets[ns];
+            int at = IndexOf(list.AsSpan(), n);
+            return at >= 0 ? [list[at]] : [];
+        })]);
+    }
 
     /// <summary>Every Secret in a namespace, sorted by name.</summary>
     /// <param name="namespace">The namespace.</param>
@@ -582,7 +655,11 @@ public sealed class ClusterSnapshot
     /// <param name="labelKey">The label key.</param>
     /// <returns>The Secrets.</returns>
     public IReadOnlyList<SecretObject> GetSecretsWithLabel(string labelKey) =>
-        _secretsByLabel.Value.TryGetValue(labelKey, out List<SecretObject>? list) ? list : [];
+        _overlayByLabel is null
+            ? (_secretsByLabel.Value.TryGetValue(labelKey, out List<SecretObject>? list) ? list : [])
+            : _overlayByLabel.GetOrAdd(labelKey, key => MergeByNamespace(
+                CollectionsMarshal.AsSpan(_secretsByLabel.Value.GetValueOrDefault(key)), _overlaySecretNamespaces!.Value,
+                ns => _overlay!.Secrets[ns].Where(s => s.Metadata.Labels.ContainsKey(key))));
 
     /// <summary>Finds a Namespace (declared or inferred).</summary>
     /// <param name="name">Its name.</param>

@@ -47,12 +47,13 @@ public sealed class SnapshotWithProperties
             parts.Add($"in {n.Name}: " + string.Join(", ", s.GetSecretsIn(n.Name).Select(x => x.Name)));
         }
 
-        foreach (string key in s.Secrets.SelectMany(x => x.Metadata.Labels.Keys).Distinct().Order(StringComparer.Ordinal))
+        // Every key and name of the vocabulary, so that one the changes removed is asked for too.
+        foreach (string key in s.Secrets.SelectMany(x => x.Metadata.Labels.Keys).Concat(Shape.SecretLabels.Select(l => l.Key)).Distinct().Order(StringComparer.Ordinal))
         {
             parts.Add($"label {key}: " + string.Join(", ", s.GetSecretsWithLabel(key).Select(x => x.Reference.ToString())));
         }
 
-        foreach (string name in s.Secrets.Select(x => x.Name).Distinct().Order(StringComparer.Ordinal))
+        foreach (string name in s.Secrets.Select(x => x.Name).Concat(Shape.SecretNames).Distinct().Order(StringComparer.Ordinal))
         {
             parts.Add($"named {name}: " + string.Join(", ", s.GetSecretsNamed(name).Select(x => x.Reference.ToString())));
         }

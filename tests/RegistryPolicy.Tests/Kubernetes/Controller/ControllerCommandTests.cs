@@ -51,6 +51,92 @@ public sealed class ControllerCommandTests : IAsyncLifetime
         Assert.Equal(Comparable(fromDump.Output, "-f -"), Comparable(live.Output, $"--kubeconfig {_kubeconfig}"));
     }
 
+    [SkippableFact]
+    public void Whatif_on_the_live_cluster_answers_as_the_same_change_to_a_kubectl_dump()
+    {
+        string dump = KubectlDump();
+        string changes = Path.Combine(PolicySchemaTestsRoot, "samples", "changes-team-b-user-managed.yaml");
+        CliResult fromDump = CliRunner.RunWithInput(dump, "whatif", "--before", "-", "--changes", changes, "-o", "json");
+        CliResult live = CliRunner.Run("whatif", "--kubeconfig", _kubeconfig, "--changes", changes, "-o", "json");
+
+        Assert.Equal(0, live.ExitCode);
+        Assert.Contains("team-b", live.Output, StringComparison.Ordinal);
+        Assert.Equal(Comparable(fromDump.Output, "-"), Comparable(live.Output, _kubeconfig));
+
+        CliResult both = CliRunner.Run("whatif", "--kubeconfig", _kubeconfig, "--before", "samples/kyma-cluster.yaml");
+        Assert.Equal(2, both.ExitCode);
+        Assert.Contains("--before and --kubeconfig exclude each other", both.Error, StringComparison.Ordinal);
+        CliResult neither = CliRunner.Run("whatif", "--changes", changes);
+        Assert.Equal(2, neither.ExitCode);
+        Assert.Contains("give --before FILE", neither.Error, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Swap_on_the_live_cluster_patches_its_workloads_as_for_a_kubectl_dump_and_lists_no_secrets()
+    {
+        string kubectl = RealTools.Require("kubectl", "kubectl v1.32 from the Kubernetes apt repository");
+        await using FakeApiServer server = await FakeApiServer.StartAsync();
+        server.SeedManifests(File.ReadAllText(Path.Combine(PolicySchemaTestsRoot, "samples", "openfaas-cluster.yaml")));
+        server.SeedManifests(File.ReadAllText(Path.Combine(PolicySchemaTestsRoot, "samples", "deployment.yaml")));
+        string kubeconfig = Kubeconfigs.Write(server.Url);
+        try
+        {
+            ProcessResult dump = RealTools.Run(kubectl, ["--kubeconfig", kubeconfig, "get", "pods,deployments", "-A", "-o", "json"], timeout: TimeSpan.FromSeconds(60));
+            Assert.True(dump.ExitCode == 0, dump.Error);
+            string map = Path.Combine(PolicySchemaTestsRoot, "samples", "maps.conf");
+            CliResult fromDump = CliRunner.RunWithInput(dump.Output, "swap", "--map-file", map, "-f", "-", "-o", "patch");
+            int before = server.Paths.Count;
+            CliResult live = CliRunner.Run("swap", "--map-file", map, "--kubeconfig", kubeconfig, "-o", "patch");
+
+            Assert.Equal(fromDump.ExitCode, live.ExitCode);
+            Assert.Contains("\"swapped\":true", live.Output, StringComparison.Ordinal);
+            Assert.Equal(fromDump.Output, live.Output);
+            Assert.DoesNotContain(server.Paths.Skip(before), p => p.Contains("secrets", StringComparison.Ordinal));
+
+            CliResult yaml = CliRunner.Run("swap", "--map-file", map, "--kubeconfig", kubeconfig, "-o", "yaml");
+            Assert.Equal(2, yaml.ExitCode);
+            Assert.Contains("use -o patch", yaml.Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(kubeconfig);
+        }
+    }
+
+    [Fact]
+    public async Task Creds_decode_on_the_live_cluster_reads_one_namespace_pull_secrets_and_shows_no_password()
+    {
+        await using FakeApiServer server = await FakeApiServer.StartAsync();
+        server.SeedManifests(File.ReadAllText(Path.Combine(PolicySchemaTestsRoot, "samples", "openfaas-cluster.yaml")));
+        string kubeconfig = Kubeconfigs.Write(server.Url);
+        try
+        {
+            CliResult live = CliRunner.Run("creds", "decode", "--kubeconfig", kubeconfig, "-n", "openfaas-fn", "-o", "json");
+
+            Assert.True(live.ExitCode == 0, live.Error);
+            foreach (string name in new[] { "openfaas-fn/docker-hub-creds", "openfaas-fn/private-registry", "openfaas-fn/dockerhub" })
+            {
+                Assert.Contains($"\"secret\":\"{name}\"", live.Output, StringComparison.Ordinal);
+            }
+
+            Assert.DoesNotContain("api-key", live.Output, StringComparison.Ordinal); // Opaque: not a pull secret
+            Assert.DoesNotContain("made-up-hub-token-0005", live.Output + live.Error, StringComparison.Ordinal);
+            Assert.Contains("made-up-hub-token-0005", CliRunner.Run("creds", "decode", "--kubeconfig", kubeconfig, "-n", "openfaas-fn", "-o", "json", "--show-secrets").Output, StringComparison.Ordinal);
+            Assert.Contains("/api/v1/namespaces/openfaas-fn/secrets", server.Paths);
+            Assert.DoesNotContain("/api/v1/secrets", server.Paths);
+            Assert.DoesNotContain(server.Paths, p => p.StartsWith("/api/v1/namespaces", StringComparison.Ordinal) && !p.Contains("/secrets", StringComparison.Ordinal));
+
+            CliResult narrowWithoutCluster = CliRunner.Run("creds", "decode", "-f", "samples/pull-secret.yaml", "-n", "x");
+            Assert.Equal(2, narrowWithoutCluster.ExitCode);
+        }
+        finally
+        {
+            File.Delete(kubeconfig);
+        }
+    }
+
+    private static string PolicySchemaTestsRoot => RegistryPolicy.Tests.Policies.PolicySchemaTests.RepositoryRoot();
+
     private static string Comparable(string output, string inputs) =>
         System.Text.RegularExpressions.Regex.Replace(output.Replace("registry-policy plan " + inputs, "registry-policy plan INPUTS", StringComparison.Ordinal), "\"location\": \"[^\"]*\"", "\"location\": \"\"");
 

@@ -202,6 +202,29 @@ public sealed class ObjectCacheTests
     }
 
     [Fact]
+    public void The_echo_of_a_write_the_cache_observed_is_no_change_and_plans_nothing()
+    {
+        var cache = new ObjectCache(null!, ResourceType.Secrets, Fast);
+        _ = cache.Drain(); // the "first list" mark
+        WatchEvent modified = KubeApi.ParseEvent("""{"type":"MODIFIED","object":{"kind":"Secret","apiVersion":"v1","metadata":{"name":"s","namespace":"a","resourceVersion":"9","uid":"u"}}}"""u8.ToArray(), ResourceType.Secrets);
+        int raised = 0;
+        cache.Changed += (_, _) => raised++;
+
+        cache.Observe(modified.Object!);
+        Assert.Single(cache.Drain().Changed);
+        cache.Apply(modified); // the watch brings the version the write returned
+        Assert.Same(CacheChanges.None, cache.Drain());
+        Assert.Equal(0, raised);
+
+        // And the other way round: the watch first, then the write's answer.
+        WatchEvent next = KubeApi.ParseEvent("""{"type":"MODIFIED","object":{"kind":"Secret","apiVersion":"v1","metadata":{"name":"s","namespace":"a","resourceVersion":"12","uid":"u"}}}"""u8.ToArray(), ResourceType.Secrets);
+        cache.Apply(next);
+        Assert.Single(cache.Drain().Changed);
+        cache.Observe(next.Object!);
+        Assert.Same(CacheChanges.None, cache.Drain());
+    }
+
+    [Fact]
     public void The_backoff_doubles_up_to_its_cap_with_jitter_in_the_upper_half()
     {
         var cache = new ObjectCache(null!, ResourceType.Secrets, new CacheOptions { InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(3) });
