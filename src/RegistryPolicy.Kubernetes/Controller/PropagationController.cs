@@ -58,6 +58,10 @@ public sealed class PropagationController : IDisposable
     private DateTimeOffset _startedAt;
     private DateTimeOffset? _nextWake;
     private DateTimeOffset _guardLoggedAt;
+    // Up to this many changes a round updates its snapshot in place (ClusterSnapshot.With's overlay path); beyond it With
+    // would rebuild anyway, and a rebuild from the caches needs no old snapshot alongside.
+    private const int MaxChangesPerUpdate = 64;
+
     private long _reconciles, _writes, _conflicts, _throttled, _fullPlans;
     private int _lastPlanned = -1;
     private volatile bool _runaway;
@@ -297,10 +301,37 @@ public sealed class PropagationController : IDisposable
     {
         (ObjectCache Cache, CacheChanges Changes)[] drained = [(_namespaces!, _namespaces!.Drain()), (_secrets!, _secrets!.Drain()), (_accounts!, _accounts!.Drain())];
         HashSet<string>? scope = new(_pending, StringComparer.Ordinal);
-        if (full || _snapshot is null || drained.Any(d => d.Changes.Relisted))
+        bool rebuild = full || _snapshot is null || drained.Any(d => d.Changes.Relisted);
+        if (!rebuild)
         {
-            // Built again from the caches as they are now; each write is conditional on the version the plan saw, so a
-            // change made since is answered with 409 and planned again, never overwritten.
+            // The namespaces the changes affect; a base (or what decides one) affects every namespace.
+            foreach ((ObjectCache cache, CacheChanges changes) in drained)
+            {
+                foreach ((var (ns, name), _) in changes.Changed)
+                {
+                    if (scope is not null && PolicyEngine.AffectedNamespaces(_policy, new ObjectReference(cache.Type.Kind, ns, name)) is { } affected)
+                    {
+                        scope.UnionWith(affected);
+                    }
+                    else
+                    {
+                        scope = null;
+                    }
+                }
+            }
+        }
+        else
+        {
+            scope = null;
+        }
+
+        if (rebuild || drained.Sum(d => d.Changes.Changed.Count) > MaxChangesPerUpdate)
+        {
+            // Built again from the caches as they are now (and without the old snapshot alongside); each write is
+            // conditional on the version the plan saw, so a change made since is answered with 409 and planned again,
+            // never overwritten. A change the caches took after the drain is in this snapshot already and in the next
+            // drain, whose namespaces are planned then.
+            _snapshot = null;
             _planned.Clear();
             var objects = new List<KubeObject>();
             foreach ((ObjectCache cache, _) in drained)
@@ -316,7 +347,6 @@ public sealed class PropagationController : IDisposable
             }
 
             _snapshot = ClusterSnapshot.Create(objects);
-            scope = null;
         }
         else
         {
@@ -326,7 +356,6 @@ public sealed class PropagationController : IDisposable
             {
                 foreach (((string? ns, string name), ApiObject? current) in changes.Changed)
                 {
-                    var reference = new ObjectReference(cache.Type.Kind, ns, name);
                     if (current is null)
                     {
                         _planned.Remove((cache.Type.Kind, ns, name));
@@ -342,28 +371,19 @@ public sealed class PropagationController : IDisposable
                     }
                     else
                     {
-                        deletes.Add(reference); // gone, or no longer readable: out of the snapshot either way
-                    }
-
-                    if (scope is not null && PolicyEngine.AffectedNamespaces(_policy, reference) is { } affected)
-                    {
-                        scope.UnionWith(affected);
-                    }
-                    else
-                    {
-                        scope = null; // a base (or what decides one): every namespace
+                        deletes.Add(new ObjectReference(cache.Type.Kind, ns, name)); // gone, or no longer readable: out of the snapshot either way
                     }
                 }
             }
 
             if (upserts.Count + deletes.Count > 0)
             {
-                _snapshot = _snapshot.With(upserts, deletes);
+                _snapshot = _snapshot!.With(upserts, deletes);
             }
         }
 
         _pending.Clear();
-        ClusterSnapshot snapshot = _snapshot;
+        ClusterSnapshot snapshot = _snapshot!;
         PropagationPlan plan = scope is null ? PolicyEngine.Plan(_policy, snapshot) : PolicyEngine.Plan(_policy, snapshot, scope);
         Volatile.Write(ref _lastPlanned, scope?.Count ?? -1);
         if (scope is null)

@@ -42,6 +42,10 @@ internal sealed class FakeApiServer : IAsyncDisposable
     private readonly Dictionary<string, SortedDictionary<string, JsonObject>> _store = Resources.Keys.ToDictionary(k => k, _ => new SortedDictionary<string, JsonObject>(StringComparer.Ordinal));
     private readonly List<Event> _events = [];
     private readonly ConcurrentDictionary<HttpContext, byte> _watches = new();
+
+    // Held while a watch leaves _watches and while CutWatches aborts: a context is never aborted after its request ended
+    // (Kestrel recycles it for the next request).
+    private readonly Lock _watchLock = new();
     private TaskCompletionSource _changed = NewPulse();
     private long _resourceVersion = 1000;
     private long _compactedBelow;
@@ -274,15 +278,11 @@ internal sealed class FakeApiServer : IAsyncDisposable
     /// <summary>Drops every open watch connection mid-stream (no clean end).</summary>
     public void CutWatches()
     {
-        foreach (HttpContext context in _watches.Keys)
+        lock (_watchLock)
         {
-            try
+            foreach (HttpContext context in _watches.Keys)
             {
                 context.Abort();
-            }
-            catch (ObjectDisposedException)
-            {
-                // The watch ended by itself meanwhile.
             }
         }
     }
@@ -664,7 +664,10 @@ internal sealed class FakeApiServer : IAsyncDisposable
         }
         finally
         {
-            _watches.TryRemove(context, out _);
+            lock (_watchLock)
+            {
+                _watches.TryRemove(context, out _);
+            }
         }
     }
 
