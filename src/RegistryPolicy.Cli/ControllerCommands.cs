@@ -298,6 +298,8 @@ internal static class ControllerCommands
         var subject = new JsonArray(new JsonObject { ["kind"] = "ServiceAccount", ["name"] = name, ["namespace"] = ns });
         return
         [
+            // The namespace first, so that 'kubectl apply -f -' works on a cluster that does not have it yet.
+            new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = ns } },
             new JsonObject { ["apiVersion"] = "v1", ["kind"] = "ServiceAccount", ["metadata"] = Meta(true) },
             new JsonObject
             {
@@ -337,7 +339,7 @@ internal static class ControllerCommands
                         ["spec"] = new JsonObject
                         {
                             ["serviceAccountName"] = name,
-                            ["securityContext"] = new JsonObject { ["runAsNonRoot"] = true, ["seccompProfile"] = new JsonObject { ["type"] = "RuntimeDefault" } },
+                            ["securityContext"] = new JsonObject { ["runAsNonRoot"] = true, ["runAsUser"] = 65532, ["seccompProfile"] = new JsonObject { ["type"] = "RuntimeDefault" } },
                             ["containers"] = new JsonArray(new JsonObject
                             {
                                 ["name"] = "controller",

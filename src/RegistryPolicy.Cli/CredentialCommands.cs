@@ -131,7 +131,7 @@ internal static class CredentialCommands
         {
             files, configs, output, showSecrets,
         };
-        var live = new LiveInput();
+        var live = new LiveInput(namespaces: true);
         live.AddTo(command);
         var namespaces = new Option<string[]>("--namespace", "-n") { Description = "With --kubeconfig: read these namespaces' Secrets only (default: every namespace).", HelpName = "namespace" };
         command.Add(namespaces);
@@ -147,6 +147,11 @@ internal static class CredentialCommands
             if (secretFiles.Length == 0 && configFiles.Length == 0 && !fromCluster)
             {
                 throw new UsageException("give -f SECRET.yaml, --dockerconfig FILE or --kubeconfig FILE");
+            }
+
+            if (fromCluster && configFiles.Length > 0)
+            {
+                throw new UsageException("--dockerconfig and --kubeconfig exclude each other: decode a file or the cluster's pull secrets, not both");
             }
 
             string[] only = result.GetValue(namespaces) ?? [];

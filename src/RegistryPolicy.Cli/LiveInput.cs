@@ -10,23 +10,34 @@ namespace RegistryPolicy.Cli;
 /// the same snapshot a <c>kubectl get ... -o json</c> dump gives. With a command's <c>-n</c>, only those namespaces and the
 /// policy's base namespaces are read.
 /// </summary>
-internal sealed class LiveInput
+internal sealed class LiveInput(string replaces = "-f", bool namespaces = false)
 {
     public Option<string?> Kubeconfig { get; } = new("--kubeconfig")
     {
-        Description = "Read the cluster live instead of -f (read-only; lists in pages of 500): a kubeconfig file.",
+        Description = $"Read the cluster live instead of {replaces} (read-only; lists in pages of 500; at most 5 minutes in all): a kubeconfig file.",
         HelpName = "file",
+    };
+
+    public Option<string> RequestTimeout { get; } = new("--request-timeout")
+    {
+        Description = "With --kubeconfig: the longest one request (one page) may take before the read fails (as kubectl's).",
+        DefaultValueFactory = _ => "30s",
+        HelpName = "duration",
     };
 
     public Option<string?> Context { get; } = new("--context") { Description = "With --kubeconfig: the context (default: its current-context).", HelpName = "name" };
 
-    public Option<bool> AllNamespaces { get; } = new("--all-namespaces", "-A") { Description = "With --kubeconfig: read every namespace (the default unless -n narrows it)." };
+    public Option<bool> AllNamespaces { get; } = new("--all-namespaces", "-A")
+    {
+        Description = namespaces ? "With --kubeconfig: read every namespace (the default unless -n narrows it)." : "With --kubeconfig: read every namespace (the default).",
+    };
 
     public void AddTo(Command command)
     {
         command.Add(Kubeconfig);
         command.Add(Context);
         command.Add(AllNamespaces);
+        command.Add(RequestTimeout);
     }
 
     /// <summary>
@@ -68,6 +79,12 @@ internal sealed class LiveInput
             throw new UsageException("-A reads every namespace and -n narrows the read: use one of them");
         }
 
+        TimeSpan requestTimeout = ControllerCommands.Duration(result.GetValue(RequestTimeout)!, "--request-timeout");
+        if (requestTimeout <= TimeSpan.Zero || requestTimeout > TimeSpan.FromMinutes(5))
+        {
+            throw new UsageException("--request-timeout must be above 0 and at most 5m");
+        }
+
         KubernetesConnection connection = ControllerCommands.Connect(kubeconfig, result.GetValue(Context));
         IEnumerable<LiveReadScope> scopes = namespaces is { Count: > 0 }
             ? namespaces.Concat(policy?.Vocabulary.BaseNamespaces ?? []).Distinct(StringComparer.Ordinal).Select(ns => new LiveReadScope(ns))
@@ -77,6 +94,8 @@ internal sealed class LiveInput
             // Only what the command needs: a command that reads no Secrets never lists them.
             scopes = [.. scopes.Select(scope => scope with { Resources = resources })];
         }
+
+        scopes = [.. scopes.Select(scope => scope with { RequestTimeout = requestTimeout })];
 
         var sources = new List<SnapshotSource>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));

@@ -41,7 +41,7 @@ internal static class ResolutionCommands
             files, policy, preset, view, namespaces, output, compact,
         };
         files.Required = false;
-        var live = new LiveInput();
+        var live = new LiveInput(namespaces: true);
         live.AddTo(command);
         examples[command] = """
               kubectl get namespaces,secrets,functions -A -o yaml > cluster.yaml
@@ -117,7 +117,7 @@ internal static class ResolutionCommands
             files, policy, preset, view, namespaces, output, compact,
         };
         files.Required = false;
-        var live = new LiveInput();
+        var live = new LiveInput(namespaces: true);
         live.AddTo(command);
         examples[command] = """
               registry-policy explain -f samples/kyma-cluster.yaml -n team-a
@@ -176,16 +176,23 @@ internal static class ResolutionCommands
         Option<string> output = OutputFormat.Create("table", "table", "json", "yaml", "manifests");
         Option<bool> compact = OutputFormat.CompactOption();
         var showSecrets = new Option<bool>("--show-secrets") { Description = "With -o manifests, include data and annotations in the manifests (they hold credentials)." };
+        var namespaces = new Option<string[]>("--namespace", "-n")
+        {
+            Description = "Plan only these namespaces (repeatable): exactly the whole plan's actions and patches there. With --kubeconfig, only they and the policy's base namespaces are read.",
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "ns",
+        };
+        Names.RefuseNonNamespaces(namespaces);
         var command = new Command("plan",
             "The actions (create, update, delete) the propagation controller takes to bring the snapshot to the converged state, and the ServiceAccount " +
             "patches that link pull secrets (RFC 6902, as 'kubectl patch --type=json' takes them), with hazards (finalizers that hang a delete, type " +
             "changes the API server refuses, ServiceAccounts missing from the snapshot) as warnings. -o json|yaml print the plan as data; -o manifests " +
             "prints manifests for 'kubectl apply' and the patches as 'kubectl patch' commands. Exit 0, or 1 on input errors.")
         {
-            files, policy, preset, output, compact, showSecrets,
+            files, policy, preset, output, compact, showSecrets, namespaces,
         };
         files.Required = false;
-        var live = new LiveInput();
+        var live = new LiveInput(namespaces: true);
         live.AddTo(command);
         examples[command] = """
               registry-policy plan -f samples/kyma-cluster.yaml
@@ -193,12 +200,14 @@ internal static class ResolutionCommands
               registry-policy plan -f samples/kyma-cluster.yaml -o yaml
               registry-policy plan -f samples/kyma-cluster.yaml -o manifests --show-secrets > converge.yaml
               registry-policy plan -f samples/ibm-iks-cluster.yaml --preset ibm-iks
+              registry-policy plan -f samples/kyma-cluster.yaml -n team-a
             """;
         command.SetAction(result =>
         {
             CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
-            ClusterSnapshot snapshot = live.Load(result, files, streams);
-            PropagationPlan plan = PolicyEngine.Plan(compiled, snapshot);
+            string[] only = result.GetValue(namespaces) ?? [];
+            ClusterSnapshot snapshot = live.Load(result, files, streams, namespaces: only, policy: compiled);
+            PropagationPlan plan = only.Length > 0 ? PolicyEngine.Plan(compiled, snapshot, only) : PolicyEngine.Plan(compiled, snapshot);
             bool show = result.GetValue(showSecrets);
             switch (result.GetValue(output))
             {

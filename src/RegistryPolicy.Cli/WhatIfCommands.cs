@@ -39,7 +39,7 @@ internal static class WhatIfCommands
         {
             before, after, policy, preset, policyAfter, presetAfter, changes, output, compact, failOnChange,
         };
-        var live = new LiveInput();
+        var live = new LiveInput("--before");
         live.AddTo(command);
         examples[command] = """
               registry-policy whatif --before samples/kyma-cluster.yaml --after samples/kyma-cluster.yaml --after samples/cluster-wide-override.yaml

@@ -19,6 +19,12 @@ public sealed record LiveReadScope(string? Namespace)
 
     /// <summary>Objects per page (<c>limit</c>; kubectl's default is 500).</summary>
     public int PageSize { get; init; } = 500;
+
+    /// <summary>
+    /// The longest one request (one page) may take, from sending it to the last byte of the answer; a server that accepts
+    /// the connection and never answers fails the read after this (kubectl's <c>--request-timeout</c>). Default 30 seconds.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
@@ -77,7 +83,7 @@ public static class LiveCluster
             string? ns = clusterScoped ? null : scope.Namespace;
             try
             {
-                sources.Add(await ReadResourceAsync(api, type, ns, fieldSelector, scope.PageSize, keep, cancellationToken).ConfigureAwait(false));
+                sources.Add(await ReadResourceAsync(api, type, ns, fieldSelector, scope, keep, cancellationToken).ConfigureAwait(false));
             }
             catch (KubeApiException e) when (e.IsNotFound && resource is "functions")
             {
@@ -95,12 +101,16 @@ public static class LiveCluster
             {
                 throw new HttpRequestException($"listing {resource} on {KubernetesConnection.Display(connection.Server)} failed: {e.Message}", e);
             }
+            catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new HttpRequestException($"listing {resource} on {KubernetesConnection.Display(connection.Server)} failed: no answer within {scope.RequestTimeout.TotalSeconds:0.#} s (the request timeout)", e);
+            }
         }
 
         return sources;
     }
 
-    private static async Task<SnapshotSource> ReadResourceAsync(KubeApi api, ResourceType type, string? @namespace, string? fieldSelector, int pageSize, SecretFilter? keep, CancellationToken cancellationToken)
+    private static async Task<SnapshotSource> ReadResourceAsync(KubeApi api, ResourceType type, string? @namespace, string? fieldSelector, LiveReadScope scope, SecretFilter? keep, CancellationToken cancellationToken)
     {
         // Each page is a List document: the reader takes it as kubectl's output, so both paths share one decoder.
         var pages = new StringBuilder();
@@ -108,7 +118,14 @@ public static class LiveCluster
         string? next = null;
         do
         {
-            (byte[] body, string? @continue) = await api.ListRawAsync(type, @namespace, next, pageSize, fieldSelector, cancellationToken).ConfigureAwait(false);
+            byte[] body;
+            string? @continue;
+            using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                deadline.CancelAfter(scope.RequestTimeout);
+                (body, @continue) = await api.ListRawAsync(type, @namespace, next, scope.PageSize, fieldSelector, deadline.Token).ConfigureAwait(false);
+            }
+
             using var stream = new MemoryStream(body, writable: false);
             sources.Add(SnapshotReader.Read(stream, "api:" + type.Plural, new SnapshotReadOptions { Keep = keep }));
             next = @continue;

@@ -91,6 +91,11 @@ public sealed record PropagationControllerOptions
             problems.Add("Resync must be at least 1s (Kyma's chart uses 5m)");
         }
 
+        if (UnhealthyAfter <= TimeSpan.Zero)
+        {
+            problems.Add("UnhealthyAfter must be above 0 (--unhealthy-after; the default is 2m)");
+        }
+
         if (WatchTimeout < TimeSpan.FromSeconds(1))
         {
             problems.Add("WatchTimeout must be at least 1s (the default is 5m)");

@@ -135,6 +135,68 @@ public sealed class ControllerCommandTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public void A_server_that_accepts_and_never_answers_fails_the_live_read_after_the_request_timeout()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var accepted = new List<TcpClient>();
+        var accepting = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    accepted.Add(await silent.AcceptTcpClientAsync()); // never read, never answered
+                }
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // Stopped.
+            }
+        });
+        string kubeconfig = Kubeconfigs.Write(new Uri($"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}"));
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            CliResult result = CliRunner.Run("resolve", "--kubeconfig", kubeconfig, "--request-timeout", "1s");
+            Assert.Equal(1, result.ExitCode);
+            Assert.Contains("no answer within 1 s", result.Error, StringComparison.Ordinal);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+
+            CliResult zero = CliRunner.Run("resolve", "--kubeconfig", kubeconfig, "--request-timeout", "0");
+            Assert.Equal(2, zero.ExitCode);
+            Assert.Contains("--request-timeout", zero.Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            silent.Stop();
+            foreach (TcpClient client in accepted)
+            {
+                client.Dispose();
+            }
+
+            File.Delete(kubeconfig);
+        }
+    }
+
+    [Fact]
+    public void Plan_with_namespaces_is_exactly_the_whole_plan_there_from_a_dump_and_from_the_cluster()
+    {
+        string sample = Path.Combine(PolicySchemaTestsRoot, "samples", "kyma-cluster.yaml");
+        CliResult whole = CliRunner.Run("plan", "-f", sample, "-o", "json");
+        CliResult one = CliRunner.Run("plan", "-f", sample, "-n", "team-a", "-o", "json");
+        CliResult live = CliRunner.Run("plan", "--kubeconfig", _kubeconfig, "-n", "team-a", "-o", "json");
+        Assert.Equal(0, one.ExitCode);
+
+        static string[] Actions(string json, string? ns = null) =>
+            [.. JsonNode.Parse(json)!["actions"]!.AsArray().Select(a => a!["op"] + " " + a["secret"]).Where(a => ns is null || a.Contains(" " + ns + "/", StringComparison.Ordinal))];
+        Assert.NotEmpty(Actions(one.Output));
+        Assert.Equal(Actions(whole.Output, "team-a"), Actions(one.Output));
+        Assert.Equal(Actions(one.Output), Actions(live.Output));
+        Assert.DoesNotContain("/api/v1/namespaces/team-b/secrets", _server.Paths);
+    }
+
     private static string PolicySchemaTestsRoot => RegistryPolicy.Tests.Policies.PolicySchemaTests.RepositoryRoot();
 
     private static string Comparable(string output, string inputs) =>
@@ -205,6 +267,8 @@ public sealed class ControllerCommandTests : IAsyncLifetime
         CliResult result = CliRunner.Run("controller", "manifests", "-n", "platform", "-o", "json");
         Assert.Equal(0, result.ExitCode);
         JsonArray items = JsonNode.Parse(result.Output)!["items"]!.AsArray();
+        Assert.Equal("Namespace", (string?)items[0]!["kind"]); // first: 'kubectl apply' creates it before what lives in it
+        Assert.Equal("platform", (string?)items[0]!["metadata"]!["name"]);
         JsonObject clusterRole = items.Single(i => (string?)i!["kind"] == "ClusterRole")!.AsObject();
         string rules = clusterRole["rules"]!.ToJsonString();
         Assert.Contains("\"secrets\"],\"verbs\":[\"get\",\"list\",\"watch\",\"create\",\"update\",\"patch\",\"delete\"]", rules, StringComparison.Ordinal);
@@ -222,6 +286,7 @@ public sealed class ControllerCommandTests : IAsyncLifetime
     [InlineData("--resync", "5x")]
     [InlineData("--health-listen", "8081")]
     [InlineData("--lease-namespace", "Bad_NS")]
+    [InlineData("--unhealthy-after", "0")]
     public void Controller_refuses_bad_flags_as_usage_errors(string option, string value)
     {
         CliResult result = CliRunner.Run("controller", "--kubeconfig", _kubeconfig, option, value);
