@@ -34,6 +34,13 @@ internal static class PullCommands
         };
         view.AcceptOnlyFromAmong("converged", "as-is");
         var failOnFinding = new Option<bool>("--fail-on-finding") { Description = "Exit 3 when any finding is an error (as whatif --fail-on-change and swap check do)." };
+        var namespaces = new Option<string[]>("--namespace", "-n")
+        {
+            Description = "Report only these namespaces' workloads (repeatable). With --kubeconfig, only they and the policy's base namespaces are read.",
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "ns",
+        };
+        Names.RefuseNonNamespaces(namespaces);
         var command = new Command("pulls",
             "For every workload and every container: the pull secrets used (the pod's, else its ServiceAccount's), the Secret and key (as written) " +
             "of the credential the kubelet picks for the image (never the password), the effective pull policy (-o wide), and findings with their fix: " +
@@ -42,10 +49,10 @@ internal static class PullCommands
             "policy leaves it (its copies and ServiceAccount links applied; spec.pulls.privateRepositories declares private repositories). " +
             "Exit 0; 1 on input errors; 3 (with --fail-on-finding) when a finding is an error.")
         {
-            files, policy, preset, view, pullPolicy, output, compact, allObjects, failOnFinding,
+            files, policy, preset, view, pullPolicy, output, compact, allObjects, failOnFinding, namespaces,
         };
         files.Required = false;
-        var live = new LiveInput();
+        var live = new LiveInput(namespaces: true);
         live.AddTo(command);
         examples[command] = """
               kubectl get namespaces,secrets,serviceaccounts,pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs -A -o yaml > cluster.yaml
@@ -57,17 +64,21 @@ internal static class PullCommands
             """;
         command.SetAction(result =>
         {
-            ClusterSnapshot snapshot = live.Load(result, files, streams);
+            string[] only = result.GetValue(namespaces) ?? [];
+            Policies.CompiledPolicy? given = result.GetValue(policy) is null && result.GetValue(preset) is null
+                ? null
+                : SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
+            ClusterSnapshot snapshot = live.Load(result, files, streams, namespaces: only, policy: given);
             string? overridePolicy = result.GetValue(pullPolicy);
             Dictionary<ContainerPull, int> folded = [];
             System.Collections.Immutable.ImmutableArray<ContainerPull> pulls;
-            if (result.GetValue(policy) is null && result.GetValue(preset) is null)
+            if (given is null)
             {
                 pulls = PullEngine.Analyze(snapshot, new PullCoverageOptions { DefaultPullPolicy = overridePolicy });
             }
             else
             {
-                Policies.CompiledPolicy compiled = SnapshotInput.LoadPolicy(result.GetValue(policy), result.GetValue(preset), streams);
+                Policies.CompiledPolicy compiled = given;
                 Resolution.EvaluationView mode = result.GetValue(view) == "as-is" ? Resolution.EvaluationView.AsIs : Resolution.EvaluationView.Converged;
                 pulls = PullEngine.Analyze(compiled, snapshot, mode, overridePolicy);
                 string[] manual = [.. compiled.Document.Spec.Propagation.Where(r => r.Manual).Select(r => r.Name)
@@ -82,6 +93,12 @@ internal static class PullCommands
             if (!result.GetValue(allObjects))
             {
                 pulls = Fold(snapshot, pulls, out folded);
+            }
+
+            if (only.Length > 0)
+            {
+                var wanted = new HashSet<string>(only, StringComparer.Ordinal);
+                pulls = [.. pulls.Where(p => p.Workload.Namespace is { } ns && wanted.Contains(ns))];
             }
 
             string format = result.GetValue(output)!;

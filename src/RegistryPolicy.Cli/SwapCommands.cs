@@ -33,6 +33,13 @@ internal static class SwapCommands
             AllowMultipleArgumentsPerToken = true,
             HelpName = "file",
         };
+        var namespaces = new Option<string[]>("--namespace", "-n")
+        {
+            Description = "With -f or --kubeconfig: only these namespaces' Pods and workloads (repeatable); with --kubeconfig only they are read.",
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "ns",
+        };
+        Names.RefuseNonNamespaces(namespaces);
         var disableLabel = new Option<string>("--disable-label") { Description = "The opt-out label; objects where it is 'disabled' are left alone.", DefaultValueFactory = _ => "k8s.twr.io/imageswap" };
         var images = new Argument<string[]>("image") { Description = "Images to rewrite; with none, one per line from standard input.", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("swap",
@@ -41,9 +48,9 @@ internal static class SwapCommands
             "With --kubeconfig, the live cluster's Pods and workloads (read-only) get one patch each (-o patch). " +
             "Exit 0, 1 when the map file cannot be read or has a skipped line, 2 on usage errors.")
         {
-            mapFile, mirrors, dialect, legacy, output, manifests, disableLabel, images,
+            mapFile, mirrors, dialect, legacy, output, manifests, disableLabel, images, namespaces,
         };
-        var live = new LiveInput();
+        var live = new LiveInput(namespaces: true);
         live.AddTo(command);
         examples[command] = """
               registry-policy swap --map-file samples/maps.conf nginx:1.25 quay.io/org/app:1
@@ -74,15 +81,20 @@ internal static class SwapCommands
                     throw new UsageException("--kubeconfig rewrites the cluster's workloads: give images or --kubeconfig, not both");
                 }
 
-                Snapshots.ClusterSnapshot cluster = live.Load(result, manifests, streams, resources: WorkloadResources);
-                return Patches(streams, swapper, cluster, result.GetValue(disableLabel)!) is var liveCode && map.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)
+                Snapshots.ClusterSnapshot cluster = live.Load(result, manifests, streams, namespaces: result.GetValue(namespaces), resources: WorkloadResources);
+                return Patches(streams, swapper, cluster, result.GetValue(disableLabel)!, result.GetValue(namespaces)) is var liveCode && map.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)
                     ? ExitCodes.InputError : liveCode;
             }
 
             if (result.GetValue(manifests) is { Length: > 0 } files)
             {
-                return Patches(streams, swapper, files, result.GetValue(disableLabel)!, result.GetValue(output)!) is var code && map.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)
+                return Patches(streams, swapper, files, result.GetValue(disableLabel)!, result.GetValue(output)!, result.GetValue(namespaces)) is var code && map.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)
                     ? ExitCodes.InputError : code;
+            }
+
+            if ((result.GetValue(namespaces) ?? []).Length > 0)
+            {
+                throw new UsageException("-n selects Pods and workloads: it needs -f MANIFEST or --kubeconfig FILE");
             }
 
             if (result.GetValue(output) is "patch" or "yaml")
@@ -139,10 +151,15 @@ internal static class SwapCommands
         return command;
     }
 
-    private static int Patches(CliStreams streams, ImageSwapper swapper, string[] files, string disableLabel, string format)
+    private static int Patches(CliStreams streams, ImageSwapper swapper, string[] files, string disableLabel, string format, string[]? namespaces)
     {
         if (format == "yaml")
         {
+            if (namespaces is { Length: > 0 })
+            {
+                throw new UsageException("-n selects the objects of -o patch; -o yaml rewrites the files whole");
+            }
+
             return Manifests(streams, swapper, files, disableLabel);
         }
 
@@ -151,14 +168,15 @@ internal static class SwapCommands
             throw new UsageException("with -f, use -o patch or -o yaml");
         }
 
-        return Patches(streams, swapper, SnapshotInput.Load(files, streams), disableLabel);
+        return Patches(streams, swapper, SnapshotInput.Load(files, streams), disableLabel, namespaces);
     }
 
-    private static int Patches(CliStreams streams, ImageSwapper swapper, Snapshots.ClusterSnapshot snapshot, string disableLabel)
+    private static int Patches(CliStreams streams, ImageSwapper swapper, Snapshots.ClusterSnapshot snapshot, string disableLabel, string[]? namespaces)
     {
         DiagnosticOutput.WriteText(streams.Error, snapshot.Diagnostics);
         int invalid = 0;
-        foreach (Snapshots.WorkloadObject workload in snapshot.Workloads)
+        var wanted = namespaces is { Length: > 0 } ? new HashSet<string>(namespaces, StringComparer.Ordinal) : null;
+        foreach (Snapshots.WorkloadObject workload in snapshot.Workloads.Where(w => wanted is null || (w.Namespace is { } ns && wanted.Contains(ns))))
         {
             var writer = new JsonLineWriter(streams.Out); // one object per line; the tail is written by hand below
             WorkloadSwap swap = swapper.RewriteWorkload(workload, new WorkloadSwapOptions { DisableLabel = disableLabel });

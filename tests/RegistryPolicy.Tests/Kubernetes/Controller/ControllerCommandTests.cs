@@ -93,6 +93,24 @@ public sealed class ControllerCommandTests : IAsyncLifetime
             Assert.Equal(fromDump.Output, live.Output);
             Assert.DoesNotContain(server.Paths.Skip(before), p => p.Contains("secrets", StringComparison.Ordinal));
 
+            // One namespace: the same lines as the dump's for it, and only that namespace is read.
+            before = server.Paths.Count;
+            CliResult one = CliRunner.Run("swap", "--map-file", map, "--kubeconfig", kubeconfig, "-n", "team-a", "-o", "patch");
+            CliResult oneFromDump = CliRunner.RunWithInput(dump.Output, "swap", "--map-file", map, "-f", "-", "-n", "team-a", "-o", "patch");
+            Assert.Equal(0, one.ExitCode);
+            Assert.Contains("team-a", one.Output, StringComparison.Ordinal);
+            Assert.Equal(oneFromDump.Output, one.Output);
+            Assert.NotEqual(live.Output, one.Output);
+            Assert.All(server.Paths.Skip(before), p => Assert.Contains("/namespaces/team-a/", p, StringComparison.Ordinal));
+
+            CliResult pulls = CliRunner.Run("pulls", "--kubeconfig", kubeconfig, "-n", "openfaas-fn", "-o", "json");
+            CliResult pullsFromFile = CliRunner.Run("pulls", "-f", Path.Combine(PolicySchemaTestsRoot, "samples", "openfaas-cluster.yaml"), "-n", "openfaas-fn", "-o", "json");
+            Assert.True(pulls.ExitCode == pullsFromFile.ExitCode, pulls.Error);
+            JsonArray containers = JsonNode.Parse(pulls.Output)!["containers"]!.AsArray();
+            Assert.NotEmpty(containers);
+            Assert.All(containers, c => Assert.Equal("openfaas-fn", (string?)c!["namespace"]));
+            Assert.Equal(JsonNode.Parse(pullsFromFile.Output)!["containers"]!.ToJsonString(), containers.ToJsonString());
+
             CliResult yaml = CliRunner.Run("swap", "--map-file", map, "--kubeconfig", kubeconfig, "-o", "yaml");
             Assert.Equal(2, yaml.ExitCode);
             Assert.Contains("use -o patch", yaml.Error, StringComparison.Ordinal);
