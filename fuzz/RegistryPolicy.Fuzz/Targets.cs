@@ -341,7 +341,9 @@ internal static class Targets
             {
                 RegistryPolicy.Kubernetes.Controller.ApiObject? now = cache.Get(obj.Namespace, obj.Name);
                 bool olderThanHeld = held is not null && ulong.TryParse(obj.ResourceVersion, out ulong a) && ulong.TryParse(held.ResourceVersion, out ulong b) && a < b;
-                ContractViolationException.Require(e.Type == RegistryPolicy.Kubernetes.Controller.WatchEventType.Deleted ? now is null : now == (olderThanHeld ? held : obj),
+                // The same resourceVersion is the same object (the echo of a write the cache observed): what it holds stays.
+                bool sameAsHeld = held is not null && obj.ResourceVersion.Length > 0 && obj.ResourceVersion == held.ResourceVersion;
+                ContractViolationException.Require(e.Type == RegistryPolicy.Kubernetes.Controller.WatchEventType.Deleted ? now is null : now == (olderThanHeld || sameAsHeld ? held : obj),
                     "watch-event-applied", () => $"{e.Type} {obj.Namespace}/{obj.Name}: the cache holds {now}");
             }
             else
